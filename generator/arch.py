@@ -1,0 +1,45 @@
+"""TinyVGG's architecture as data, importable without torch (warm builds never import torch)."""
+
+from __future__ import annotations
+
+# Architecture as data: ("conv", filters) | ("relu",) | ("pool",). Names follow CNN Explainer.
+ARCH: list[tuple[str, str]] = [
+    ("conv_1_1", "conv"), ("relu_1_1", "relu"), ("conv_1_2", "conv"), ("relu_1_2", "relu"),
+    ("max_pool_1", "pool"),
+    ("conv_2_1", "conv"), ("relu_2_1", "relu"), ("conv_2_2", "conv"), ("relu_2_2", "relu"),
+    ("max_pool_2", "pool"),
+]
+FILTERS = 10
+INPUT_SIZE = 64
+LAYER_NAMES: list[str] = [name for name, _ in ARCH]
+CONV_LAYERS: list[str] = [name for name, kind in ARCH if kind == "conv"]
+RELU_LAYERS: list[str] = [name for name, kind in ARCH if kind == "relu"]
+POOL_LAYERS: list[str] = [name for name, kind in ARCH if kind == "pool"]
+FLAT_FEATURES = FILTERS * 13 * 13  # 1690
+
+
+def layer_shapes() -> dict[str, tuple[int, int, int]]:
+    """(channels, height, width) of every stage's output, computed from the architecture."""
+    shapes = {"input": (3, INPUT_SIZE, INPUT_SIZE)}
+    size = INPUT_SIZE
+    for name, kind in ARCH:
+        if kind == "conv":
+            size -= 2
+        elif kind == "pool":
+            size //= 2
+        shapes[name] = (FILTERS, size, size)
+    return shapes
+
+
+def param_counts(num_classes: int = 10) -> dict[str, int]:
+    """Learnable parameters per layer (weights + biases), computed from the architecture."""
+    counts: dict[str, int] = {}
+    in_channels = 3
+    for name, kind in ARCH:
+        if kind == "conv":
+            counts[name] = in_channels * FILTERS * 9 + FILTERS
+            in_channels = FILTERS
+        else:
+            counts[name] = 0
+    counts["output"] = FLAT_FEATURES * num_classes + num_classes
+    return counts

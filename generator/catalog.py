@@ -1,0 +1,121 @@
+"""The figure catalogue: every figure the site has, with a stable id and file name.
+
+Ids and file names depend only on (kind, image, layer, neuron, hyper) — never on the model's
+numbers — so a figure's URL survives retraining. Validation errors name the bad parameter.
+"""
+
+from __future__ import annotations
+
+from generator.arch import CONV_LAYERS, FILTERS, LAYER_NAMES, POOL_LAYERS, RELU_LAYERS
+from generator.errors import ShortcodeError
+from generator.records import FigureSpec
+
+ACTIVATION_LAYERS = ["input", *LAYER_NAMES, "output"]
+HYPERS = ("padding", "kernel-size", "stride")
+
+# kind -> (scope, layers it accepts or None, takes a neuron, file extension)
+KINDS: dict[str, tuple[str, list[str] | None, bool, str]] = {
+    "input": ("image", None, False, "png"),
+    "overview": ("image", None, False, "png"),
+    "activation": ("image", ACTIVATION_LAYERS, True, "png"),
+    "activation-grid": ("image", ACTIVATION_LAYERS, False, "png"),
+    "conv-overview": ("image", CONV_LAYERS, True, "gif"),
+    "conv-detail": ("image", CONV_LAYERS, True, "gif"),
+    "relu": ("image", RELU_LAYERS, True, "png"),
+    "pool": ("image", POOL_LAYERS, True, "gif"),
+    "flatten": ("image", None, False, "png"),
+    "softmax": ("image", None, False, "gif"),
+    "relu-graph": ("model", None, False, "png"),
+    "kernels": ("model", CONV_LAYERS, False, "png"),
+    "kernel-evolution": ("model", None, False, "gif"),
+    "hyperparameter": ("model", None, False, "gif"),
+    "training-curves": ("model", None, False, "png"),
+    "confusion-matrix": ("model", None, False, "png"),
+    "logo": ("model", None, False, "png"),
+}
+# Which module renders each kind (imported lazily, in the render workers only).
+RENDERERS: dict[str, str] = {
+    "input": "inputs", "overview": "overview", "activation": "activations",
+    "activation-grid": "activations", "conv-overview": "conv", "conv-detail": "conv",
+    "relu": "relu", "pool": "pool", "flatten": "flatten", "softmax": "softmax",
+    "relu-graph": "relu_graph", "kernels": "kernels", "kernel-evolution": "kernels",
+    "hyperparameter": "hyper", "training-curves": "training", "confusion-matrix": "training",
+    "logo": "kernels",
+}
+
+
+def neuron_count(layer: str, num_classes: int) -> int:
+    return {"input": 3, "output": num_classes}.get(layer, FILTERS)
+
+
+def default_layer(kind: str) -> str | None:
+    layers = KINDS[kind][1]
+    return layers[0] if layers and kind != "activation-grid" else ("input" if layers else None)
+
+
+def make_spec(kind: str, image: str | None = None, layer: str | None = None, neuron: int | None = None,
+              hyper: str | None = None, num_classes: int = 10) -> FigureSpec:
+    """Validate one figure's parameters and return its spec (id and file included)."""
+    if kind not in KINDS:
+        raise ShortcodeError(f"unknown figure kind {kind!r}; known kinds: {', '.join(KINDS)}")
+    scope, layers, takes_neuron, ext = KINDS[kind]
+    if layers is None:
+        if layer is not None:
+            raise ShortcodeError(f"figure {kind!r} takes no layer (got layer={layer})")
+    else:
+        layer = layer or default_layer(kind)
+        if layer not in layers:
+            raise ShortcodeError(f"figure {kind!r}: unknown layer {layer!r}; choose one of {', '.join(layers)}")
+    if takes_neuron:
+        neuron = 0 if neuron is None else neuron
+        count = neuron_count(layer, num_classes)
+        if not 0 <= neuron < count:
+            raise ShortcodeError(f"figure {kind!r}: neuron {neuron} out of range for {layer} "
+                                 f"(it has {count} neurons: 0 to {count - 1})")
+    elif neuron is not None:
+        raise ShortcodeError(f"figure {kind!r} takes no neuron (got neuron={neuron})")
+    if kind == "hyperparameter":
+        if hyper not in HYPERS:
+            raise ShortcodeError(f"figure 'hyperparameter' needs hyper= one of {', '.join(HYPERS)} (got {hyper!r})")
+    elif hyper is not None:
+        raise ShortcodeError(f"figure {kind!r} takes no hyper (got hyper={hyper})")
+    if scope == "model":
+        image = None
+        stem = "model/" + {"kernels": f"kernels-{layer}", "hyperparameter": f"hyperparameter-{hyper}"}.get(kind, kind)
+    else:
+        if not image:
+            raise ShortcodeError(f"figure {kind!r} needs an image")
+        stem = f"{image}/" + {
+            "activation": f"activations/{layer}-{neuron}",
+            "activation-grid": f"activations/{layer}",
+            "conv-overview": f"conv/{layer}-{neuron}",
+            "conv-detail": f"conv-detail/{layer}-{neuron}",
+            "relu": f"relu/{layer}-{neuron}",
+            "pool": f"pool/{layer}-{neuron}",
+        }.get(kind, kind)
+    params = {"hyper": hyper} if hyper else {}
+    return FigureSpec(id=stem, kind=kind, file=f"{stem}.{ext}", image=image, layer=layer, neuron=neuron,
+                      params=params)
+
+
+def build_catalog(slugs: list[str], featured: str, detail_images: tuple[str, ...] = (),
+                  num_classes: int = 10) -> list[FigureSpec]:
+    """Every figure of a build, in a deterministic order."""
+    specs = [make_spec(k) for k in ("relu-graph", "kernel-evolution", "training-curves",
+                                    "confusion-matrix", "logo")]
+    specs += [make_spec("kernels", layer=layer) for layer in CONV_LAYERS]
+    specs += [make_spec("hyperparameter", hyper=h) for h in HYPERS]
+    detailed = {featured, *detail_images}
+    for slug in slugs:
+        specs += [make_spec(k, image=slug) for k in ("input", "overview", "flatten", "softmax")]
+        for layer in ACTIVATION_LAYERS:
+            specs.append(make_spec("activation-grid", image=slug, layer=layer))
+            specs += [make_spec("activation", image=slug, layer=layer, neuron=n, num_classes=num_classes)
+                      for n in range(neuron_count(layer, num_classes))]
+        for layer in CONV_LAYERS:
+            specs += [make_spec("conv-overview", image=slug, layer=layer, neuron=n) for n in range(FILTERS)]
+            if slug in detailed:
+                specs += [make_spec("conv-detail", image=slug, layer=layer, neuron=n) for n in range(FILTERS)]
+        specs += [make_spec("relu", image=slug, layer=layer, neuron=0) for layer in RELU_LAYERS]
+        specs += [make_spec("pool", image=slug, layer=layer, neuron=0) for layer in POOL_LAYERS]
+    return specs

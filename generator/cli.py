@@ -1,0 +1,162 @@
+"""Command line: build, train, predict, figure, clean. Errors are one line on stderr, exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from generator.config import PROFILE_ENV, make_build_config
+from generator.errors import ConfigError, GeneratorError
+
+
+def _pipeline_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("pipeline options (as in mkdocs.yml's tinyvgg plugin)")
+    g.add_argument("--profile", choices=("quick", "full"),
+                   help=f"quick (shapes, seconds) or full (Tiny ImageNet, minutes); default ${PROFILE_ENV} or quick")
+    g.add_argument("--dataset", choices=("shapes", "tiny-imagenet-10", "folder"), help="override the profile's dataset")
+    g.add_argument("--dataset-path", help="tiny-imagenet-10: a local tiny-imagenet-200.zip; folder: an image folder")
+    g.add_argument("--epochs", type=int, help="maximum training epochs")
+    g.add_argument("--seed", type=int, default=0, help="seed for data, splits and training (default 0)")
+    g.add_argument("--images", nargs="*", default=[], metavar="IMAGE", help="your own sample images")
+    g.add_argument("--featured", default="", help="slug of the featured sample image")
+    g.add_argument("--workers", type=int, default=0, help="render processes (0 = one per core)")
+    g.add_argument("--reference-weights", help="CNN Explainer's model.json, to compare accuracies")
+    g.add_argument("--cache-dir", default=".cache", help="cache directory (default .cache)")
+    g.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _cfg(args: argparse.Namespace):
+    return make_build_config(
+        Path.cwd(), profile=args.profile, dataset=args.dataset, dataset_path=args.dataset_path, epochs=args.epochs,
+        seed=args.seed, images=tuple(args.images), featured=args.featured, workers=args.workers,
+        reference_weights=args.reference_weights, cache_dir=args.cache_dir)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from generator.build import run
+
+    out = run(_cfg(args), progress=not args.quiet, log=lambda m: print(m, file=sys.stderr))
+    m = out.facts["metrics"]
+    print(f"figures: {len(out.manifest)} in {out.figures_dir}")
+    print(f"test accuracy: {m['test_acc']:.1%} after {m['epochs']} epochs on {out.facts['dataset']}")
+    print("stages run: " + (", ".join(out.stages_run) or "none (all cached)") + " | "
+          + ", ".join(f"{k} {v:.1f} s" for k, v in out.timings.items()))
+    if args.site:
+        env = dict(os.environ)
+        if args.profile:
+            env[PROFILE_ENV] = args.profile
+        return subprocess.call([sys.executable, "-m", "mkdocs", "build", "-f", args.config_file, *(
+            ["--strict"] if args.strict else [])], env=env)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from generator.build import ensure_model
+
+    train_dir, _ = ensure_model(_cfg(args), progress=not args.quiet, log=lambda m: print(m, file=sys.stderr))
+    meta = json.loads((train_dir / "meta.json").read_text(encoding="utf-8"))
+    m = meta["metrics"]
+    print(f"checkpoint: {train_dir}")
+    print(f"test accuracy {m['test_acc']:.1%}, best val accuracy {m['val_acc']:.1%} at epoch {m['best_epoch']} "
+          f"of {m['epochs']}, {m['train_seconds']:.1f} s of training")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from generator.predict import format_json, predict
+
+    weights = args.weights
+    if weights is None:
+        from generator.build import ensure_model
+
+        weights, _ = ensure_model(_cfg(args), progress=not args.quiet, log=lambda m: print(m, file=sys.stderr))
+    results = predict(Path(weights), [Path(p) for p in args.image])
+    if args.json:
+        print(format_json(results))
+    else:
+        for r in results:
+            print(f"{r['path']}: {r['class']} ({r['probabilities'][r['class']]:.1%})")
+    return 0
+
+
+def cmd_figure(args: argparse.Namespace) -> int:
+    from generator.build import ensure_model
+    from generator.cache import atomic_write
+    from generator.catalog import KINDS
+    from generator.stages import render_single
+
+    if args.kind not in KINDS:
+        raise ConfigError(f"figure: unknown kind {args.kind!r}; known kinds: {', '.join(KINDS)}")
+    ext = KINDS[args.kind][3]
+    out = Path(args.output)
+    if out.suffix.lower() != f".{ext}":
+        raise ConfigError(f"-o {out}: a {args.kind} figure is a .{ext} file; name the output *.{ext}")
+    cfg = _cfg(args)
+    train_dir, probe_dir = ensure_model(cfg, progress=not args.quiet, log=lambda m: print(m, file=sys.stderr))
+    spec, rendered = render_single(cfg, train_dir, probe_dir, args.kind, Path(args.image) if args.image else None,
+                                   args.layer, args.neuron, args.hyper)
+    try:
+        atomic_write(out, rendered.data)
+    except OSError as exc:
+        raise ConfigError(f"-o {out}: cannot write ({exc.strerror})") from exc
+    print(f"{out}: {spec.kind} {rendered.width}×{rendered.height}, {len(rendered.data) / 1024:.0f} KiB")
+    print(rendered.caption["en"])
+    return 0
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    from generator.cache import Cache
+
+    freed = Cache(Path(args.cache_dir)).clean()
+    print(f"emptied {args.cache_dir} ({freed / 1e6:.1f} MB)")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m generator", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="train (if needed) and render every figure into the cache")
+    _pipeline_args(b)
+    b.add_argument("--site", action="store_true", help="then run `mkdocs build` on --config-file")
+    b.add_argument("--strict", action="store_true", help="with --site: mkdocs build --strict")
+    b.add_argument("--config-file", default="mkdocs.yml", help="with --site: the MkDocs config (default mkdocs.yml)")
+    b.set_defaults(func=cmd_build)
+    t = sub.add_parser("train", help="train TinyVGG (cached) and print its metrics")
+    _pipeline_args(t)
+    t.set_defaults(func=cmd_train)
+    pr = sub.add_parser("predict", help="classify images")
+    pr.add_argument("image", nargs="+", help="image files")
+    pr.add_argument("--weights", help="a checkpoint directory, model.safetensors, or CNN Explainer's model.json "
+                    "(default: the model the pipeline options train)")
+    pr.add_argument("--json", action="store_true", help="print a JSON list: path, class, every probability")
+    _pipeline_args(pr)
+    pr.set_defaults(func=cmd_predict)
+    f = sub.add_parser("figure", help="render one figure to a file, for any image")
+    f.add_argument("kind", help="figure kind, e.g. overview, conv-detail, softmax, kernels")
+    f.add_argument("--image", help="an image file (default: the featured sample image)")
+    f.add_argument("--layer", help="layer name, e.g. conv_1_1")
+    f.add_argument("--neuron", type=int, help="neuron index")
+    f.add_argument("--hyper", choices=("padding", "kernel-size", "stride"), help="for kind hyperparameter")
+    f.add_argument("-o", "--output", required=True, help="output file (.png or .gif, as the kind draws)")
+    _pipeline_args(f)
+    f.set_defaults(func=cmd_figure)
+    c = sub.add_parser("clean", help="empty the cache")
+    c.add_argument("--cache-dir", default=".cache", help="cache directory (default .cache)")
+    c.set_defaults(func=cmd_clean)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except GeneratorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

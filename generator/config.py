@@ -1,0 +1,138 @@
+"""Frozen, validated settings for every stage. Errors name the option and say what to do."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from generator.errors import ConfigError
+
+DATASETS = ("shapes", "tiny-imagenet-10", "folder")
+PROFILES = ("quick", "full")
+PROFILE_ENV = "TINYVGG_PROFILE"
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which dataset, where it lives, and how it is split."""
+
+    name: str = "shapes"
+    path: str | None = None  # tiny-imagenet-10: local archive; folder: the image folder
+    per_class: int = 600  # shapes: training images generated per class
+    val_fraction: float = 0.1  # share of the training images held out for early stopping
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.name not in DATASETS:
+            raise ConfigError(f"dataset: unknown dataset {self.name!r}; choose one of {', '.join(DATASETS)}")
+        if self.name == "folder" and not self.path:
+            raise ConfigError("dataset_path: the 'folder' dataset needs the path of an image folder")
+        if self.per_class < 10:
+            raise ConfigError(f"per_class: must be at least 10, got {self.per_class}")
+        if not 0.0 < self.val_fraction < 0.5:
+            raise ConfigError(f"val_fraction: must be between 0 and 0.5, got {self.val_fraction}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimiser and schedule. Same config + same machine => bitwise-identical weights."""
+
+    epochs: int = 8
+    batch_size: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    patience: int = 3  # early stopping: epochs without a better val accuracy
+    augment: bool = True
+    seed: int = 0
+    threads: int = 0  # torch threads; 0 = all cores
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}: must be a positive integer, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise ConfigError(f"lr: must be positive, got {self.lr}")
+        if self.patience < 1:
+            raise ConfigError(f"patience: must be a positive integer, got {self.patience}")
+        if self.threads < 0:
+            raise ConfigError(f"threads: must be 0 (all cores) or positive, got {self.threads}")
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    """What the renderers draw and how."""
+
+    scale: str = "layer"  # activation colour range shared per 'layer' or per 'neuron'
+    featured: str = ""  # slug of the featured sample image; '' = the first one
+    detail_images: tuple[str, ...] = ()  # extra images that get every detail animation
+    workers: int = 0  # render processes; 0 = one per core
+
+    def __post_init__(self) -> None:
+        if self.scale not in ("layer", "neuron"):
+            raise ConfigError(f"scale: must be 'layer' or 'neuron', got {self.scale!r}")
+        if self.workers < 0:
+            raise ConfigError(f"workers: must be 0 (one per core) or positive, got {self.workers}")
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Everything one build needs."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    render: RenderConfig = field(default_factory=RenderConfig)
+    profile: str = "quick"
+    cache_dir: Path = Path(".cache")
+    images: tuple[Path, ...] = ()  # the user's own sample images
+    reference_weights: str | None = None  # CNN Explainer's model.json, for the accuracy comparison
+
+
+def profile_defaults(name: str) -> tuple[DataConfig, TrainConfig]:
+    """The two documented profiles: 'quick' (shapes, seconds) and 'full' (Tiny ImageNet, minutes)."""
+    if name not in PROFILES:
+        raise ConfigError(f"profile: unknown profile {name!r}; choose 'quick' or 'full' "
+                          f"(option 'profile' or environment variable {PROFILE_ENV})")
+    if name == "quick":
+        return DataConfig(), TrainConfig()
+    return (DataConfig(name="tiny-imagenet-10", val_fraction=0.1),
+            TrainConfig(epochs=40, batch_size=32, lr=2e-3, patience=6, augment=True))
+
+
+def resolve_profile(explicit: str | None) -> str:
+    """CLI flag or plugin option wins, then the environment variable, then 'quick'."""
+    return explicit or os.environ.get(PROFILE_ENV) or "quick"
+
+
+def with_overrides(cfg, **changes):
+    """dataclasses.replace that turns a bad value into a ConfigError naming the option."""
+    changes = {k: v for k, v in changes.items() if v is not None}
+    try:
+        return replace(cfg, **changes)
+    except TypeError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def make_build_config(base: Path, *, profile: str | None = None, dataset: str | None = None,
+                      dataset_path: str | None = None, epochs: int | None = None, seed: int = 0,
+                      images: tuple[str, ...] = (), featured: str = "", detail_images: tuple[str, ...] = (),
+                      scale: str = "layer", workers: int = 0, reference_weights: str | None = None,
+                      cache_dir: str = ".cache") -> BuildConfig:
+    """Options as the plugin (mkdocs.yml) and the CLI take them -> BuildConfig.
+    Relative paths are resolved against `base` (the directory of mkdocs.yml, or the CWD)."""
+
+    def rel(value: str | None) -> str | None:
+        return None if value is None else str((base / value).resolve())
+
+    profile = resolve_profile(profile)
+    data, train = profile_defaults(profile)
+    name = dataset or data.name
+    if name == "shapes" and dataset_path:
+        raise ConfigError("dataset_path: the shapes dataset is generated in memory; remove dataset_path "
+                          "or choose dataset tiny-imagenet-10 or folder")
+    data = DataConfig(name=name, path=rel(dataset_path), per_class=data.per_class,
+                      val_fraction=data.val_fraction, seed=seed)
+    train = with_overrides(train, epochs=epochs, seed=seed)
+    render = RenderConfig(scale=scale, featured=featured, detail_images=tuple(detail_images), workers=workers)
+    return BuildConfig(data=data, train=train, render=render, profile=profile, cache_dir=base / cache_dir,
+                       images=tuple(Path(rel(p)) for p in images), reference_weights=rel(reference_weights))

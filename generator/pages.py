@@ -1,0 +1,203 @@
+"""Pages and blocks made from the build's data: one explore page per sample image, the list of
+sample images, and the figure gallery. Everything here is Markdown that goes through the same
+shortcode resolution as the hand-written chapters."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.structure.files import File
+from mkdocs.utils import get_relative_url
+
+from generator.arch import CONV_LAYERS, POOL_LAYERS, RELU_LAYERS
+from generator.catalog import ACTIVATION_LAYERS
+from generator.errors import ShortcodeError
+from generator.values import class_name
+
+if TYPE_CHECKING:
+    from mkdocs.structure.pages import Page
+
+    from generator.plugin import TinyVGGPlugin
+    from generator.shortcodes import Shortcode
+
+LANGS = ("zh", "en")
+T = {
+    "title": {"zh": "探索：{name}", "en": "Explore: {name}"},
+    "intro": {"zh": "这张图片来自{source}。模型预测为 **{pred}**（概率 {prob}）{verdict}。下面是它在网络中每一步的样子，"
+                    "所有图都由本次构建训练出的模型计算得到。",
+              "en": "This image comes from {source}. The model predicts **{pred}** (probability {prob}){verdict}. "
+                    "Below is what it looks like at every step through the network; every figure is computed "
+                    "from the model this build trained."},
+    "right": {"zh": "，预测正确", "en": ", which is correct"},
+    "wrong": {"zh": "，但真实类别是 **{true}**", "en": ", but the true class is **{true}**"},
+    "test": {"zh": "测试集", "en": "the test set"},
+    "user": {"zh": "你在 mkdocs.yml 中添加的图片", "en": "your own images listed in mkdocs.yml"},
+    "prediction": {"zh": "预测", "en": "Prediction"},
+    "class": {"zh": "类别", "en": "Class"},
+    "logit": {"zh": "logit", "en": "Logit"},
+    "prob": {"zh": "概率", "en": "Probability"},
+    "input": {"zh": "输入", "en": "Input"},
+    "activations": {"zh": "每一层的激活", "en": "Every layer's activations"},
+    "activations_note": {"zh": "点击图片可放大。", "en": "Click a picture to enlarge it."},
+    "conv": {"zh": "卷积动画", "en": "Convolution animations"},
+    "conv_note": {"zh": "每个卷积神经元一个动画：点击缩略图在灯箱中播放。",
+                  "en": "One animation per convolutional neuron: click a thumbnail to play it in a lightbox."},
+    "detail": {"zh": "逐步计算", "en": "Step by step"},
+    "relu": {"zh": "ReLU", "en": "ReLU"},
+    "pool": {"zh": "最大池化", "en": "Max pooling"},
+    "flatten": {"zh": "展平", "en": "Flatten"},
+    "softmax": {"zh": "Softmax", "en": "Softmax"},
+    "predicted": {"zh": "预测", "en": "predicted"},
+    "true": {"zh": "真实", "en": "true"},
+    "open": {"zh": "打开", "en": "open"},
+    "download": {"zh": "下载", "en": "download"},
+    "embed": {"zh": "嵌入代码", "en": "embed code"},
+    "more": {"zh": "其余图片的全部图见各自的探索页；每张图都列在 {manifest} 中。",
+             "en": "The figures of the other images are on their explore pages; every figure is listed in "
+                   "{manifest}."},
+}
+
+
+def _t(key: str, lang: str, **kw: str) -> str:
+    return T[key][lang].format(**kw)
+
+
+def _sample_name(sample: dict, facts: dict, lang: str) -> str:
+    if sample["label"] is None:
+        return sample["slug"]
+    return class_name(facts, sample["label"], lang)
+
+
+def _tabs(items: list[tuple[str, list[str]]]) -> list[str]:
+    """pymdownx.tabbed content tabs; each body line is one shortcode/HTML line."""
+    lines = []
+    for title, body in items:
+        lines.append(f'=== "{title}"')
+        lines.append("")
+        lines.extend(f"    {b}" for b in body)
+        lines.append("")
+    return lines
+
+
+def explore_markdown(facts: dict, manifest_ids: set[str], slug: str, lang: str) -> str:
+    sample = next(s for s in facts["samples"] if s["slug"] == slug)
+    img = f"image={slug}"
+    pred = sample["predicted"]
+    verdict = ""
+    if sample["label"] is not None:
+        verdict = _t("right", lang) if sample["label"] == pred else _t("wrong", lang, true=class_name(
+            facts, sample["label"], lang))
+    lines = [f"# {_t('title', lang, name=_sample_name(sample, facts, lang))}", "",
+             _t("intro", lang, source=_t("test" if sample["label"] is not None else "user", lang),
+                pred=class_name(facts, pred, lang), prob=f"{{{{ value probability {img} }}}}", verdict=verdict),
+             "", f"{{{{ figure overview {img} }}}}", "", f"## {_t('prediction', lang)}", "",
+             f"| {_t('class', lang)} | {_t('logit', lang)} | {_t('prob', lang)} |", "|---|--:|--:|"]
+    order = sorted(range(len(facts["classes"])), key=lambda i: -sample["probs"][i])
+    for i in order:
+        name = class_name(facts, i, lang)
+        mark = f"**{name}**" if i == pred else name
+        lines.append(f"| {mark} | {{{{ value logit {img} class={i} }}}} | {{{{ value probability {img} class={i} }}}} |")
+    lines += ["", f"{{{{ figure softmax {img} }}}}", "", f"## {_t('input', lang)}", "", f"{{{{ figure input {img} }}}}",
+              "", f"## {_t('activations', lang)}", "", _t("activations_note", lang), ""]
+    lines += _tabs([(layer, [f"{{{{ figure activation-grid {img} layer={layer} }}}}"]) for layer in ACTIVATION_LAYERS])
+    lines += [f"## {_t('conv', lang)}", "", _t("conv_note", lang), ""]
+    tabs = []
+    for layer in CONV_LAYERS:
+        body = ['<div class="tv-thumbs" markdown>', ""]
+        body += [f"{{{{ figure conv-overview {img} layer={layer} neuron={n} }}}}" for n in range(10)]
+        body += ["", "</div>"]
+        if f"{slug}/conv-detail/{layer}-0" in manifest_ids:
+            body += ["", f"**{_t('detail', lang)}**", "", '<div class="tv-thumbs" markdown>', ""]
+            body += [f"{{{{ figure conv-detail {img} layer={layer} neuron={n} }}}}" for n in range(10)]
+            body += ["", "</div>"]
+        tabs.append((layer, body))
+    lines += _tabs(tabs)
+    lines += [f"## {_t('relu', lang)}", ""]
+    lines += _tabs([(layer, [f"{{{{ figure relu {img} layer={layer} neuron=0 }}}}"]) for layer in RELU_LAYERS])
+    lines += [f"## {_t('pool', lang)}", ""]
+    lines += _tabs([(layer, [f"{{{{ figure pool {img} layer={layer} neuron=0 }}}}"]) for layer in POOL_LAYERS])
+    lines += [f"## {_t('flatten', lang)}", "", f"{{{{ figure flatten {img} }}}}", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _src_uri(slug: str, lang: str) -> str:
+    return f"explore/{slug}.md" if lang == "zh" else f"en/explore/{slug}.md"
+
+
+def explore_pages(facts: dict, manifest: list[dict], lang: str, config: MkDocsConfig) -> list[File]:
+    """Generated explore pages for the language being built, wired into the language switcher."""
+    ids = {e["id"] for e in manifest}
+    pages = []
+    for sample in facts["samples"]:
+        slug = sample["slug"]
+        both = {code: File.generated(config, _src_uri(slug, code), content=explore_markdown(facts, ids, slug, code))
+                for code in LANGS}
+        page = both[lang]
+        page.alternates = both  # read by mkdocs-static-i18n's language switcher
+        page.locale = lang
+        page.locale_alternate_of = lang
+        page.localization = lang
+        pages.append(page)
+    return pages
+
+
+def _samples_block(plugin: TinyVGGPlugin, code: Shortcode, page: Page, lang: str) -> str:
+    """`{{ samples }}`: a grid of the sample images, each linking to its explore page."""
+    facts = plugin.output.facts
+    cells = []
+    for s in facts["samples"]:
+        entry = plugin.lookup("input", {"image": s["slug"]})
+        target = "explore/" + s["slug"] + "/"
+        if lang == "en":
+            target = "en/" + target
+        href = get_relative_url(target, page.url or ".")
+        src = plugin.figure_url(entry, page)
+        name = html.escape(_sample_name(s, facts, lang))
+        pred = html.escape(class_name(facts, s["predicted"], lang))
+        cells.append(f'<a class="tv-sample" href="{href}"><img src="{src}" alt="{html.escape(entry["alt"][lang])}" '
+                     f'loading="lazy" class="skip-lightbox"><span>{name}</span>'
+                     f'<small>{_t("predicted", lang)}: {pred} · {s["probs"][s["predicted"]] * 100:.1f} %</small></a>')
+    return '<div class="tv-samples">' + "".join(cells) + "</div>"
+
+
+def _gallery_item(plugin: TinyVGGPlugin, entry: dict, page: Page, lang: str, site_url: str) -> str:
+    src = plugin.figure_url(entry, page)
+    absolute = (site_url.rstrip("/") + "/figures/" + entry["file"]) if site_url else "figures/" + entry["file"]
+    alt = html.escape(entry["alt"][lang], quote=True)
+    md = html.escape(f"![{entry['alt'][lang]}]({absolute})")
+    tag = html.escape(f'<img src="{absolute}" alt="{entry["alt"][lang]}" width="{entry["width"]}" '
+                      f'height="{entry["height"]}">')
+    size = f"{entry['width']}×{entry['height']}, {entry['bytes'] / 1024:.0f} KiB"
+    return (f'<div class="tv-gallery-item" id="{entry["id"].replace("/", "-")}">'
+            f'<a href="{src}" class="glightbox"><img src="{src}" alt="{alt}" loading="lazy" class="skip-lightbox"></a>'
+            f'<div class="tv-gallery-meta"><code>{entry["id"]}</code><br><small>{size}</small><br>'
+            f'<a href="{src}">{_t("open", lang)}</a> · <a href="{src}" download>{_t("download", lang)}</a>'
+            f'<details><summary>{_t("embed", lang)}</summary><pre><code>{md}</code></pre>'
+            f'<pre><code>{tag}</code></pre></details></div></div>')
+
+
+def _gallery_block(plugin: TinyVGGPlugin, code: Shortcode, page: Page, lang: str) -> str:
+    """`{{ gallery }}`: once-per-build figures and the featured image's figures (no single maps)."""
+    facts = plugin.output.facts
+    site_url = plugin.site_url
+    featured = facts["featured"]
+    shown = [e for e in plugin.output.manifest
+             if e["image"] is None or (e["image"] == featured and e["kind"] != "activation")]
+    items = "".join(_gallery_item(plugin, e, page, lang, site_url) for e in shown)
+    manifest_url = get_relative_url("figures/manifest.json", page.url or ".")
+    more = _t("more", lang, manifest=f'<a href="{manifest_url}"><code>manifest.json</code></a>')
+    return f'<div class="tv-gallery">{items}</div>\n\n<p>{more}</p>'
+
+
+BLOCKS: dict[str, Callable[[TinyVGGPlugin, Shortcode, Page, str], str]] = {
+    "samples": _samples_block,
+    "gallery": _gallery_block,
+}
+
+
+def check_block_args(code: Shortcode) -> None:
+    if code.arg or code.params:
+        raise ShortcodeError(f"{code.name} takes no arguments")

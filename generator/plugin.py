@@ -1,0 +1,200 @@
+"""MkDocs plugin: runs the pipeline, adds the figures to the site, resolves shortcodes.
+
+Domain errors (GeneratorError) become one PluginError at this boundary: MkDocs prints a single
+line and exits non-zero, with no traceback and before any page is written.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from mkdocs.config import config_options as c
+from mkdocs.config.base import Config
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin, event_priority
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
+from mkdocs.utils import get_relative_url
+
+from generator import pages as gen_pages
+from generator.build import BuildOutput, run
+from generator.catalog import make_spec
+from generator.config import BuildConfig, make_build_config
+from generator.errors import GeneratorError, ShortcodeError
+from generator.shortcodes import Shortcode, ShortcodeErrors, expand
+from generator.values import network_table, resolve_value
+
+log = logging.getLogger("mkdocs.plugins.tinyvgg")
+
+
+class TinyVGGConfig(Config):
+    # -- what to train on --
+    profile = c.Optional(c.Choice(("quick", "full")))
+    """'quick' (shapes, seconds) or 'full' (Tiny ImageNet, minutes); default: $TINYVGG_PROFILE or quick."""
+    dataset = c.Optional(c.Choice(("shapes", "tiny-imagenet-10", "folder")))
+    """Override the profile's dataset: shapes, tiny-imagenet-10 or folder."""
+    dataset_path = c.Optional(c.Type(str))
+    """tiny-imagenet-10: a local tiny-imagenet-200.zip; folder: an ImageFolder (relative to mkdocs.yml)."""
+    # -- training --
+    epochs = c.Optional(c.Type(int))
+    """Maximum training epochs (early stopping may end sooner)."""
+    seed = c.Type(int, default=0)
+    """Seed for data generation, splits, initialisation and shuffling."""
+    # -- sample images and figures --
+    images = c.ListOfItems(c.Type(str), default=[])
+    """Your own images to explain, besides one test image per class (paths relative to mkdocs.yml)."""
+    featured = c.Type(str, default="")
+    """Slug of the image the chapters feature (default: the first sample image)."""
+    detail_images = c.ListOfItems(c.Type(str), default=[])
+    """Extra images (slugs) that also get every detailed convolution animation."""
+    scale = c.Choice(("layer", "neuron"), default="layer")
+    """Activation colour range: shared by the neurons of a 'layer' (comparable) or per 'neuron'."""
+    workers = c.Type(int, default=0)
+    """Render processes; 0 = one per core."""
+    reference_weights = c.Optional(c.Type(str))
+    """CNN Explainer's model.json, to quote its accuracy on the same test images (full profile)."""
+    # -- cache --
+    cache_dir = c.Type(str, default=".cache")
+    """Where stage results are kept, relative to mkdocs.yml."""
+
+
+def build_config(opts: TinyVGGConfig, config_file: str | None) -> BuildConfig:
+    """Plugin options -> the pipeline's frozen BuildConfig (ConfigError names the option)."""
+    base = Path(config_file).resolve().parent if config_file else Path.cwd()
+    return make_build_config(
+        base, profile=opts.profile, dataset=opts.dataset, dataset_path=opts.dataset_path, epochs=opts.epochs,
+        seed=opts.seed, images=tuple(opts.images), featured=opts.featured, detail_images=tuple(opts.detail_images),
+        scale=opts.scale, workers=opts.workers, reference_weights=opts.reference_weights, cache_dir=opts.cache_dir)
+
+
+def figure_html(entry: dict, src: str, lang: str) -> str:
+    """One self-contained line of HTML (safe inside lists, admonitions and tabs)."""
+    alt = html.escape(entry["alt"][lang], quote=True)
+    cap = html.escape(entry["caption"][lang])
+    return (f'<figure class="tv-figure tv-{entry["kind"]}"><img src="{src}" alt="{alt}" loading="lazy" '
+            f'width="{entry["width"]}" height="{entry["height"]}"><figcaption>{cap}</figcaption></figure>')
+
+
+class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
+    supports_multiple_instances = False
+
+    def __init__(self) -> None:
+        self.output: BuildOutput | None = None
+        self.build_cfg: BuildConfig | None = None
+        self.site_url = ""
+
+    # -- pipeline --------------------------------------------------------------------------------
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        self.site_url = config.site_url or ""
+        try:
+            cfg = build_config(self.config, config.config_file_path)
+            if self.output is None or cfg != self.build_cfg:  # static-i18n re-runs on_config per language
+                self.output = run(cfg, progress=True, log=log.info)
+                self.build_cfg = cfg
+                if self.output.stages_run:
+                    log.info("tinyvgg: ran %s in %s", ", ".join(self.output.stages_run),
+                             ", ".join(f"{k} {v:.1f} s" for k, v in self.output.timings.items()))
+        except GeneratorError as exc:
+            raise PluginError(f"tinyvgg: {exc}") from exc
+        return config
+
+    def _lang(self, config: MkDocsConfig) -> str:
+        i18n = config.plugins.get("i18n")
+        lang = getattr(i18n, "current_language", None) or config.theme.get("language") or "en"
+        return "zh" if str(lang).startswith("zh") else "en"
+
+    def _default_lang_build(self, config: MkDocsConfig) -> bool:
+        i18n = config.plugins.get("i18n")
+        return i18n is None or getattr(i18n, "current_language", None) == getattr(i18n, "default_language", None)
+
+    # -- files -----------------------------------------------------------------------------------
+    @event_priority(-110)  # after mkdocs-static-i18n (-100), which cannot handle generated files
+    def on_files(self, files: Files, config: MkDocsConfig) -> Files:
+        assert self.output is not None
+        lang = self._lang(config)
+        if self._default_lang_build(config):  # figures are shared: copy them once, at figures/
+            root = self.output.figures_dir
+            for entry in self.output.manifest:
+                files.append(File.generated(config, f"figures/{entry['file']}", abs_src_path=str(root / entry["file"])))
+            files.append(File.generated(config, "figures/manifest.json", abs_src_path=str(root / "manifest.json")))
+        for page in gen_pages.explore_pages(self.output.facts, self.output.manifest, lang, config):
+            files.append(page)
+        return files
+
+    # -- shortcodes ------------------------------------------------------------------------------
+    def on_page_markdown(self, markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+        lang = self._lang(config)
+
+        def handle(code: Shortcode) -> str:
+            return self.resolve(code, page, lang)
+
+        try:
+            return expand(markdown, handle)
+        except ShortcodeErrors as exc:
+            where = page.file.src_uri
+            raise PluginError("tinyvgg: " + "; ".join(f"{where}:{line}: {msg}" for line, msg in exc.errors)) from exc
+
+    def figure_url(self, entry: dict, page: Page) -> str:
+        return get_relative_url(f"figures/{entry['file']}", page.url or ".")
+
+    def resolve(self, code: Shortcode, page: Page, lang: str) -> str:
+        assert self.output is not None
+        facts = self.output.facts
+        if code.name == "value":
+            return resolve_value(code.arg, code.params, facts, lang)
+        if code.name == "table":
+            if code.arg != "network" or code.params:
+                raise ShortcodeError(f"unknown table {code.arg!r}; known tables: network")
+            return network_table(facts, lang)
+        if code.name == "figure":
+            entry = self.lookup(code.arg, code.params)
+            return figure_html(entry, self.figure_url(entry, page), lang)
+        if code.name in gen_pages.BLOCKS:
+            gen_pages.check_block_args(code)
+            return gen_pages.BLOCKS[code.name](self, code, page, lang)
+        raise ShortcodeError(f"unknown shortcode {code.name!r}; use figure, value, table or "
+                             + ", ".join(gen_pages.BLOCKS))
+
+    def lookup(self, kind: str, params: dict[str, str]) -> dict:
+        assert self.output is not None
+        facts = self.output.facts
+        known = {"image", "layer", "neuron", "hyper"}
+        extra = set(params) - known
+        if extra:
+            raise ShortcodeError(f"unknown parameter {', '.join(sorted(extra))}; "
+                                 f"figures take {', '.join(sorted(known))}")
+        image = params.get("image", "featured")
+        if image == "featured":
+            image = facts["featured"]
+        slugs = [s["slug"] for s in facts["samples"]]
+        if image not in slugs:
+            raise ShortcodeError(f"unknown image {image!r}; sample images: featured, {', '.join(slugs)}")
+        neuron = params.get("neuron")
+        if neuron is not None and not neuron.lstrip("-").isdigit():
+            raise ShortcodeError(f"neuron must be an integer (got {neuron!r})")
+        spec = make_spec(kind, image=image, layer=params.get("layer"), neuron=None if neuron is None else int(neuron),
+                         hyper=params.get("hyper"), num_classes=len(facts["classes"]))
+        entry = self.output.figure(spec.id)
+        if entry is None:
+            raise ShortcodeError(f"figure {spec.id!r} is not rendered by this build (conv-detail animations exist "
+                                 f"for the featured image and detail_images only)")
+        return entry
+
+    # -- after the build -------------------------------------------------------------------------
+    def on_post_build(self, config: MkDocsConfig) -> None:
+        """Material's language switcher reads sitemap.xml under every language root."""
+        site = Path(config.site_dir)
+        i18n = config.plugins.get("i18n")
+        for lang in getattr(i18n, "build_languages", None) or []:
+            if lang == getattr(i18n, "default_language", None):
+                continue
+            for name in ("sitemap.xml", "sitemap.xml.gz"):
+                if (site / name).is_file() and (site / lang).is_dir():
+                    tmp = site / lang / f".{name}.tmp"
+                    shutil.copyfile(site / name, tmp)
+                    os.replace(tmp, site / lang / name)

@@ -1,0 +1,88 @@
+"""Plain data passed between stages (numpy only, no torch): what the probe measured and what the
+renderers return. Renderers are pure: (FigureSpec, RenderContext) -> Rendered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SampleImage:
+    """One image the site explains."""
+
+    slug: str  # stable, URL-safe id: the class name for default samples ("ladybug"), file stem for user images
+    pixels: np.ndarray  # (64, 64, 3) uint8
+    source: str  # "test:<id>" for dataset samples, the path for user images
+    label: int | None  # true class index when known
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """Every intermediate tensor of one forward pass (float32, channel-major, batch dim dropped).
+
+    stages: "input" (3, 64, 64) in [0, 1]; "conv_1_1" (10, 62, 62) ... "max_pool_2" (10, 13, 13);
+            "flatten" (1690,); "output" (C,) logits; "softmax" (C,) probabilities.
+    intermediates: conv layer name -> (out_c, in_c, H, W): kernel k of neuron o applied to input
+            channel k alone, before summation and without bias. Sum over axis 1 + bias = the conv output.
+    """
+
+    image: SampleImage
+    stages: dict[str, np.ndarray]
+    intermediates: dict[str, np.ndarray]
+
+    @property
+    def predicted(self) -> int:
+        return int(np.argmax(self.stages["output"]))
+
+
+@dataclass(frozen=True)
+class History:
+    """Per-epoch training record. kernels[e] is conv_1_1's weight (10, 3, 3, 3) after epoch e
+    (kernels[0] = initialisation), so len(kernels) == len(train_loss) + 1."""
+
+    train_loss: list[float]
+    train_acc: list[float]
+    val_loss: list[float]
+    val_acc: list[float]
+    kernels: np.ndarray  # (epochs + 1, 10, 3, 3, 3)
+    best_epoch: int  # 1-based epoch whose weights were kept
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    """Everything a renderer may read. Weights use PyTorch layout: "conv_1_1.weight" (10, 3, 3, 3),
+    "conv_1_1.bias" (10,), ..., "output.weight" (C, 1690), "output.bias" (C,)."""
+
+    classes: tuple[str, ...]
+    weights: dict[str, np.ndarray]
+    probes: dict[str, ProbeResult]  # by image slug, in sample order
+    history: History
+    confusion: np.ndarray  # (C, C) int: rows = true class, columns = predicted, on the test split
+    scale: str = "layer"  # "layer": one colour range per layer per image; "neuron": per map
+    featured: str = ""  # slug of the featured image
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One entry of the figure catalogue. id and file never depend on the model's numbers."""
+
+    id: str  # e.g. "ladybug/conv/conv_1_1-0"
+    kind: str  # e.g. "conv-overview"
+    file: str  # path under figures/, e.g. "ladybug/conv/conv_1_1-0.gif"
+    image: str | None = None  # sample image slug, None for once-per-build figures
+    layer: str | None = None
+    neuron: int | None = None
+    params: dict = field(default_factory=dict)  # kind-specific extras (e.g. {"hyper": "padding"})
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A renderer's result: encoded bytes plus the words that go with them."""
+
+    data: bytes
+    width: int
+    height: int
+    alt: dict[str, str]  # {"zh": ..., "en": ...}: what the picture shows, with the real numbers
+    caption: dict[str, str]  # {"zh": ..., "en": ...}

@@ -1,0 +1,139 @@
+"""Deterministic TinyVGG training: Adam, channels_last, light augmentation, early stopping on the
+validation split, per-epoch history and snapshots of conv_1_1's kernels.
+
+Same config + same data + same machine (and thread count) => bitwise-identical weights.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from generator.config import TrainConfig
+from generator.datasets import Dataset
+from generator.model import TinyVGG
+from generator.records import History
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    state: dict[str, np.ndarray]  # PyTorch layout, float32, contiguous
+    history: History
+    test_acc: float
+    seconds: float
+
+
+def to_tensor(pixels: np.ndarray) -> torch.Tensor:
+    """(N, 64, 64, 3) uint8 -> (N, 3, 64, 64) float32 in [0, 1], channels_last memory."""
+    x = torch.from_numpy(np.ascontiguousarray(pixels)).permute(0, 3, 1, 2).float().div_(255.0)
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Random horizontal flips and shifts of up to 4 pixels (reflect-padded): cheap, batch-wise."""
+    n = x.shape[0]
+    flip = torch.rand(n, generator=gen) < 0.5
+    x = torch.where(flip[:, None, None, None], x.flip(3), x)
+    dy, dx = (int(v) for v in torch.randint(-4, 5, (2,), generator=gen))
+    if dy or dx:
+        padded = F.pad(x, (4, 4, 4, 4), mode="reflect")
+        x = padded[:, :, 4 + dy: 4 + dy + x.shape[2], 4 + dx: 4 + dx + x.shape[3]]
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+@torch.no_grad()
+def evaluate(model: TinyVGG, x: torch.Tensor, y: torch.Tensor, batch: int = 500) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of the model on (x, y)."""
+    model.eval()
+    loss_sum, correct = 0.0, 0
+    for i in range(0, len(x), batch):
+        logits = model(x[i: i + batch])
+        loss_sum += float(F.cross_entropy(logits, y[i: i + batch], reduction="sum"))
+        correct += int((logits.argmax(1) == y[i: i + batch]).sum())
+    return loss_sum / max(len(x), 1), correct / max(len(x), 1)
+
+
+@torch.no_grad()
+def predict_all(model: TinyVGG, pixels: np.ndarray, batch: int = 500) -> np.ndarray:
+    """Top-1 class index for every image of (N, 64, 64, 3) uint8."""
+    model.eval()
+    out = [model(to_tensor(pixels[i: i + batch])).argmax(1).numpy() for i in range(0, len(pixels), batch)]
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+def _snapshot(model: TinyVGG) -> np.ndarray:
+    return model.conv_1_1.weight.detach().numpy().copy()  # (10, 3, 3, 3)
+
+
+def train(data: Dataset, cfg: TrainConfig, progress: bool = True) -> TrainResult:
+    """Train TinyVGG on data; keep the weights of the epoch with the best validation accuracy."""
+    start = time.perf_counter()
+    threads_before = torch.get_num_threads()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.use_deterministic_algorithms(True)
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    try:
+        model = TinyVGG(num_classes=len(data.classes)).to(memory_format=torch.channels_last)
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        x_train, y_train = to_tensor(data.train_x), torch.from_numpy(data.train_y.astype(np.int64))
+        x_val, y_val = to_tensor(data.val_x), torch.from_numpy(data.val_y.astype(np.int64))
+        hist: dict[str, list[float]] = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
+        kernels = [_snapshot(model)]
+        best_acc, best_epoch, best_state, stale = -1.0, 0, None, 0
+        steps = (len(x_train) + cfg.batch_size - 1) // cfg.batch_size
+        for epoch in range(1, cfg.epochs + 1):
+            model.train()
+            order = torch.randperm(len(x_train), generator=gen)
+            loss_sum, correct, seen = 0.0, 0, 0
+            bar = tqdm(range(steps), desc=f"epoch {epoch}/{cfg.epochs}", disable=not progress,
+                       leave=False, unit="batch", dynamic_ncols=True)
+            for step in bar:
+                idx = order[step * cfg.batch_size: (step + 1) * cfg.batch_size]
+                xb, yb = x_train[idx], y_train[idx]
+                if cfg.augment:
+                    xb = _augment(xb, gen)
+                logits = model(xb)
+                loss = F.cross_entropy(logits, yb)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                loss_sum += float(loss) * len(idx)
+                correct += int((logits.argmax(1) == yb).sum())
+                seen += len(idx)
+                if step % 20 == 0 or step == steps - 1:
+                    bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.1%}")
+            val_loss, val_acc = evaluate(model, x_val, y_val)
+            hist["train_loss"].append(loss_sum / seen)
+            hist["train_acc"].append(correct / seen)
+            hist["val_loss"].append(val_loss)
+            hist["val_acc"].append(val_acc)
+            kernels.append(_snapshot(model))
+            if progress:
+                tqdm.write(f"epoch {epoch}: loss {loss_sum / seen:.3f} acc {correct / seen:.1%} "
+                           f"| val loss {val_loss:.3f} acc {val_acc:.1%}")
+            if val_acc > best_acc:
+                best_acc, best_epoch, stale = val_acc, epoch, 0
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            else:
+                stale += 1
+                if stale >= cfg.patience:
+                    break
+        assert best_state is not None
+        model.load_state_dict(best_state)
+        model = model.to(memory_format=torch.contiguous_format)
+        _, test_acc = evaluate(model, to_tensor(data.test_x), torch.from_numpy(data.test_y.astype(np.int64)))
+        state = {k: np.ascontiguousarray(v.detach().numpy(), dtype=np.float32)
+                 for k, v in model.state_dict().items()}
+        history = History(kernels=np.stack(kernels), best_epoch=best_epoch, **hist)
+        return TrainResult(state=state, history=history, test_acc=test_acc,
+                           seconds=time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(threads_before)
+        torch.use_deterministic_algorithms(False)

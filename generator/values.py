@@ -1,0 +1,150 @@
+"""Value shortcodes: numbers quoted in the text, computed from the build's facts (facts.json).
+
+Pure and torch-free, so a warm rebuild resolves every value without touching the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from generator.arch import CONV_LAYERS, FILTERS, LAYER_NAMES, POOL_LAYERS
+from generator.errors import ShortcodeError
+
+ALL_LAYERS = ["input", *LAYER_NAMES, "flatten", "output"]
+
+
+def _int(n: int) -> str:
+    return f"{n:,}"
+
+
+def _pct(x: float, digits: int = 1) -> str:
+    return f"{100 * x:.{digits}f} %"
+
+
+def _shape(shape: list[int]) -> str:
+    if len(shape) == 1:
+        return _int(shape[0])
+    c, h, w = shape
+    return f"{h} × {w} × {c}"
+
+
+def _layer(params: dict, facts: dict, allowed: list[str] | None = None) -> str:
+    layer = params.get("layer")
+    allowed = allowed or ALL_LAYERS
+    if layer not in allowed:
+        raise ShortcodeError(f"needs layer= one of {', '.join(allowed)} (got {layer!r})")
+    return layer
+
+
+def _sample(params: dict, facts: dict) -> dict:
+    slug = params.get("image", "featured")
+    if slug == "featured":
+        slug = facts["featured"]
+    for s in facts["samples"]:
+        if s["slug"] == slug:
+            return s
+    raise ShortcodeError(f"unknown image {slug!r}; sample images: featured, "
+                         + ", ".join(s["slug"] for s in facts["samples"]))
+
+
+def _class_index(params: dict, facts: dict, sample: dict) -> int:
+    cls = params.get("class")
+    if cls is None:
+        return sample["predicted"]
+    names = facts["classes"]
+    if cls.isdigit() and int(cls) < len(names):
+        return int(cls)
+    if cls in names:
+        return names.index(cls)
+    raise ShortcodeError(f"unknown class {cls!r}; classes: {', '.join(names)} (or an index)")
+
+
+def class_name(facts: dict, index: int, lang: str) -> str:
+    if lang == "zh" and facts.get("classes_zh"):
+        return facts["classes_zh"][index]
+    return facts["classes"][index]
+
+
+def _pool_dropped(facts: dict) -> str:
+    before = facts["layers"][LAYER_NAMES[LAYER_NAMES.index(POOL_LAYERS[0]) - 1]]["shape"]
+    after = facts["layers"][POOL_LAYERS[0]]["shape"]
+    kept = (after[1] * after[2]) / (before[1] * before[2])
+    return _pct(1 - kept, 0)
+
+
+def _reference(facts: dict) -> str:
+    ref = facts.get("reference")
+    if not ref:
+        raise ShortcodeError("reference-accuracy needs the full profile with reference_weights set")
+    return _pct(ref["test_acc"])
+
+
+Resolver = Callable[[dict, dict, str], str]
+VALUES: dict[str, tuple[tuple[str, ...], Resolver]] = {
+    # name: (accepted keys, resolver(params, facts, lang))
+    "test-accuracy": ((), lambda p, f, lang: _pct(f["metrics"]["test_acc"])),
+    "val-accuracy": ((), lambda p, f, lang: _pct(f["metrics"]["val_acc"])),
+    "reference-accuracy": ((), lambda p, f, lang: _reference(f)),
+    "epochs": ((), lambda p, f, lang: str(f["metrics"]["epochs"])),
+    "best-epoch": ((), lambda p, f, lang: str(f["metrics"]["best_epoch"])),
+    "dataset": ((), lambda p, f, lang: f["dataset"]),
+    "num-classes": ((), lambda p, f, lang: str(len(f["classes"]))),
+    "train-images": ((), lambda p, f, lang: _int(f["metrics"]["train_images"])),
+    "val-images": ((), lambda p, f, lang: _int(f["metrics"]["val_images"])),
+    "test-images": ((), lambda p, f, lang: _int(f["metrics"]["test_images"])),
+    "class-names": ((), lambda p, f, lang: ("、" if lang == "zh" else ", ").join(
+        class_name(f, i, lang) for i in range(len(f["classes"])))),
+    "param-count": ((), lambda p, f, lang: _int(f["param_count"])),
+    "layer-params": (("layer",), lambda p, f, lang: _int(f["layers"][_layer(p, f)]["params"])),
+    "layer-shape": (("layer",), lambda p, f, lang: _shape(f["layers"][_layer(p, f)]["shape"])),
+    "kernel-count": (("layer",), lambda p, f, lang: _int(
+        f["layers"][_layer(p, f, CONV_LAYERS)]["in_channels"] * FILTERS)),
+    "kernel-size": ((), lambda p, f, lang: "3 × 3"),
+    "filters": ((), lambda p, f, lang: str(FILTERS)),
+    "flatten-size": ((), lambda p, f, lang: _int(f["layers"]["flatten"]["shape"][0])),
+    "pool-dropped": ((), lambda p, f, lang: _pool_dropped(f)),
+    "sample-count": ((), lambda p, f, lang: str(len(f["samples"]))),
+    "image-class": (("image",), lambda p, f, lang: (
+        class_name(f, s["label"], lang) if (s := _sample(p, f))["label"] is not None else s["slug"])),
+    "predicted-class": (("image",), lambda p, f, lang: class_name(f, _sample(p, f)["predicted"], lang)),
+    "probability": (("image", "class"), lambda p, f, lang: _pct(
+        (s := _sample(p, f))["probs"][_class_index(p, f, s)])),
+    "logit": (("image", "class"), lambda p, f, lang: f"{(s := _sample(p, f))['logits'][_class_index(p, f, s)]:.2f}"),
+    "bias": (("layer", "neuron"), lambda p, f, lang: _bias(p, f)),
+}
+
+
+def _bias(params: dict, facts: dict) -> str:
+    layer = _layer(params, facts, [*CONV_LAYERS, "output"])
+    biases = facts["biases"][layer]
+    try:
+        n = int(params.get("neuron", "0"))
+    except ValueError as exc:
+        raise ShortcodeError(f"neuron must be an integer (got {params.get('neuron')!r})") from exc
+    if not 0 <= n < len(biases):
+        raise ShortcodeError(f"neuron {n} out of range for {layer} (0 to {len(biases) - 1})")
+    return f"{biases[n]:.3f}"
+
+
+def resolve_value(name: str, params: dict[str, str], facts: dict, lang: str) -> str:
+    """The text for `{{ value NAME key=value ... }}`; ShortcodeError for anything unknown."""
+    if name not in VALUES:
+        raise ShortcodeError(f"unknown value {name!r}; known values: {', '.join(VALUES)}")
+    keys, resolver = VALUES[name]
+    extra = set(params) - set(keys)
+    if extra:
+        raise ShortcodeError(f"value {name!r}: unknown parameter {', '.join(sorted(extra))}"
+                             + (f"; it takes {', '.join(keys)}" if keys else "; it takes none"))
+    return resolver(params, facts, lang)
+
+
+def network_table(facts: dict, lang: str) -> str:
+    """Markdown table of the architecture: layer, output shape, parameters."""
+    head = ("| 层 | 输出形状 | 参数 |" if lang == "zh" else "| Layer | Output shape | Parameters |")
+    rows = [head, "|---|---|--:|"]
+    for layer in ALL_LAYERS:
+        info = facts["layers"][layer]
+        rows.append(f"| `{layer}` | {_shape(info['shape'])} | {_int(info['params'])} |")
+    total = "合计" if lang == "zh" else "Total"
+    rows.append(f"| **{total}** | | **{_int(facts['param_count'])}** |")
+    return "\n".join(rows)
