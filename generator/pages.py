@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 LANGS = ("zh", "en")
 T = {
     "title": {"zh": "探索：{name}", "en": "Explore: {name}"},
-    "intro": {"zh": "这张图片来自{source}。模型预测为 **{pred}**（概率 {prob}）{verdict}。下面是它在网络中每一步的样子，"
+    "intro": {"zh": "这张图片来自{source}。模型预测为 **{pred}**（概率 {prob}）{verdict}。"
+                    "下面是它在网络中每一步的样子，"
                     "所有图都由本次构建训练出的模型计算得到。",
               "en": "This image comes from {source}. The model predicts **{pred}** (probability {prob}){verdict}. "
                     "Below is what it looks like at every step through the network; every figure is computed "
@@ -99,7 +100,8 @@ def explore_markdown(facts: dict, manifest_ids: set[str], slug: str, lang: str) 
     for i in order:
         name = class_name(facts, i, lang)
         mark = f"**{name}**" if i == pred else name
-        lines.append(f"| {mark} | {{{{ value logit {img} class={i} }}}} | {{{{ value probability {img} class={i} }}}} |")
+        cells = [f"{{{{ value {v} {img} class={i} }}}}" for v in ("logit", "probability")]
+        lines.append(f"| {mark} | {cells[0]} | {cells[1]} |")
     lines += ["", f"{{{{ figure softmax {img} }}}}", "", f"## {_t('input', lang)}", "", f"{{{{ figure input {img} }}}}",
               "", f"## {_t('activations', lang)}", "", _t("activations_note", lang), ""]
     lines += _tabs([(layer, [f"{{{{ figure activation-grid {img} layer={layer} }}}}"]) for layer in ACTIVATION_LAYERS])
@@ -192,9 +194,34 @@ def _gallery_block(plugin: TinyVGGPlugin, code: Shortcode, page: Page, lang: str
     return f'<div class="tv-gallery">{items}</div>\n\n<p>{more}</p>'
 
 
+def _reference_block(plugin: TinyVGGPlugin, code: Shortcode, page: Page, lang: str) -> str:
+    """`{{ reference }}`: CNN Explainer's accuracy on the same test images, when this build measured it."""
+    facts = plugin.output.facts
+    ref = facts.get("reference")
+    ours = facts["metrics"]["test_acc"] * 100
+    n = facts["metrics"]["test_images"]
+    if ref:
+        theirs = ref["test_acc"] * 100
+        if lang == "zh":
+            return (f"在同样的 {n:,} 张测试图片上，CNN Explainer 自带的 TinyVGG 准确率为 **{theirs:.1f} %**，"
+                    f"本站训练的模型为 **{ours:.1f} %**。")
+        return (f"On the same {n:,} test images, CNN Explainer's own TinyVGG scores **{theirs:.1f} %**; "
+                f"the model trained for this site scores **{ours:.1f} %**.")
+    if lang == "zh":
+        return ('!!! note "与 CNN Explainer 对比"\n    本次构建没有测量 CNN Explainer 自带模型的准确率。用完整配置'
+                '（`TINYVGG_PROFILE=full`）并在插件选项 `reference_weights` 中给出 CNN Explainer 的 `model.json`，'
+                '这里就会列出两个模型在同一批 Tiny ImageNet 验证图片上的准确率。')
+    return ('!!! note "Comparison with CNN Explainer"\n    This build did not measure CNN Explainer\'s own model. '
+            'Build '
+            'the full profile (`TINYVGG_PROFILE=full`) with the plugin option `reference_weights` pointing at CNN '
+            'Explainer\'s `model.json`, and this section lists both models\' accuracy on the same Tiny ImageNet '
+            'validation images.')
+
+
 BLOCKS: dict[str, Callable[[TinyVGGPlugin, Shortcode, Page, str], str]] = {
     "samples": _samples_block,
     "gallery": _gallery_block,
+    "reference": _reference_block,
 }
 
 
