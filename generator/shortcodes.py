@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from generator.errors import ShortcodeError
 
-SHORTCODE = re.compile(r"\{\{\s*([a-z-]+)((?:\s+[^{}\s]+)*)\s*\}\}")
-FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+SHORTCODE = re.compile(r"\{\{\s*([a-z-]+)((?:\s+[^{}]*?)?)\s*\}\}")
+FENCE = re.compile(r"^\s*(`{3,}(?=[^`]*$)|~{3,})")  # a backtick fence's info string has no backtick
 CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 
 
@@ -60,7 +60,8 @@ def expand(markdown: str, handler: Callable[[Shortcode], str]) -> str:
     for number, line in enumerate(markdown.split("\n"), start=1):
         m = FENCE.match(line)
         if fence is not None:
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
+            # A closing fence is fence characters only: "```python" inside a block is content.
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line[m.end():].strip():
                 fence = None
             out.append(line)
             continue
