@@ -1,0 +1,60 @@
+"""Classify image files with a TinyVGG checkpoint or CNN Explainer's TF.js model.
+
+Preprocessing matches CNN Explainer's: the 64x64 RGB pixels divided by 255, nothing else (no mean
+subtraction), which is also what our training feeds the model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from generator.images import load_image
+from generator.weights import load_weights, to_module
+
+BATCH = 256  # images per forward pass: bounds memory for long file lists
+
+
+def predict(weights_path: str | Path, image_paths: list[str | Path]) -> list[dict]:
+    """Top-1 class and every class probability for each image, in the order given.
+
+    Each result: {"path": str, "class": str, "probabilities": {class name: float}}, the
+    probabilities listed in the model's class order."""
+    import torch
+
+    state, meta = load_weights(weights_path)
+    classes: list[str] = list(meta["classes"])
+    model = to_module(state, len(classes))
+    results: list[dict] = []
+    for start in range(0, len(image_paths), BATCH):
+        chunk = list(image_paths[start:start + BATCH])
+        pixels = np.stack([load_image(path) for path in chunk])  # (N, 64, 64, 3) uint8
+        x = torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 255.0  # (N, 3, 64, 64) in [0, 1]
+        with torch.no_grad():
+            logits = model(x)  # (N, C)
+        # Softmax in float64 so that tiny probabilities keep their digits in the JSON output.
+        probs = torch.softmax(logits.double(), dim=1).numpy()  # (N, C)
+        for path, row in zip(chunk, probs, strict=True):
+            results.append({
+                "path": str(path),
+                "class": classes[int(np.argmax(row))],
+                "probabilities": {name: float(p) for name, p in zip(classes, row, strict=True)},
+            })
+    return results
+
+
+def format_json(results: list[dict]) -> str:
+    """The results as pretty-printed JSON (UTF-8 class names kept readable), ending in a newline."""
+    return json.dumps(results, indent=2, ensure_ascii=False) + "\n"
+
+
+def format_text(results: list[dict], top: int = 3) -> str:
+    """One line per image for people: the path, then the `top` most likely classes with percentages."""
+    lines = []
+    for result in results:
+        ranked = sorted(result["probabilities"].items(), key=lambda item: -item[1])[:top]
+        scores = ", ".join(f"{name} {p * 100:.1f} %" for name, p in ranked)
+        lines.append(f"{result['path']}: {scores}")
+    return "\n".join(lines) + ("\n" if lines else "")
