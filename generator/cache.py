@@ -90,11 +90,11 @@ class Cache:
             self.root.mkdir(parents=True, exist_ok=True)
             lock = FileLock(str(self.root / "build.lock"), timeout=LOCK_TIMEOUT_S)
             lock.acquire()
-        except OSError as exc:
-            raise _explain(exc, self.root) from exc
-        except Timeout as exc:
+        except Timeout as exc:  # before OSError: filelock's Timeout is a TimeoutError, an OSError
             raise CacheError(f"cache directory {self.root}: another build has held the lock for "
                              f"{LOCK_TIMEOUT_S:.0f} s; stop it or remove {self.root / 'build.lock'}") from exc
+        except OSError as exc:
+            raise _explain(exc, self.root) from exc
         try:
             self._sweep_temps()
             yield
@@ -105,6 +105,8 @@ class Cache:
         """Remove what killed builds left behind (only ever under the lock)."""
         for tmp in self.root.glob("*/.tmp-*"):
             shutil.rmtree(tmp, ignore_errors=True)
+        for tmp in self.root.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
 
     # -- stages --------------------------------------------------------------------------------
     def path(self, stage: str, key: str) -> Path:
@@ -130,12 +132,22 @@ class Cache:
             os.replace(tmp, final)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
-            raise _explain(exc, self.root) from exc
+            if self._inside(exc.filename) or exc.errno in (errno.ENOSPC, errno.EROFS):
+                raise _explain(exc, self.root) from exc
+            raise  # not the cache's fault (e.g. a data file): the stage reports it
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         self._record(stage, key)
         return final
+
+    def _inside(self, filename: object) -> bool:
+        if not filename:
+            return True  # an OSError with no file name came from our own mkdir/rename/write
+        try:
+            return Path(str(filename)).resolve().is_relative_to(self.root.resolve())
+        except (OSError, ValueError):
+            return False
 
     # -- manifest ------------------------------------------------------------------------------
     def _record(self, stage: str, key: str) -> None:

@@ -74,6 +74,7 @@ def train(data: Dataset, cfg: TrainConfig, progress: bool = True) -> TrainResult
     """Train TinyVGG on data; keep the weights of the epoch with the best validation accuracy."""
     start = time.perf_counter()
     threads_before = torch.get_num_threads()
+    deterministic_before = torch.are_deterministic_algorithms_enabled()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.use_deterministic_algorithms(True)
@@ -104,7 +105,7 @@ def train(data: Dataset, cfg: TrainConfig, progress: bool = True) -> TrainResult
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                loss_sum += float(loss) * len(idx)
+                loss_sum += float(loss.detach()) * len(idx)
                 correct += int((logits.argmax(1) == yb).sum())
                 seen += len(idx)
                 if step % 20 == 0 or step == steps - 1:
@@ -136,4 +137,4 @@ def train(data: Dataset, cfg: TrainConfig, progress: bool = True) -> TrainResult
                            seconds=time.perf_counter() - start)
     finally:
         torch.set_num_threads(threads_before)
-        torch.use_deterministic_algorithms(False)
+        torch.use_deterministic_algorithms(deterministic_before)
