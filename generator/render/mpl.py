@@ -1,0 +1,185 @@
+"""Shared matplotlib setup for the renderers that need axes, text and formulas.
+
+No pyplot: figures are plain `Figure` objects on an explicit Agg canvas, so nothing depends on the
+user's backend and no global figure registry grows. rcParams are global and matplotlib is not
+thread-safe, so every figure is built and drawn under one lock and one rc_context.
+Pixels leave as arrays (to_rgb, Blitter); encoding goes through render/png.py or render/gif.py
+(deterministic, no metadata), never through savefig. Animations draw their static part once and
+blit the moving artists per frame; index_frames maps the frames onto one GIF palette.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import matplotlib
+import numpy as np
+from matplotlib.artist import Artist
+from matplotlib.backend_bases import FigureCanvasBase
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+DPI = 100
+# Text inside figures is language-neutral (numbers, layer and class names): DejaVu Sans first, because
+# Noto CJK draws '×', '·', '−' full-width; CJK characters (e.g. a user's class names) fall back to Noto.
+FONT_FAMILY = ["DejaVu Sans", "Noto Sans CJK SC"]
+STYLE: dict[str, object] = {
+    "font.family": FONT_FAMILY,  # a list: matplotlib falls back glyph by glyph (a single family would not)
+    "font.size": 10,
+    "mathtext.fontset": "dejavusans",
+    "axes.unicode_minus": True,
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "image.interpolation": "nearest",  # cells stay crisp squares, never smoothed
+    "image.resample": False,
+    "path.simplify": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+_LOCK = threading.RLock()
+_quiet_fonts = False
+
+
+def _silence_font_warnings() -> None:
+    """Without fonts-noto-cjk, matplotlib would log 'findfont: not found' for every figure; DejaVu
+    (shipped with matplotlib) still draws all the Latin text, so that is not worth a warning."""
+    global _quiet_fonts
+    if not _quiet_fonts:
+        import logging
+
+        logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+        _quiet_fonts = True
+
+
+@contextmanager
+def figure(width_px: int, height_px: int) -> Iterator[Figure]:
+    """A white Agg figure of exactly width_px x height_px pixels, released when the block ends."""
+    with _LOCK, matplotlib.rc_context(STYLE):
+        _silence_font_warnings()
+        fig = Figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI, facecolor="white")
+        FigureCanvasAgg(fig)
+        try:
+            yield fig
+        finally:
+            # No pyplot, so no registry to close the figure in; swapping in a bare canvas frees the Agg
+            # pixel buffer now (fig.clear() would cost ~40 ms re-creating every axis' ticks).
+            FigureCanvasBase(fig)
+
+
+def to_rgb(fig: Figure) -> np.ndarray:
+    """Draw the figure and return its pixels: (H, W, 3) uint8."""
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+
+
+class Blitter:
+    """Fast animation frames: the static part is drawn once, then each frame restores it and draws
+    only the animated artists (about 10x faster than a full redraw per frame)."""
+
+    def __init__(self, fig: Figure, animated: Sequence[Artist]) -> None:
+        self.fig = fig
+        for artist in animated:
+            artist.set_animated(True)  # excluded from the full draw below
+        fig.canvas.draw()
+        self._background = fig.canvas.copy_from_bbox(fig.bbox)
+
+    def commit(self, artists: Sequence[Artist]) -> None:
+        """Draw `artists` into the background for good: later frames show them without redrawing
+        (cumulative animations draw each artist once)."""
+        canvas = self.fig.canvas
+        canvas.restore_region(self._background)
+        for artist in artists:
+            self.fig.draw_artist(artist)
+        self._background = canvas.copy_from_bbox(self.fig.bbox)
+
+    def frame(self, artists: Sequence[Artist]) -> np.ndarray:
+        """The background plus `artists` (in order): (H, W, 4) uint8 RGBA (a plain copy, faster than
+        slicing RGB; index_frames ignores alpha)."""
+        canvas = self.fig.canvas
+        canvas.restore_region(self._background)
+        for artist in artists:
+            self.fig.draw_artist(artist)
+        return np.array(canvas.buffer_rgba())
+
+
+def index_frames(frames: Sequence[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+    """RGB(A) frames ((H, W, 3 or 4) uint8; alpha ignored) -> (index frames (H, W) uint8, palette
+    (N <= 255, 3) uint8) for render/gif.py's encode_gif: one palette for the whole animation.
+
+    Only the first frame and each later frame's changed pixels are binned (5 bits per channel):
+    animations change little per frame, so this is fast. With <= 255 occupied bins each bin is its
+    mean colour (within 4 levels of every member); otherwise the 255 most used bins form the palette
+    and the rare ones (antialiasing blends) map to the nearest of them. Deterministic: counts and
+    stable sorts only.
+    """
+    first = np.ascontiguousarray(frames[0], dtype=np.uint8)
+    height, width, depth = first.shape
+    pixels, changes, prev = [first.reshape(-1, depth)], [], first
+    for frame in frames[1:]:
+        frame = np.ascontiguousarray(frame, dtype=np.uint8)
+        if depth == 4:  # compare whole pixels as uint32: 4x fewer comparisons
+            diff = np.flatnonzero(frame.view(np.uint32) != prev.view(np.uint32))
+        else:
+            diff = np.flatnonzero((frame != prev).any(axis=2))
+        changes.append(diff)
+        pixels.append(frame.reshape(-1, depth)[diff])
+        prev = frame
+    rgb = np.concatenate(pixels)[:, :3]  # (P, 3): what the GIF stores
+    key = ((rgb[:, 0] >> 3).astype(np.uint16) << 10) | ((rgb[:, 1] >> 3).astype(np.uint16) << 5) | (rgb[:, 2] >> 3)
+    counts = np.bincount(key, minlength=1 << 15)
+    sums = np.stack([np.bincount(key, weights=rgb[:, c], minlength=1 << 15) for c in range(3)], axis=1)
+    used = np.flatnonzero(counts)
+    order = used[np.argsort(-counts[used], kind="stable")]
+    keep = order[:255]
+    palette = np.clip(np.round(sums[keep] / counts[keep, None]), 0, 255)  # (N, 3) mean colour per bin
+    table = np.zeros(1 << 15, np.uint8)
+    table[keep] = np.arange(len(keep), dtype=np.uint8)
+    rest = order[255:]
+    if rest.size:  # nearest kept colour for every dropped bin
+        centres = sums[rest] / counts[rest, None]  # (M, 3)
+        dist = ((centres[:, None, :] - palette[None, :, :]) ** 2).sum(axis=2)  # (M, N)
+        table[rest] = np.argmin(dist, axis=1).astype(np.uint8)
+    index = table[key]  # (P,)
+    current = index[:height * width].copy()
+    out, pos = [current.reshape(height, width)], height * width
+    for diff in changes:  # replay the changes on the indexed picture
+        current = current.copy()
+        current[diff] = index[pos:pos + diff.size]
+        pos += diff.size
+        out.append(current.reshape(height, width))
+    return out, palette.astype(np.uint8)
+
+
+def gap_cmap(name: str) -> matplotlib.colors.Colormap:
+    """Colormap `name` with NaN cells (gaps between maps or kernels in a mosaic) drawn white."""
+    return matplotlib.colormaps[name].with_extremes(bad="white")
+
+
+def escape_text(text: str) -> str:
+    """Make a user-supplied label (class names from a folder dataset) safe from mathtext parsing."""
+    return text.replace("\\", "\\\\").replace("$", r"\$")
+
+
+def fmt(value: float, digits: int = 2) -> str:
+    """A number for text inside figures: fixed decimals, the true minus sign, '0.00' never '-0.00'."""
+    text = f"{value:.{digits}f}"
+    if float(text) == 0.0:
+        text = text.lstrip("-")
+    return text.replace("-", "\u2212")
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207b")
+
+
+def fmt_sig(value: float, digits: int = 4) -> str:
+    """A number of any magnitude with `digits` significant digits (exponentials, sums), as plain
+    text: '0.9551', '10.00', '3.271×10⁶' (plain text keeps mathtext parsing out of frame loops)."""
+    if value == 0 or 1e-3 <= abs(value) < 1e5:
+        text = f"{value:#.{digits}g}".rstrip(".")
+        if "e" not in text:
+            return text.replace("-", "\u2212")
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    return f"{mantissa}\u00d710{str(int(exponent)).translate(_SUPERSCRIPT)}".replace("-", "\u2212", 1)
