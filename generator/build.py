@@ -68,7 +68,8 @@ def stage_keys(cfg: BuildConfig) -> Keys:
             raise ConfigError(f"images: {path} does not exist (paths are relative to mkdocs.yml)")
         images.append([Path(path).name, cachemod.file_digest(Path(path))])
     ref = cachemod.file_digest(Path(cfg.reference_weights)) if cfg.reference_weights else None
-    probe = digest({"train": train, "images": images, "reference": ref, "code": code_version(*PROBE_CODE)})
+    probe = digest({"train": train, "images": images, "reference": ref, "max_samples": cfg.max_samples,
+                    "code": code_version(*PROBE_CODE)})
     render = digest({"probe": probe, "render": asdict(cfg.render), "code": code_version(*RENDER_CODE)})
     return Keys(train=train, probe=probe, render=render)
 

@@ -20,6 +20,8 @@ def _pipeline_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dataset", choices=("shapes", "tiny-imagenet-10", "folder"), help="override the profile's dataset")
     g.add_argument("--dataset-path", help="tiny-imagenet-10: a local tiny-imagenet-200.zip; folder: an image folder")
     g.add_argument("--epochs", type=int, help="maximum training epochs")
+    g.add_argument("--images-per-class", type=int, help="shapes only: training images per class (default 600)")
+    g.add_argument("--max-samples", type=int, default=0, help="explain only N default sample images (0 = all)")
     g.add_argument("--seed", type=int, default=0, help="seed for data, splits and training (default 0)")
     g.add_argument("--images", nargs="*", default=[], metavar="IMAGE", help="your own sample images")
     g.add_argument("--featured", default="", help="slug of the featured sample image")
@@ -33,7 +35,8 @@ def _cfg(args: argparse.Namespace):
     return make_build_config(
         Path.cwd(), profile=args.profile, dataset=args.dataset, dataset_path=args.dataset_path, epochs=args.epochs,
         seed=args.seed, images=tuple(args.images), featured=args.featured, workers=args.workers,
-        reference_weights=args.reference_weights, cache_dir=args.cache_dir)
+        reference_weights=args.reference_weights, cache_dir=args.cache_dir,
+        images_per_class=args.images_per_class, max_samples=args.max_samples)
 
 
 def cmd_build(args: argparse.Namespace) -> int:

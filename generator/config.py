@@ -86,6 +86,11 @@ class BuildConfig:
     cache_dir: Path = Path(".cache")
     images: tuple[Path, ...] = ()  # the user's own sample images
     reference_weights: str | None = None  # CNN Explainer's model.json, for the accuracy comparison
+    max_samples: int = 0  # default sample images (one test image per class); 0 = every class
+
+    def __post_init__(self) -> None:
+        if self.max_samples < 0:
+            raise ConfigError(f"max_samples: must be 0 (one image per class) or positive, got {self.max_samples}")
 
 
 def profile_defaults(name: str) -> tuple[DataConfig, TrainConfig]:
@@ -117,7 +122,8 @@ def make_build_config(base: Path, *, profile: str | None = None, dataset: str | 
                       dataset_path: str | None = None, epochs: int | None = None, seed: int = 0,
                       images: tuple[str, ...] = (), featured: str = "", detail_images: tuple[str, ...] = (),
                       scale: str = "layer", workers: int = 0, reference_weights: str | None = None,
-                      cache_dir: str = ".cache") -> BuildConfig:
+                      cache_dir: str = ".cache", images_per_class: int | None = None,
+                      max_samples: int = 0) -> BuildConfig:
     """Options as the plugin (mkdocs.yml) and the CLI take them -> BuildConfig.
     Relative paths are resolved against `base` (the directory of mkdocs.yml, or the CWD)."""
 
@@ -130,9 +136,12 @@ def make_build_config(base: Path, *, profile: str | None = None, dataset: str | 
     if name == "shapes" and dataset_path:
         raise ConfigError("dataset_path: the shapes dataset is generated in memory; remove dataset_path "
                           "or choose dataset tiny-imagenet-10 or folder")
-    data = DataConfig(name=name, path=rel(dataset_path), per_class=data.per_class,
+    if images_per_class is not None and name != "shapes":
+        raise ConfigError("images_per_class: only the generated shapes dataset can be sized; remove it")
+    data = DataConfig(name=name, path=rel(dataset_path), per_class=images_per_class or data.per_class,
                       val_fraction=data.val_fraction, seed=seed)
     train = with_overrides(train, epochs=epochs, seed=seed)
     render = RenderConfig(scale=scale, featured=featured, detail_images=tuple(detail_images), workers=workers)
     return BuildConfig(data=data, train=train, render=render, profile=profile, cache_dir=base / cache_dir,
-                       images=tuple(Path(rel(p)) for p in images), reference_weights=rel(reference_weights))
+                       images=tuple(Path(rel(p)) for p in images), reference_weights=rel(reference_weights),
+                       max_samples=max_samples)

@@ -30,6 +30,7 @@ from generator.shortcodes import Shortcode, ShortcodeErrors, expand
 from generator.values import network_table, resolve_value
 
 log = logging.getLogger("mkdocs.plugins.tinyvgg")
+FAVICON = "assets/favicon.png"  # mkdocs.yml's theme.favicon and theme.logo point here
 
 
 class TinyVGGConfig(Config):
@@ -43,11 +44,15 @@ class TinyVGGConfig(Config):
     # -- training --
     epochs = c.Optional(c.Type(int))
     """Maximum training epochs (early stopping may end sooner)."""
+    images_per_class = c.Optional(c.Type(int))
+    """shapes only: training images generated per class (default 600); smaller trains faster."""
     seed = c.Type(int, default=0)
     """Seed for data generation, splits, initialisation and shuffling."""
     # -- sample images and figures --
     images = c.ListOfItems(c.Type(str), default=[])
     """Your own images to explain, besides one test image per class (paths relative to mkdocs.yml)."""
+    max_samples = c.Type(int, default=0)
+    """Explain only the first N classes' test images (0 = one image per class); fewer renders faster."""
     featured = c.Type(str, default="")
     """Slug of the image the chapters feature (default: the first sample image)."""
     detail_images = c.ListOfItems(c.Type(str), default=[])
@@ -69,7 +74,8 @@ def build_config(opts: TinyVGGConfig, config_file: str | None) -> BuildConfig:
     return make_build_config(
         base, profile=opts.profile, dataset=opts.dataset, dataset_path=opts.dataset_path, epochs=opts.epochs,
         seed=opts.seed, images=tuple(opts.images), featured=opts.featured, detail_images=tuple(opts.detail_images),
-        scale=opts.scale, workers=opts.workers, reference_weights=opts.reference_weights, cache_dir=opts.cache_dir)
+        scale=opts.scale, workers=opts.workers, reference_weights=opts.reference_weights, cache_dir=opts.cache_dir,
+        images_per_class=opts.images_per_class, max_samples=opts.max_samples)
 
 
 def figure_html(entry: dict, src: str, lang: str) -> str:
@@ -122,6 +128,10 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
             for entry in self.output.manifest:
                 files.append(File.generated(config, f"figures/{entry['file']}", abs_src_path=str(root / entry["file"])))
             files.append(File.generated(config, "figures/manifest.json", abs_src_path=str(root / "manifest.json")))
+            # the favicon and header logo: conv_1_1's strongest kernel, drawn from this build's model
+            logo = self.output.figure("model/logo")
+            if logo is not None and files.get_file_from_path(FAVICON) is None:
+                files.append(File.generated(config, FAVICON, abs_src_path=str(root / logo["file"])))
         for page in gen_pages.explore_pages(self.output.facts, self.output.manifest, lang, config):
             files.append(page)
         return files

@@ -93,6 +93,8 @@ def probe_stage(cfg: BuildConfig, data: Dataset, train_dir: Path, out: Path) -> 
     model, meta = load_model(train_dir)
     predicted = predict_all(model, data.test_x)
     samples = default_samples(data.test_x, data.test_y, predicted, data.classes, data.test_ids, slugify)
+    if cfg.max_samples:
+        samples = samples[: cfg.max_samples]
     samples += user_samples(cfg.images, {s.slug for s in samples})
     results = probe(model, samples)
     (out / "samples").mkdir()
