@@ -1,0 +1,185 @@
+"""Drawing on indexed canvases: text from TrueType fonts, boxes, nearest-neighbour map blits and
+colour bars. Every renderer that draws its own pixels (PNG or GIF) uses `Canvas`; frames are palette
+indices from the start, so GIF frames need no quantisation and PNGs come out in palette mode.
+
+Fonts: DejaVu Sans from matplotlib's data (always present with matplotlib); strings containing CJK
+characters use Noto Sans CJK SC when installed (fonts-noto-cjk), else DejaVu Sans.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from generator.render.colors import Palette
+from generator.render.png import encode_indexed
+
+_CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+_CJK_FONT_BOLD = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc")
+_CJK_SC_INDEX = 2  # face order in the .ttc: JP, KR, SC, TC, HK
+
+
+@lru_cache(maxsize=32)
+def font(size: int, bold: bool = False, cjk: bool = False) -> ImageFont.FreeTypeFont:
+    """A cached TrueType font at `size` pixels."""
+    if cjk:
+        path = _CJK_FONT_BOLD if bold else _CJK_FONT
+        if path.exists():
+            return ImageFont.truetype(str(path), size, index=_CJK_SC_INDEX)
+    import matplotlib  # its bundled DejaVu Sans: present wherever the project's dependencies are
+
+    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    return ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name), size)
+
+
+def _has_cjk(text: str) -> bool:
+    return any(ord(ch) >= 0x2E80 for ch in text)
+
+
+@lru_cache(maxsize=8192)
+def text_mask(text: str, size: int, bold: bool = False, crisp: bool = False) -> np.ndarray:
+    """(h, w) uint8 coverage of `text`; h is the font's line height (ascent + descent), so strings
+    of one size align on a common baseline. crisp: hinted 1-bit glyphs (for text on colour, where
+    antialiasing would need colours the palette lacks). Cached: numbers and labels repeat a lot."""
+    f = font(size, bold, _has_cjk(text))
+    ascent, descent = f.getmetrics()
+    left, _, right, _ = f.getbbox(text, anchor="ls")
+    width = max(1, right - min(left, 0))
+    im = Image.new("L", (width, ascent + descent), 0)
+    draw = ImageDraw.Draw(im)
+    if crisp:
+        draw.fontmode = "1"
+    draw.text((-min(left, 0), ascent), text, fill=255, font=f, anchor="ls")
+    mask = np.asarray(im).copy()
+    mask.setflags(write=False)
+    return mask
+
+
+def text_size(text: str, size: int, bold: bool = False) -> tuple[int, int]:
+    """(width, height) in pixels of `text` as Canvas.text draws it."""
+    h, w = text_mask(text, size, bold).shape
+    return w, h
+
+
+def resize_nearest(values: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Nearest-neighbour resize of a 2-D array (pixel i takes source floor(i * H / height))."""
+    h, w = values.shape[:2]
+    if height % h == 0 and width % w == 0:  # integer zoom: repeat is ~10x faster than fancy indexing
+        return np.repeat(np.repeat(values, height // h, axis=0), width // w, axis=1)
+    rows = np.arange(height) * values.shape[0] // height
+    cols = np.arange(width) * values.shape[1] // width
+    return values[rows[:, None], cols[None, :]]
+
+
+class Canvas:
+    """An (H, W) uint8 image of palette indices with a few drawing operations."""
+
+    def __init__(self, width: int, height: int, palette: Palette, background: str = "white") -> None:
+        self.palette = palette
+        self.pix = np.full((height, width), palette.solid(background), np.uint8)
+        self.white = palette.solid("white")
+
+    def copy(self) -> Canvas:
+        """A canvas with the same palette and a copy of the pixels (animation frames start here)."""
+        out = Canvas.__new__(Canvas)
+        out.palette, out.white, out.pix = self.palette, self.white, self.pix.copy()
+        return out
+
+    @property
+    def width(self) -> int:
+        return self.pix.shape[1]
+
+    @property
+    def height(self) -> int:
+        return self.pix.shape[0]
+
+    def color(self, color: int | str) -> int:
+        return color if isinstance(color, int) else self.palette.solid(color)
+
+    def fill(self, x: int, y: int, w: int, h: int, color: int | str) -> None:
+        self.pix[max(y, 0):max(y + h, 0), max(x, 0):max(x + w, 0)] = self.color(color)
+
+    def frame(self, x: int, y: int, w: int, h: int, color: int | str, width: int = 1) -> None:
+        """Outline of the box (x, y, w, h), drawn `width` pixels outwards from its edge."""
+        c = self.color(color)
+        self.fill(x - width, y - width, w + 2 * width, width, c)
+        self.fill(x - width, y + h, w + 2 * width, width, c)
+        self.fill(x - width, y, width, h, c)
+        self.fill(x + w, y, width, h, c)
+
+    def blit(self, index: np.ndarray, x: int, y: int, width: int | None = None,
+             height: int | None = None) -> None:
+        """Paste an index array at (x, y), resized nearest-neighbour to width x height if given."""
+        if width is not None or height is not None:
+            index = resize_nearest(index, height or index.shape[0], width or index.shape[1])
+        h, w = index.shape
+        self.pix[y:y + h, x:x + w] = index
+
+    def heatmap(self, values: np.ndarray, x: int, y: int, width: int, height: int, scale: str,
+                lo: float, hi: float) -> None:
+        """Colour a 2-D array on palette scale `scale` over [lo, hi] and paste it resized."""
+        self.blit(self.palette.index(values, lo, hi, scale), x, y, width, height)
+
+    def text(self, x: int, y: int, text: str, size: int = 13, color: str = "ink", anchor: str = "lt",
+             bold: bool = False, crisp: bool = False) -> tuple[int, int, int, int]:
+        """Draw `text` anchored at (x, y): anchor[0] in l/m/r, anchor[1] in t/m/b (of the line box).
+        On white, "ink" text is antialiased through the ink ramp; elsewhere (or in other colours)
+        glyph pixels are thresholded to the solid colour, which keeps the palette fixed (crisp=True
+        gives hinted 1-bit glyphs, which read better there). Returns the (x, y, w, h) box drawn."""
+        mask = text_mask(text, size, bold, crisp)
+        h, w = mask.shape
+        x0 = x - {"l": 0, "m": w // 2, "r": w}[anchor[0]]
+        y0 = y - {"t": 0, "m": h // 2, "b": h}[anchor[1]]
+        # Clip to the canvas.
+        mx0, my0 = max(0, -x0), max(0, -y0)
+        mx1, my1 = min(w, self.width - x0), min(h, self.height - y0)
+        if mx1 <= mx0 or my1 <= my0:
+            return x0, y0, w, h
+        m = mask[my0:my1, mx0:mx1]
+        region = self.pix[y0 + my0:y0 + my1, x0 + mx0:x0 + mx1]
+        solid = np.uint8(self.palette.solid(color))
+        if color == "ink" or f"{color}-ramp" in self.palette:
+            start, levels = self.palette.part(color if color == "ink" else f"{color}-ramp")
+            level = (m.astype(np.uint16) * (levels - 1) + 127) // 255
+            on_white = (region == self.white) & (level > 0)
+            region[on_white] = (start + level[on_white]).astype(np.uint8)
+            region[(~on_white) & (m >= 128)] = solid
+        else:
+            region[m >= 128] = solid
+        return x0, y0, w, h
+
+    def colorbar(self, x: int, y: int, length: int, thickness: int, scale: str, lo: float, hi: float,
+                 ticks: list[tuple[float, str]], vertical: bool = False, size: int = 11) -> None:
+        """A colour strip for palette scale `scale` over [lo, hi] with labelled ticks.
+        Horizontal: low end on the left, labels below. Vertical: low end at the bottom, labels right."""
+        ramp = self.palette.index(np.linspace(lo, hi, length), lo, hi, scale)
+        ink = self.palette.solid("ink")
+        if vertical:
+            self.blit(np.repeat(ramp[::-1, None], thickness, axis=1), x, y)
+            self.frame(x, y, thickness, length, ink)
+        else:
+            self.blit(np.repeat(ramp[None, :], thickness, axis=0), x, y)
+            self.frame(x, y, length, thickness, ink)
+        span = (hi - lo) or 1.0
+        for value, label in ticks:
+            pos = int(round((value - lo) / span * (length - 1)))
+            if vertical:
+                py = y + length - 1 - pos
+                self.fill(x + thickness, py, 4, 1, ink)
+                self.text(x + thickness + 6, py, label, size, anchor="lm")
+            else:
+                px = x + pos
+                self.fill(px, y + thickness, 1, 4, ink)
+                anchor = "lt" if pos == 0 else "rt" if pos == length - 1 else "mt"
+                self.text(px, y + thickness + 5, label, size, anchor=anchor)
+
+    def rgb(self) -> np.ndarray:
+        """(H, W, 3) uint8 colours."""
+        return self.palette.colors[self.pix]
+
+    def png(self, compress_level: int = 6) -> bytes:
+        return encode_indexed(self.pix, self.palette.colors, compress_level)
+

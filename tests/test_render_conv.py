@@ -1,0 +1,133 @@
+"""Convolution animations: the numbers written and the maps drawn equal torch's convolution."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageSequence
+from render_fixtures import render_context, spec
+
+from generator.arch import CONV_LAYERS
+from generator.errors import ShortcodeError
+from generator.render import conv
+
+
+def _frames(data: bytes) -> list[np.ndarray]:
+    return [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(Image.open(io.BytesIO(data)))]
+
+
+def _torch_conv(ctx, probe, layer, neuron, channel=None):
+    """The reference: F.conv2d on the same tensors (one channel without bias, or all with bias)."""
+    x = torch.from_numpy(probe.stages[conv.previous_stage(layer)])[None]  # (1, in_c, H, W)
+    w = torch.from_numpy(ctx.weights[f"{layer}.weight"][neuron:neuron + 1])  # (1, in_c, 3, 3)
+    if channel is not None:
+        return F.conv2d(x[:, channel:channel + 1], w[:, channel:channel + 1])[0, 0].numpy()
+    b = torch.from_numpy(ctx.weights[f"{layer}.bias"][neuron:neuron + 1])
+    return F.conv2d(x, w, b)[0, 0].numpy()
+
+
+@pytest.mark.parametrize("layer,neuron", [("conv_1_1", 2), ("conv_2_2", 7)])
+def test_detail_numbers_match_conv2d(layer, neuron):
+    ctx = render_context()
+    probe = ctx.probes["ladybug"]
+    k = conv.detail_channel(probe, layer, neuron)
+    inter = probe.intermediates[layer][neuron]
+    assert np.abs(inter[k]).sum() == np.abs(inter).sum(axis=(1, 2)).max()
+    ref = _torch_conv(ctx, probe, layer, neuron, channel=k)
+    steps = conv.detail_steps(probe, ctx.weights, layer, neuron)
+    assert len(steps) == sum(conv.DETAIL_STEPS)
+    assert [(s.row, s.col) for s in steps[:12]] == [(0, c) for c in range(12)]  # one by one first
+    last = steps[-1]
+    assert (last.row, last.col) == (ref.shape[0] - 1, ref.shape[1] - 1)  # and the sweep completes
+    x = probe.stages[conv.previous_stage(layer)][k]
+    for s in steps:
+        assert np.array_equal(s.window, x[s.row:s.row + 3, s.col:s.col + 3])
+        assert np.array_equal(s.kernel, ctx.weights[f"{layer}.weight"][neuron, k])
+        assert np.allclose(s.products, s.window * s.kernel)
+        assert s.total == pytest.approx(float(ref[s.row, s.col]), abs=1e-5)
+
+
+@pytest.mark.parametrize("layer", CONV_LAYERS)
+def test_output_map_is_intermediates_plus_bias_and_equals_stages(layer):
+    ctx = render_context()
+    probe = ctx.probes["school-bus"]
+    out = conv.conv_output(probe, ctx.weights, layer, 3)
+    assert np.allclose(out, probe.stages[layer][3], atol=1e-5)
+    assert np.allclose(out, _torch_conv(ctx, probe, layer, 3), atol=1e-5)
+
+
+def test_overview_last_frame_shows_the_output_map():
+    ctx = render_context()
+    probe = ctx.probes["ladybug"]
+    r = conv.render_conv_overview(spec("conv-overview", "ladybug", "conv_1_2", 6), ctx)
+    frames = _frames(r.data)
+    lay = conv.overview_layout(10, 62)
+    assert (r.width, r.height) == (lay.width, lay.height) == frames[0].shape[1::-1]
+    o = lay.output
+    values = probe.stages["conv_1_2"][6]  # (60, 60)
+    m = float(np.abs(probe.stages["conv_1_2"]).max())
+    z = lay.out_zoom
+    want = conv.PALETTE.colors[conv.PALETTE.index(np.repeat(np.repeat(values, z, 0), z, 1), -m, m, "RdBu")]
+    assert (frames[-1][o.y:o.y + o.h, o.x:o.x + o.w] == want).all()
+    assert (frames[0][o.y:o.y + o.h, o.x:o.x + o.w] == 255).all()  # empty before the sweep
+    bias = float(ctx.weights["conv_1_2.bias"][6])
+    assert conv.fmt(bias) in r.alt["en"] and conv.fmt(bias) in r.alt["zh"]
+
+
+@pytest.mark.parametrize("kind,layer", [("conv-overview", "conv_1_1"), ("conv-overview", "conv_2_1"),
+                                        ("conv-detail", "conv_1_1"), ("conv-detail", "conv_2_2")])
+def test_gif_budget_loop_and_determinism(kind, layer):
+    ctx = render_context()
+    fn = conv.render_conv_overview if kind == "conv-overview" else conv.render_conv_detail
+    s = spec(kind, "ladybug", layer, 0)
+    start = time.perf_counter()
+    r = fn(s, ctx)
+    elapsed = time.perf_counter() - start
+    assert r == fn(s, ctx)
+    assert len(r.data) <= 150 * 1024
+    assert elapsed < 1.0  # the budget is a 0.25 s median; generous here for busy test machines
+    im = Image.open(io.BytesIO(r.data))
+    assert im.info["loop"] == 0 and 10 <= im.n_frames <= conv.MAX_FRAMES
+    assert im.size == (r.width, r.height)
+
+
+def test_detail_frames_show_the_kernel_and_fill_the_intermediate_map():
+    ctx = render_context()
+    probe = ctx.probes["ladybug"]
+    r = conv.render_conv_detail(spec("conv-detail", "ladybug", "conv_1_1", 4), ctx)
+    frames = _frames(r.data)
+    assert len(frames) == 1 + sum(conv.DETAIL_STEPS)
+    lay = conv.detail_layout(64, 64)
+    assert (r.width, r.height) == (lay.width, lay.height)
+    g = lay.grids[1]  # the kernel grid: the same in every frame
+    kernel_cells = frames[0][g.y:g.y + g.h, g.x:g.x + g.w]
+    assert all((f[g.y:g.y + g.h, g.x:g.x + g.w] == kernel_cells).all() for f in frames)
+    w = lay.grids[0]  # the window grid changes with the window
+    assert not (frames[1][w.y:w.y + w.h, w.x:w.x + w.w] == frames[2][w.y:w.y + w.h, w.x:w.x + w.w]).all()
+    k = conv.detail_channel(probe, "conv_1_1", 4)
+    inter = probe.intermediates["conv_1_1"][4, k]  # (62, 62)
+    lo, hi = conv.symmetric(inter)
+    z, m = lay.zoom, lay.mid
+    want = conv.PALETTE.colors[conv.PALETTE.index(np.repeat(np.repeat(inter, z, 0), z, 1), lo, hi, "RdBu")]
+    rows = m.h - 3 * z  # away from the last window's highlight in the bottom-right corner
+    assert (frames[-1][m.y:m.y + rows, m.x:m.x + m.w] == want[:rows]).all()
+
+
+def test_bad_layer_is_rejected():
+    ctx = render_context()
+    with pytest.raises(ShortcodeError, match="conv_1_1, conv_1_2"):
+        conv.render_conv_overview(spec("conv-overview", "ladybug", "relu_1_1", 0), ctx)
+    with pytest.raises(ShortcodeError, match="out of range"):
+        conv.render_conv_detail(spec("conv-detail", "ladybug", "conv_1_1", -1), ctx)
+
+
+def test_sweep_positions():
+    assert conv.sweep_positions(10, 3, 6) == [0, 1, 2, 4, 6, 9]
+    assert conv.sweep_positions(4, 12, 20) == [0, 1, 2, 3]
+    ends = conv.sweep_positions(3844, 8, 30)
+    assert len(ends) == 30 and ends[-1] == 3843 and ends == sorted(set(ends))
