@@ -1,0 +1,181 @@
+"""Reading any user image as a 64x64 RGB array, and URL-safe slugs for image names.
+
+Users bring whatever they have: phone photos (EXIF-rotated, huge JPEGs), screenshots with alpha,
+palette GIFs, 16-bit scientific PNGs, CMYK print JPEGs, files with spaces or Chinese names. Every
+failure becomes one DataError that names the file and says what to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import struct
+import unicodedata
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from generator.errors import DataError
+
+SIZE = 64
+# Largest image decoded at full size: 40 MP is ~160 MB as RGBA. Big JPEGs (e.g. 50 MP phone photos)
+# are decoded at 1/2..1/8 scale by libjpeg (Image.draft), so they never reach that size in memory.
+MAX_PIXELS = 40_000_000
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
+_FIX = "replace it with a PNG or JPEG image, or remove it"
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """Read an image file -> (64, 64, 3) uint8 RGB: centre crop to a square, then resize."""
+    path = Path(path)
+    if not path.is_file():
+        what = "is a folder, not an image file" if path.is_dir() else "file not found"
+        raise DataError(f"image {path}: {what}; check the path")
+    if path.stat().st_size == 0:
+        raise DataError(f"image {path}: the file is empty; {_FIX}")
+    try:
+        fh = path.open("rb")
+    except OSError as exc:  # permissions, a folder named like an image...
+        raise DataError(f"image {path}: cannot be opened ({exc.strerror or exc}); check its permissions") \
+            from exc
+    with fh:
+        return decode_image(fh, str(path))
+
+
+def load_image_bytes(data: bytes, name: str) -> np.ndarray:
+    """Like load_image, for bytes already in memory (e.g. a zip member); `name` is used in errors."""
+    if not data:
+        raise DataError(f"image {name}: the file is empty; {_FIX}")
+    return decode_image(io.BytesIO(data), name)
+
+
+def decode_image(fh: BinaryIO, name: str) -> np.ndarray:
+    """Decode an open binary file -> (64, 64, 3) uint8. All Pillow failures become a DataError."""
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns above ~89 MP; we apply our own limit (after draft) below.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(fh) as img:  # reads the header only
+                _open_bounded(img, name)
+                img.load()
+                # Everything below works on copies; finish before `with` closes the original.
+                return fit_square(_to_rgb(ImageOps.exif_transpose(img), name))
+    except DataError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise DataError(f"image {name}: too large to decode safely ({exc}); downscale it to at most "
+                        f"{MAX_PIXELS // 1_000_000} megapixels first") from exc
+    except UnidentifiedImageError as exc:
+        raise DataError(f"image {name}: not a readable image (unknown or corrupt format); {_FIX}") from exc
+    except (OSError, SyntaxError, ValueError, EOFError, TypeError, IndexError, KeyError, struct.error) as exc:
+        # Truncated JPEGs ("image file is truncated"), broken PNG chunks, bad TIFF or EXIF tags...
+        raise DataError(f"image {name}: damaged or truncated image ({exc}); {_FIX}") from exc
+    except Exception as exc:  # noqa: BLE001 - Pillow's plugins raise many types on hostile files
+        raise DataError(f"image {name}: cannot be decoded ({type(exc).__name__}: {exc}); {_FIX}") from exc
+
+
+def _open_bounded(img: Image.Image, name: str) -> None:
+    """Check the header size before decoding; let libjpeg downscale huge JPEGs while decoding."""
+    width, height = img.size
+    if width < 1 or height < 1:
+        raise DataError(f"image {name}: has no pixels ({width} x {height}); {_FIX}")
+    if img.format == "JPEG" and width * height > SIZE * SIZE * 16:
+        # Decode at the smallest 1/2..1/8 scale that still leaves >= 4x the output resolution,
+        # so the final resize keeps its quality and big photos never sit in memory at full size.
+        img.draft(img.mode if img.mode in ("RGB", "L") else None, (SIZE * 4, SIZE * 4))
+        width, height = img.size
+    if width * height > MAX_PIXELS:
+        raise DataError(f"image {name}: {width} x {height} pixels is larger than the "
+                        f"{MAX_PIXELS // 1_000_000} megapixel limit; downscale it first (or save it as JPEG)")
+
+
+def _to_rgb(img: Image.Image, name: str) -> Image.Image:
+    """Any Pillow mode -> RGB. Transparency is composited on white; 16/32-bit data is rescaled."""
+    mode = img.mode
+    if mode == "RGB" and "transparency" not in img.info:
+        return img
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        return Image.fromarray(_wide_to_uint8(np.asarray(img)), "L").convert("RGB")
+    if mode in ("RGBA", "LA", "La", "RGBa", "PA") or (mode == "P" and "transparency" in img.info) \
+            or (mode in ("L", "RGB") and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    try:
+        return img.convert("RGB")  # 1, L, P, CMYK (Pillow handles Adobe's inverted CMYK), YCbCr, HSV
+    except (ValueError, OSError) as exc:
+        raise DataError(f"image {name}: unsupported colour mode {mode!r}; save it as an RGB PNG or JPEG") \
+            from exc
+
+
+def _wide_to_uint8(arr: np.ndarray) -> np.ndarray:
+    """16-bit, 32-bit integer or float greyscale -> uint8, scaled rather than clipped."""
+    arr = arr.astype(np.float64)
+    finite = arr[np.isfinite(arr)]
+    top = float(finite.max()) if finite.size else 0.0
+    low = float(finite.min()) if finite.size else 0.0
+    if low >= 0 and top <= 1.0 and arr.dtype.kind == "f":
+        scaled = arr * 255.0  # float images in [0, 1]
+    elif low >= 0 and top <= 255:
+        scaled = arr  # 8-bit data stored in a wide mode
+    elif low >= 0 and top <= 65535:
+        scaled = arr * (255.0 / 65535.0)  # 16-bit: full scale maps to full scale
+    else:
+        scaled = (arr - low) * (255.0 / max(top - low, 1e-12))  # anything else: stretch to fit
+    return np.clip(np.nan_to_num(scaled) + 0.5, 0, 255).astype(np.uint8)
+
+
+def fit_square(img: Image.Image) -> np.ndarray:
+    """RGB image of any size -> centre-cropped, resized (64, 64, 3) uint8."""
+    width, height = img.size
+    side = min(width, height)
+    left, top = (width - side) / 2, (height - side) / 2
+    if (width, height) == (SIZE, SIZE):
+        out = img
+    else:
+        # reducing_gap: shrink by an integer factor first (fast box filter), then Lanczos.
+        out = img.resize((SIZE, SIZE), Image.Resampling.LANCZOS, box=(left, top, left + side, top + side),
+                         reducing_gap=3.0)
+    return np.asarray(out, dtype=np.uint8).copy()  # (64, 64, 3)
+
+
+def is_image_file(path: Path) -> bool:
+    """A visible file with an image suffix (hidden files such as .DS_Store are skipped)."""
+    return path.is_file() and not path.name.startswith(".") and path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def slugify(name: str) -> str:
+    """An ASCII, URL-safe slug ([a-z0-9-]) for a name; names with non-ASCII get a stable hash suffix.
+
+    "My Cat.jpg" -> "my-cat-jpg"; "café" -> "cafe-<8 hex>"; "猫" -> "image-<8 hex>". The suffix hashes the
+    NFC-normalised name, so macOS (NFD) and Linux spellings of one name agree and distinct names differ.
+    """
+    name = unicodedata.normalize("NFC", name)
+    ascii_part = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    base = re.sub(r"[^a-z0-9]+", "-", ascii_part.lower()).strip("-")[:60].strip("-")
+    if name.isascii() and base:
+        return base
+    digest = hashlib.blake2s(name.encode("utf-8"), digest_size=4).hexdigest()
+    return f"{base or 'image'}-{digest}"
+
+
+def unique_slugs(names: Iterable[str]) -> list[str]:
+    """slugify every name; names whose slugs collide ("A b", "a-b") get a hash suffix to stay distinct."""
+    names = list(names)
+    slugs = [slugify(n) for n in names]
+    seen: dict[str, int] = {}
+    for s in slugs:
+        seen[s] = seen.get(s, 0) + 1
+    out = []
+    for name, s in zip(names, slugs, strict=True):
+        if seen[s] > 1:
+            s = f"{s}-{hashlib.blake2s(name.encode('utf-8'), digest_size=4).hexdigest()}"
+        out.append(s)
+    if len(set(out)) != len(out):
+        raise DataError(f"image names {sorted(names)} do not give distinct slugs; rename the duplicates")
+    return out
