@@ -75,7 +75,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     weights = args.weights
     if weights is None:
         from generator.build import ensure_model
+        from generator.images import load_image
 
+        for path in args.image:  # a broken image should fail now, not after minutes of training
+            load_image(Path(path))
         weights, _ = ensure_model(_cfg(args), progress=not args.quiet, log=lambda m: print(m, file=sys.stderr))
     results = predict(Path(weights), [Path(p) for p in args.image])
     if args.json:
@@ -89,8 +92,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_figure(args: argparse.Namespace) -> int:
     from generator.build import ensure_model
     from generator.cache import atomic_write
-    from generator.catalog import KINDS
-    from generator.stages import render_single
+    from generator.catalog import KINDS, make_spec
+    from generator.images import load_image
 
     if args.kind not in KINDS:
         raise ConfigError(f"figure: unknown kind {args.kind!r}; known kinds: {', '.join(KINDS)}")
@@ -98,8 +101,16 @@ def cmd_figure(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.suffix.lower() != f".{ext}":
         raise ConfigError(f"-o {out}: a {args.kind} figure is a .{ext} file; name the output *.{ext}")
+    # Check the figure's options and the image before training, which can take minutes. The output
+    # layer's neuron count is only known from the trained model: render_single checks it again.
+    make_spec(args.kind, image="check", layer=args.layer, neuron=args.neuron, hyper=args.hyper,
+              num_classes=sys.maxsize)
+    if args.image:
+        load_image(Path(args.image))
     cfg = _cfg(args)
     train_dir, probe_dir = ensure_model(cfg, progress=not args.quiet, log=lambda m: print(m, file=sys.stderr))
+    from generator.stages import render_single  # imports torch
+
     spec, rendered = render_single(cfg, train_dir, probe_dir, args.kind, Path(args.image) if args.image else None,
                                    args.layer, args.neuron, args.hyper)
     try:

@@ -29,7 +29,7 @@ class DataConfig:
         if self.name == "folder" and not self.path:
             raise ConfigError("dataset_path: the 'folder' dataset needs the path of an image folder")
         if self.per_class < 10:
-            raise ConfigError(f"per_class: must be at least 10, got {self.per_class}")
+            raise ConfigError(f"images_per_class: must be at least 10, got {self.per_class}")
         if not 0.0 < self.val_fraction < 0.5:
             raise ConfigError(f"val_fraction: must be between 0 and 0.5, got {self.val_fraction}")
 

@@ -6,12 +6,18 @@ Only imported on a cache miss (see build.run), so warm builds never import torch
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import json
+import os
+import re
+import signal
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
 from generator.arch import CONV_LAYERS
@@ -27,15 +33,49 @@ from generator.records import History, ProbeResult, RenderContext, SampleImage
 from generator.rendering import render_many
 from generator.train import predict_all, train
 
+_RENDERING = False  # True while render_stage's worker pool may fork
+
+
+def _die_with_parent() -> None:
+    """In a render worker (a child forked while _RENDERING): die when the build process dies.
+
+    A build killed with SIGKILL cannot shut its worker pool down; without this, the workers would
+    linger forever, blocked on a pipe nobody reads. Linux only (prctl); elsewhere a no-op."""
+    if not _RENDERING or sys.platform != "linux":
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+
+
+os.register_at_fork(after_in_child=_die_with_parent)
+
+
+def save_arrays(arrays: dict[str, np.ndarray], path: Path) -> None:
+    """safetensors' save_file, but a failed write (disk full, read-only) raises OSError naming the file,
+    as Python's own writes do, so that the cache reports it (safetensors raises its own error type)."""
+    try:
+        save_file(arrays, str(path))
+    except SafetensorError as exc:
+        found = re.search(r"os error (\d+)", str(exc))
+        code = int(found.group(1)) if found else errno.EIO
+        raise OSError(code, os.strerror(code), str(path)) from exc
+
 
 def load_data(cfg: BuildConfig, progress: bool) -> Dataset:
+    # Decode the user's images first: a broken one should fail in a second, not after training.
+    for path in cfg.images:
+        load_image(Path(path))
     return load_dataset(cfg.data, progress=progress)
 
 
 def train_stage(cfg: BuildConfig, data: Dataset, out: Path, progress: bool) -> None:
     result = train(data, cfg.train, progress=progress)
-    save_file(result.state, str(out / "model.safetensors"))
-    save_file({"kernels": result.history.kernels.astype(np.float32)}, str(out / "history.safetensors"))
+    save_arrays(result.state, out / "model.safetensors")
+    save_arrays({"kernels": result.history.kernels.astype(np.float32)}, out / "history.safetensors")
     h = result.history
     write_json(out / "meta.json", {
         "architecture": "TinyVGG",
@@ -103,7 +143,7 @@ def probe_stage(cfg: BuildConfig, data: Dataset, train_dir: Path, out: Path) -> 
         arrays.update({f"stage.{k}": v for k, v in r.stages.items()})
         arrays.update({f"inter.{k}": v for k, v in r.intermediates.items()})
         path = out / "samples" / f"{r.image.slug}.safetensors"
-        save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(path))
+        save_arrays({k: np.ascontiguousarray(v) for k, v in arrays.items()}, path)
     state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
     facts = base_facts(meta["classes"], meta["classes_zh"])
     facts.update({
@@ -144,6 +184,7 @@ def make_context(cfg: BuildConfig, train_dir: Path, facts: dict, probes: dict[st
 
 
 def render_stage(cfg: BuildConfig, train_dir: Path, probe_dir: Path, out: Path, progress: bool) -> None:
+    global _RENDERING
     facts = json.loads((probe_dir / "facts.json").read_text(encoding="utf-8"))
     probes = load_probes(probe_dir, facts)
     ctx = make_context(cfg, train_dir, facts, probes)
@@ -153,16 +194,20 @@ def render_stage(cfg: BuildConfig, train_dir: Path, probe_dir: Path, out: Path, 
                           f"sample images: {', '.join(probes)}")
     specs = build_catalog(list(probes), ctx.featured, cfg.render.detail_images, len(facts["classes"]))
     manifest = []
-    for spec, rendered in render_many(specs, ctx, cfg.render.workers, progress):
-        path = out / "figures" / spec.file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(rendered.data)
-        manifest.append({
-            "id": spec.id, "kind": spec.kind, "image": spec.image, "layer": spec.layer, "neuron": spec.neuron,
-            **spec.params, "file": spec.file, "bytes": len(rendered.data), "width": rendered.width,
-            "height": rendered.height, "alt": rendered.alt, "caption": rendered.caption,
-            "hash": hashlib.sha256(rendered.data).hexdigest()[:16],
-        })
+    _RENDERING = True  # the render workers forked from here die with this process
+    try:
+        for spec, rendered in render_many(specs, ctx, cfg.render.workers, progress):
+            path = out / "figures" / spec.file
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(rendered.data)
+            manifest.append({
+                "id": spec.id, "kind": spec.kind, "image": spec.image, "layer": spec.layer, "neuron": spec.neuron,
+                **spec.params, "file": spec.file, "bytes": len(rendered.data), "width": rendered.width,
+                "height": rendered.height, "alt": rendered.alt, "caption": rendered.caption,
+                "hash": hashlib.sha256(rendered.data).hexdigest()[:16],
+            })
+    finally:
+        _RENDERING = False
     facts["featured"] = ctx.featured
     write_json(out / "facts.json", facts)
     write_json(out / "figures" / "manifest.json", {"version": 1, "featured": ctx.featured, "figures": manifest})

@@ -44,8 +44,7 @@ def validate_state(state: dict[str, np.ndarray], source: str | Path) -> int:
     out = state.get("output.weight")
     num_classes = int(out.shape[0]) if out is not None and out.ndim == 2 and out.shape[0] > 0 else 0
     shapes = expected_shapes(num_classes)
-    problems = [f"missing {name}" for name in shapes if name not in state]
-    problems += [f"unexpected {name}" for name in state if name not in shapes]
+    problems = []  # wrong shapes first: they say most about what the file holds
     for name, shape in shapes.items():
         if name not in state or tuple(state[name].shape) == shape:
             continue
@@ -55,6 +54,8 @@ def validate_state(state: dict[str, np.ndarray], source: str | Path) -> int:
                                 f"TinyVGG needs (num_classes, {FLAT_FEATURES})")
             continue
         problems.append(f"{name} has shape {tuple(state[name].shape)}, TinyVGG needs {shape}")
+    problems += [f"missing {name}" for name in shapes if name not in state]
+    problems += [f"unexpected {name}" for name in state if name not in shapes]
     if problems:
         more = f" (and {len(problems) - 6} more)" if len(problems) > 6 else ""
         raise ModelError(f"{source}: checkpoint of another architecture: {'; '.join(problems[:6])}{more}")
