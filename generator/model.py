@@ -29,6 +29,15 @@ class TinyVGG(nn.Module):
         self.flatten = nn.Flatten()
         self.output = nn.Linear(FLAT_FEATURES, num_classes)
         self.num_classes = num_classes
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        # He initialisation for the ReLU stack: with PyTorch's default (uniform, fan-in/sqrt(5)) and Adam,
+        # some seeds silence every channel of the last pool within ~40 steps and training never recovers.
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+                nn.init.zeros_(module.bias)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         for name in LAYER_NAMES:  # (N, 3, 64, 64) -> ... -> (N, 10, 13, 13)
