@@ -11,6 +11,7 @@ from pathlib import Path
 
 from generator.config import PROFILE_ENV, make_build_config
 from generator.errors import ConfigError, GeneratorError
+from generator.progress import quiet_bars_when_logged
 
 
 def _pipeline_args(p: argparse.ArgumentParser) -> None:
@@ -166,6 +167,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    quiet_bars_when_logged()
     try:
         return args.func(args)
     except GeneratorError as exc:
