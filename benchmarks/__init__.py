@@ -1,0 +1,1 @@
+"""Benchmarks of the build: `python benchmarks/run.py` (see benchmarks/README.md)."""
