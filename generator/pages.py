@@ -91,7 +91,10 @@ def explore_markdown(facts: dict, manifest_ids: set[str], slug: str, lang: str) 
     if sample["label"] is not None:
         verdict = _t("right", lang) if sample["label"] == pred else _t("wrong", lang, true=class_name(
             facts, sample["label"], lang))
-    lines = [f"# {_t('title', lang, name=_sample_name(sample, facts, lang))}", "",
+    # Generated pages stay out of the search index: they would triple it (and its download) with
+    # captions the chapters already explain.
+    lines = ["---", "search:", "  exclude: true", "---", "",
+             f"# {_t('title', lang, name=_sample_name(sample, facts, lang))}", "",
              _t("intro", lang, source=_t("test" if sample["label"] is not None else "user", lang),
                 pred=class_name(facts, pred, lang), prob=f"{{{{ value probability {img} }}}}", verdict=verdict),
              "", f"{{{{ figure overview {img} }}}}", "", f"## {_t('prediction', lang)}", "",
@@ -191,7 +194,7 @@ def _gallery_block(plugin: TinyVGGPlugin, code: Shortcode, page: Page, lang: str
     items = "".join(_gallery_item(plugin, e, page, lang, site_url) for e in shown)
     manifest_url = get_relative_url("figures/manifest.json", page.url or ".")
     more = _t("more", lang, manifest=f'<a href="{manifest_url}"><code>manifest.json</code></a>')
-    return f'<div class="tv-gallery">{items}</div>\n\n<p>{more}</p>'
+    return f'<div class="tv-gallery" data-search-exclude>{items}</div>\n\n<p>{more}</p>'
 
 
 def _reference_block(plugin: TinyVGGPlugin, code: Shortcode, page: Page, lang: str) -> str:

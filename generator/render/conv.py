@@ -39,7 +39,7 @@ WIN = 2  # outline width of the sliding window
 # transparent run of every frame (~1 KB per frame at these sizes).
 PALETTE = figure_palette(("gray", 31), (ACTIVATION, 49), (WEIGHT, 33))
 MAX_FRAMES = 60
-OVERVIEW_STEPS = (6, 24)  # single steps, then jumps to the end of the sweep
+OVERVIEW_STEPS = (5, 15)  # single steps, then jumps to the end of the sweep (frames cost bytes: 400 of these per site)
 
 
 class Box(NamedTuple):
