@@ -112,7 +112,7 @@ def test_make_build_config_errors_name_the_option(tmp_path: Path, kwargs: dict, 
 
 
 @pytest.mark.parametrize(("factory", "kwargs", "option"), [
-    (DataConfig, {"per_class": 5}, "per_class:"),
+    (DataConfig, {"per_class": 5}, "images_per_class:"),
     (DataConfig, {"val_fraction": 0.0}, "val_fraction:"),
     (DataConfig, {"val_fraction": 0.5}, "val_fraction:"),
     (DataConfig, {"name": "cifar"}, "dataset:"),
