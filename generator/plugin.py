@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import logging
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -26,11 +27,16 @@ from generator.build import BuildOutput, run
 from generator.catalog import make_spec
 from generator.config import BuildConfig, make_build_config
 from generator.errors import GeneratorError, ShortcodeError
+from generator.progress import quiet_bars_when_logged
 from generator.shortcodes import Shortcode, ShortcodeErrors, expand
 from generator.values import network_table, resolve_value
 
 log = logging.getLogger("mkdocs.plugins.tinyvgg")
 FAVICON = "assets/favicon.png"  # mkdocs.yml's theme.favicon and theme.logo point here
+# <link rel="alternate" hreflang=...> in a page's head. mkdocs-static-i18n points them at the page's
+# translation; Material's JS takes every such link for a language root and fetches sitemap.xml under it
+# (e.g. /en/cnn/sitemap.xml: a 404 on every page load). The hreflang alternates are in sitemap.xml.
+HREFLANG_LINK = re.compile(r'\s*<link rel="alternate" href="[^"]*" hreflang="[^"]*">')
 
 
 class TinyVGGConfig(Config):
@@ -97,6 +103,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
     # -- pipeline --------------------------------------------------------------------------------
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         self.site_url = config.site_url or ""
+        quiet_bars_when_logged()
         try:
             cfg = build_config(self.config, config.config_file_path)
             if self.output is None or cfg != self.build_cfg:  # static-i18n re-runs on_config per language
@@ -194,6 +201,11 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
             raise ShortcodeError(f"figure {spec.id!r} is not rendered by this build (conv-detail animations exist "
                                  f"for the featured image and detail_images only)")
         return entry
+
+    def on_post_page(self, output: str, page: Page, config: MkDocsConfig) -> str:
+        """Drop the head's hreflang links (see HREFLANG_LINK); the header's language switcher stays."""
+        head, sep, body = output.partition("</head>")
+        return HREFLANG_LINK.sub("", head) + sep + body
 
     # -- after the build -------------------------------------------------------------------------
     def on_post_build(self, config: MkDocsConfig) -> None:

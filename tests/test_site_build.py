@@ -1,0 +1,376 @@
+"""End-to-end: a small bilingual site built in a temp dir with the tinyvgg plugin.
+
+The small site trains on 600 generated images for one epoch and explains two sample images, so the
+cold build takes tens of seconds; everything after it (warm rebuild, error builds) hits its cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlparse
+
+import pytest
+from conftest import build_env, parse_html, run_mkdocs
+from PIL import Image
+
+from generator.arch import param_counts
+from generator.catalog import build_catalog
+
+pytestmark = pytest.mark.slow
+
+SMALL_URL = "http://127.0.0.1:8765/small/"  # never served: only shapes the sitemaps
+LANGS = ("zh", "en")
+
+
+def mkdocs_yml(cache_dir: Path) -> str:
+    """The small site's config: the repository's layout (zh at the root, en/) with a tiny model."""
+    return textwrap.dedent(f"""\
+        site_name: 小站点
+        site_url: !ENV [SITE_URL, "{SMALL_URL}"]
+        docs_dir: docs
+        theme:
+          name: material
+          language: zh
+          font: false
+        markdown_extensions:
+          - attr_list
+          - md_in_html
+          - tables
+          - pymdownx.superfences
+          - pymdownx.tabbed:
+              alternate_style: true
+        plugins:
+          - search
+          - i18n:
+              docs_structure: folder
+              fallback_to_default: false
+              reconfigure_material: true
+              languages:
+                - locale: zh
+                  default: true
+                  name: 中文
+                  build: true
+                - locale: en
+                  name: English
+                  build: true
+          - tinyvgg:
+              max_samples: 2
+              images_per_class: 60
+              epochs: 1
+              workers: 2
+              cache_dir: {json.dumps(str(cache_dir))}
+        nav:
+          - index.md
+          - model.md
+        """)
+
+
+# Marker brackets (ACC[...]) let the test find each value in the HTML; both languages use the same ones.
+PAGES = {
+    "zh": {
+        "index.md": """\
+            # 小站点首页
+
+            测试准确率 ACC[{{ value test-accuracy }}]，参数 PARAMS[{{ value param-count }}]。
+            类别 CLASSES[{{ value class-names }}]；预测 PRED[{{ value predicted-class }}]。
+
+            {{ figure overview }}
+
+            {{ figure conv-overview layer=conv_1_2 neuron=3 }}
+            """,
+        "model.md": """\
+            # 模型
+
+            {{ table network }}
+
+            偏置 BIAS[{{ value bias layer=conv_1_1 neuron=0 }}]，
+            形状 SHAPE[{{ value layer-shape layer=conv_1_1 }}]。
+
+            {{ figure training-curves }}
+
+            {{ figure hyperparameter hyper=stride }}
+            """,
+    },
+    "en": {
+        "index.md": """\
+            # Small site home
+
+            Test accuracy ACC[{{ value test-accuracy }}], parameters PARAMS[{{ value param-count }}].
+            Classes CLASSES[{{ value class-names }}]; predicted PRED[{{ value predicted-class }}].
+
+            {{ figure overview }}
+
+            {{ figure conv-overview layer=conv_1_2 neuron=3 }}
+            """,
+        "model.md": """\
+            # Model
+
+            {{ table network }}
+
+            Bias BIAS[{{ value bias layer=conv_1_1 neuron=0 }}],
+            shape SHAPE[{{ value layer-shape layer=conv_1_1 }}].
+
+            {{ figure training-curves }}
+
+            {{ figure hyperparameter hyper=stride }}
+            """,
+    },
+}
+
+
+def write_docs(project: Path) -> None:
+    for lang, pages in PAGES.items():
+        for name, text in pages.items():
+            path = project / "docs" / lang / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(text), encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class SmallSite:
+    project: Path
+    cache: Path
+    site: Path
+    log: str
+    manifest: list[dict]
+    facts: dict
+
+    def html(self, rel: str) -> str:
+        return (self.site / rel).read_text(encoding="utf-8")
+
+
+def render_dir(cache: Path) -> Path:
+    dirs = [d for d in (cache / "render").iterdir() if (d / ".complete").is_file()]
+    assert len(dirs) == 1, f"expected one render stage in {cache}, found {dirs}"
+    return dirs[0]
+
+
+# Session scope: pytest-playwright parametrizes some tests with browser_name, and pytest's reordering
+# by that parameter would otherwise split this module's tests into two groups and build twice.
+@pytest.fixture(scope="session")
+def small_site(tmp_path_factory: pytest.TempPathFactory) -> SmallSite:
+    project = tmp_path_factory.mktemp("small")
+    cache = project / "cache"
+    (project / "mkdocs.yml").write_text(mkdocs_yml(cache), encoding="utf-8")
+    write_docs(project)
+    proc = run_mkdocs(project / "mkdocs.yml", project / "site", SMALL_URL, timeout=900)
+    if proc.returncode != 0:
+        pytest.fail(f"small site build failed (exit {proc.returncode}):\n{proc.stdout}", pytrace=False)
+    assert "training TinyVGG" in proc.stdout, proc.stdout  # a cold cache: this build trained the model
+    root = render_dir(cache)
+    facts = json.loads((root / "facts.json").read_text(encoding="utf-8"))
+    manifest = json.loads((project / "site" / "figures" / "manifest.json").read_text(encoding="utf-8"))
+    return SmallSite(project, cache, project / "site", proc.stdout, manifest["figures"], facts)
+
+
+def page_files(site: Path) -> list[Path]:
+    return sorted(p for p in site.rglob("index.html") if "search" not in p.parts)
+
+
+def lang_of(site: Path, page: Path) -> str:
+    return "en" if page.relative_to(site).parts[0] == "en" else "zh"
+
+
+# -- (a) figures, values, manifest ---------------------------------------------------------------
+
+
+def test_figures_are_injected_with_language_specific_alt_and_caption(small_site: SmallSite) -> None:
+    by_file = {e["file"]: e for e in small_site.manifest}
+    seen_kinds: dict[str, set[str]] = {lang: set() for lang in LANGS}
+    for page in page_files(small_site.site):
+        lang = lang_of(small_site.site, page)
+        url = "http://site/" + page.relative_to(small_site.site).as_posix()
+        for fig in parse_html(page.read_text(encoding="utf-8")).figures:
+            assert len(fig.imgs) == 1, f"{page}: a figure with {len(fig.imgs)} images"
+            img = fig.imgs[0]
+            target = unquote(urlparse(urljoin(url, img["src"])).path).lstrip("/")
+            assert target.startswith("figures/"), f"{page}: figure src {img['src']} is not under figures/"
+            assert (small_site.site / target).is_file(), f"{page}: {img['src']} does not exist"
+            entry = by_file[target.removeprefix("figures/")]
+            assert img["alt"] == entry["alt"][lang] and img["alt"].strip()
+            assert fig.caption.strip() == entry["caption"][lang].strip()
+            assert img.get("loading") == "lazy"
+            assert (img["width"], img["height"]) == (str(entry["width"]), str(entry["height"]))
+            seen_kinds[lang].add(entry["kind"])
+    # the hand-written pages' figures, in both languages, plus the explore pages' kinds
+    for lang in LANGS:
+        assert {"overview", "conv-overview", "training-curves", "hyperparameter", "softmax",
+                "activation-grid", "relu", "pool", "flatten", "input"} <= seen_kinds[lang]
+    zh_caps = parse_html(small_site.html("index.html")).figures
+    en_caps = parse_html(small_site.html("en/index.html")).figures
+    assert len(zh_caps) == len(en_caps) == 2
+    assert re.search(r"[\u4e00-\u9fff]", zh_caps[0].caption), "the Chinese page's caption is not Chinese"
+    assert zh_caps[0].caption != en_caps[0].caption
+
+
+def marker(html_text: str, name: str) -> str:
+    found = re.findall(rf"{name}\[([^\]]*)\]", html_text)
+    assert len(found) == 1, f"{name}[...] found {len(found)} times"
+    return found[0]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_values_are_the_models_numbers(small_site: SmallSite, lang: str) -> None:
+    facts = small_site.facts
+    prefix = "" if lang == "zh" else "en/"
+    index = small_site.html(prefix + "index.html")
+    model = small_site.html(prefix + "model/index.html")
+    assert marker(index, "ACC") == f"{facts['metrics']['test_acc'] * 100:.1f} %"
+    assert marker(index, "PARAMS") == f"{sum(param_counts(len(facts['classes'])).values()):,}" == "19,920"
+    names = facts["classes_zh"] if lang == "zh" else facts["classes"]
+    assert marker(index, "CLASSES") == ("、" if lang == "zh" else ", ").join(names)
+    featured = next(s for s in facts["samples"] if s["slug"] == facts["featured"])
+    assert marker(index, "PRED") == names[featured["predicted"]]
+    assert marker(model, "BIAS") == f"{facts['biases']['conv_1_1'][0]:.3f}"
+    assert marker(model, "SHAPE") == "62 × 62 × 10"
+    assert "<table>" in model and "<code>max_pool_2</code>" in model and "<strong>19,920</strong>" in model
+    assert "{{" not in index and "{{" not in model
+
+
+def test_manifest_schema_and_completeness(small_site: SmallSite) -> None:
+    site, manifest, facts = small_site.site, small_site.manifest, small_site.facts
+    required = {"id": str, "kind": str, "file": str, "bytes": int, "width": int, "height": int, "hash": str}
+    nullable = {"image": str, "layer": str, "neuron": int}
+    for e in manifest:
+        assert set(required) | set(nullable) | {"alt", "caption"} <= set(e), f"missing fields in {e}"
+        assert set(e) - set(required) - set(nullable) - {"alt", "caption"} <= {"hyper"}, e
+        for key, typ in required.items():
+            assert isinstance(e[key], typ), f"{e['id']}: {key} is not {typ.__name__}"
+        for key, typ in nullable.items():
+            assert e[key] is None or isinstance(e[key], typ), f"{e['id']}: {key}"
+        for key in ("alt", "caption"):
+            assert set(e[key]) == {"zh", "en"}
+            assert all(isinstance(v, str) and v.strip() for v in e[key].values()), f"{e['id']}: {key}"
+        assert re.search(r"[\u4e00-\u9fff]", e["alt"]["zh"]), f"{e['id']}: Chinese alt text has no Chinese"
+        path = site / "figures" / e["file"]
+        data = path.read_bytes()
+        assert len(data) == e["bytes"]
+        assert hashlib.sha256(data).hexdigest()[:16] == e["hash"]
+        with Image.open(path) as im:
+            assert im.size == (e["width"], e["height"]), e["id"]
+            assert im.format == ("GIF" if e["file"].endswith(".gif") else "PNG")
+        assert e["file"].startswith(e["id"] + ".")
+    slugs = [s["slug"] for s in facts["samples"]]
+    assert len(slugs) == 2  # max_samples: 2
+    catalog = build_catalog(slugs, facts["featured"], (), len(facts["classes"]))
+    assert [e["id"] for e in manifest] == [s.id for s in catalog]
+    for e, spec in zip(manifest, catalog, strict=True):
+        assert (e["kind"], e["file"], e["image"], e["layer"], e["neuron"]) == (
+            spec.kind, spec.file, spec.image, spec.layer, spec.neuron)
+    cached_path = render_dir(small_site.cache) / "figures" / "manifest.json"
+    cached = json.loads(cached_path.read_text(encoding="utf-8"))
+    assert cached["figures"] == manifest
+
+
+# -- (d) sitemaps and explore pages ---------------------------------------------------------------
+
+
+def test_sitemap_per_language(small_site: SmallSite) -> None:
+    for rel in ("sitemap.xml", "en/sitemap.xml"):
+        tree = ET.parse(small_site.site / rel)
+        locs = [el.text for el in tree.iter() if el.tag.endswith("loc")]
+        assert locs and all(loc.startswith(SMALL_URL) for loc in locs), rel
+    root = small_site.site
+    assert (root / "en" / "sitemap.xml").read_bytes() == (root / "sitemap.xml").read_bytes()
+
+
+def test_explore_page_per_sample_in_both_languages(small_site: SmallSite) -> None:
+    facts = small_site.facts
+    for i, sample in enumerate(facts["samples"]):
+        for lang, prefix in (("zh", ""), ("en", "en/")):
+            page = small_site.site / prefix / "explore" / sample["slug"] / "index.html"
+            assert page.is_file(), f"missing {page}"
+            text = page.read_text(encoding="utf-8")
+            names = facts["classes_zh"] if lang == "zh" else facts["classes"]
+            title = ("探索：" if lang == "zh" else "Explore: ") + names[sample["label"]]
+            assert f">{title}<" in text, f"{page}: no heading {title!r}"
+            figs = parse_html(text).figures
+            assert len(figs) > 40 and all(f.imgs for f in figs)
+            want_detail = sample["slug"] == facts["featured"]
+            has_detail = any("/conv-detail/" in f.imgs[0]["src"] for f in figs)
+            assert has_detail == want_detail, f"{page}: conv-detail only for the featured image ({i})"
+
+
+# -- (b) warm rebuild ---------------------------------------------------------------------------------
+
+WARM_SCRIPT = """\
+import logging, sys, time
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
+t = time.perf_counter()
+build(load_config(config_file=sys.argv[1], site_dir=sys.argv[2], strict=True))
+print(f"WARM BUILD {time.perf_counter() - t:.1f} s")
+assert "torch" not in sys.modules, "the warm build imported torch"
+print("TORCH NOT IMPORTED")
+"""
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    return {p.relative_to(root).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in root.rglob("*") if p.name != "build.lock"}
+
+
+def test_warm_rebuild_after_a_markdown_edit_trains_nothing_and_never_imports_torch(
+        small_site: SmallSite, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(small_site.project / "docs", project / "docs")
+    (project / "mkdocs.yml").write_text(mkdocs_yml(small_site.cache), encoding="utf-8")
+    page = project / "docs" / "en" / "model.md"
+    edited = page.read_text(encoding="utf-8") + "\nAn edited sentence, EDITED-WARM.\n"
+    page.write_text(edited, encoding="utf-8")
+    before = snapshot(small_site.cache)
+    cmd = [sys.executable, "-c", WARM_SCRIPT, str(project / "mkdocs.yml"), str(tmp_path / "site")]
+    proc = subprocess.run(cmd, env=build_env(SMALL_URL), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=300, check=False)
+    for word in ("training TinyVGG", "tinyvgg: ran", "render:"):
+        assert word not in proc.stdout, f"the warm build ran a stage ({word!r}):\n{proc.stdout}"
+    assert proc.returncode == 0, proc.stdout
+    assert "TORCH NOT IMPORTED" in proc.stdout
+    assert snapshot(small_site.cache) == before, "the warm build changed the cache"
+    assert "EDITED-WARM" in (tmp_path / "site" / "en" / "model" / "index.html").read_text(encoding="utf-8")
+    assert (tmp_path / "site" / "figures" / "manifest.json").read_bytes() == (
+        small_site.site / "figures" / "manifest.json").read_bytes()
+
+
+# -- (c) shortcode errors -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("lang", "page", "line", "bad"), [
+    ("zh", "index.md", 4, "{{ figure no-such-kind }}"),
+    ("en", "model.md", 3, "{{ value no-such-value }}"),
+    ("zh", "model.md", 5, "{{ figure overview colour=red }}"),
+    ("en", "index.md", 6, "{{ value test-accuracy layer=conv_1_1 }}"),
+])
+def test_unknown_shortcode_fails_with_one_line_naming_page_and_line(
+        small_site: SmallSite, tmp_path: Path, lang: str, page: str, line: int, bad: str) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(small_site.project / "docs", project / "docs")
+    (project / "mkdocs.yml").write_text(mkdocs_yml(small_site.cache), encoding="utf-8")
+    path = project / "docs" / lang / page
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines.insert(line - 1, f"Broken: {bad}")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    proc = run_mkdocs(project / "mkdocs.yml", tmp_path / "site", SMALL_URL, timeout=300)
+    out = proc.stdout
+    assert proc.returncode != 0, out
+    assert "Traceback" not in out, out
+    where = f"{lang}/{page}:{line}:"
+    naming = [ln for ln in out.splitlines() if where in ln]
+    assert len(naming) == 1, f"expected one line naming {where}:\n{out}"
+    assert bad in naming[0] and "tinyvgg" in naming[0]
+    assert not (tmp_path / "site" / "index.html").exists() or lang == "en"
+
+
+def test_build_log_is_quiet(small_site: SmallSite) -> None:
+    """A clean build prints no warnings (it ran with --strict, which would fail on one)."""
+    assert "WARNING" not in small_site.log, small_site.log
