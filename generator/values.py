@@ -65,6 +65,18 @@ def class_name(facts: dict, index: int, lang: str) -> str:
     return facts["classes"][index]
 
 
+DATASET_NAMES = {
+    "shapes": {"zh": "程序生成的图形数据集（shapes）", "en": "the procedurally generated shapes dataset"},
+    "tiny-imagenet-10": {"zh": "Tiny ImageNet 的 10 个类别（tiny-imagenet-10）",
+                         "en": "ten Tiny ImageNet classes (tiny-imagenet-10)"},
+    "folder": {"zh": "你自己的图片文件夹", "en": "your own image folder"},
+}
+
+
+def _dataset(facts: dict, lang: str) -> str:
+    return DATASET_NAMES.get(facts["dataset"], {}).get(lang, facts["dataset"])
+
+
 def _pool_dropped(facts: dict) -> str:
     before = facts["layers"][LAYER_NAMES[LAYER_NAMES.index(POOL_LAYERS[0]) - 1]]["shape"]
     after = facts["layers"][POOL_LAYERS[0]]["shape"]
@@ -87,7 +99,7 @@ VALUES: dict[str, tuple[tuple[str, ...], Resolver]] = {
     "reference-accuracy": ((), lambda p, f, lang: _reference(f)),
     "epochs": ((), lambda p, f, lang: str(f["metrics"]["epochs"])),
     "best-epoch": ((), lambda p, f, lang: str(f["metrics"]["best_epoch"])),
-    "dataset": ((), lambda p, f, lang: f["dataset"]),
+    "dataset": ((), lambda p, f, lang: _dataset(f, lang)),
     "num-classes": ((), lambda p, f, lang: str(len(f["classes"]))),
     "train-images": ((), lambda p, f, lang: _int(f["metrics"]["train_images"])),
     "val-images": ((), lambda p, f, lang: _int(f["metrics"]["val_images"])),

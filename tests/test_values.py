@@ -67,7 +67,8 @@ def test_metrics(facts: dict) -> None:
     assert v(facts, "val-accuracy") == "87.7 %"
     assert v(facts, "epochs") == "23"
     assert v(facts, "best-epoch") == "17"
-    assert v(facts, "dataset") == "tiny-imagenet-10"
+    assert v(facts, "dataset") == "ten Tiny ImageNet classes (tiny-imagenet-10)"
+    assert v(facts, "dataset", lang="zh").startswith("Tiny ImageNet 的 10 个类别")
     assert v(facts, "num-classes") == "10"
     assert v(facts, "train-images") == "5,400"
     assert v(facts, "val-images") == "600"
