@@ -16,7 +16,7 @@ serve:
 
 bench:
 	bash scripts/setup.sh
-	.venv/bin/python benchmarks/run.py
+	.venv/bin/python benchmarks/run.py $(ARGS)
 
 clean:
 	rm -rf site .cache
