@@ -156,3 +156,17 @@ def parse_html(text: str) -> ParsedPage:
     parser.feed(text)
     parser.close()
     return parser.page
+
+
+@pytest.fixture(scope="session")
+def small_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's small trained cache for CLI, bad-input and fault tests (built once; later builds hit)."""
+    from cli_support import SMALL, gen
+
+    cache = tmp_path_factory.getbasetemp() / "tinyvgg-small-cache"
+    proc = gen("build", *SMALL, "--quiet", "--cache-dir", cache, cwd=cache.parent, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    log = cache.with_suffix(".log")  # the first (cold) build's output, for test_cli
+    if not log.exists():
+        log.write_text(proc.stdout)
+    return cache

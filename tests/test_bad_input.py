@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_support import SMALL, child_env, gen, latest, one_error, stage_dirs
 from PIL import Image
 
 from generator.datasets.tiny_imagenet import download
@@ -35,26 +36,14 @@ from generator.images import slugify
 
 REPO = Path(__file__).resolve().parents[1]
 REF = REPO.parent / "shared" / "reference" / "cnn-explainer"
-SMALL = ("--max-samples", "1", "--images-per-class", "30", "--epochs", "1")
 SMALL_YML = {"max_samples": 1, "images_per_class": 30, "epochs": 1}
 MEMORY_LIMIT = 2_000_000_000  # bytes of address space for the huge-image checks
 
 
 # -- helpers (each test file has its own copy: there is no shared conftest for these) -------------------
 
-def child_env() -> dict[str, str]:
-    import os
-
-    env = dict(os.environ)
-    env["NO_MKDOCS_2_WARNING"] = "1"
-    env.pop("TINYVGG_PROFILE", None)
-    return env
 
 
-def gen(*args: str | Path, cwd: Path, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess[str]:
-    """`python -m generator ARGS` in a subprocess."""
-    return subprocess.run([sys.executable, "-m", "generator", *map(str, args)], cwd=cwd, env=child_env(),
-                          capture_output=True, text=True, timeout=timeout, check=False, **kwargs)
 
 
 def mkdocs(site: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -64,16 +53,6 @@ def mkdocs(site: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]
                           timeout=timeout, check=False)
 
 
-def one_error(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
-    """Assert a clean failure: non-zero exit, no traceback, exactly one error line naming all `needles`."""
-    out = proc.stdout + (proc.stderr or "")
-    assert proc.returncode != 0, f"expected a failure, got exit 0:\n{out}"
-    assert "Traceback" not in out, out
-    lines = [line for line in (proc.stderr or proc.stdout).splitlines() if "error:" in line.lower()]
-    assert len(lines) == 1, f"expected one error line, got {len(lines)}:\n{out}"
-    for needle in needles:
-        assert needle in lines[0], f"{needle!r} not in the error line: {lines[0]}"
-    return lines[0]
 
 
 def build_error(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
@@ -87,19 +66,8 @@ def build_error(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
     return lines[0]
 
 
-def stage_dirs(cache: Path, stage: str) -> list[Path]:
-    """The published (stage, key) directories; temp directories (.tmp-*) are not among them."""
-    folder = cache / stage
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def latest(cache: Path, stage: str) -> Path:
-    """The newest published directory of a stage (older ones exist if the code changed mid-session)."""
-    dirs = stage_dirs(cache, stage)
-    assert dirs, f"no {stage} stage in {cache}"
-    return max(dirs, key=lambda d: (d / ".complete").stat().st_mtime)
 
 
 def assert_cache_clean(cache: Path) -> None:
@@ -111,16 +79,6 @@ def assert_cache_clean(cache: Path) -> None:
             assert (d / ".complete").is_file(), f"{d} has no .complete"
 
 
-@pytest.fixture(scope="session")
-def small_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's small trained cache (built once; later calls of this build are cache hits)."""
-    cache = tmp_path_factory.getbasetemp() / "tinyvgg-small-cache"
-    proc = gen("build", *SMALL, "--quiet", "--cache-dir", cache, cwd=cache.parent, timeout=900)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    log = cache.with_suffix(".log")  # the first (cold) build's output, for test_cli
-    if not log.exists():
-        log.write_text(proc.stdout)
-    return cache
 
 
 @pytest.fixture(scope="session")

@@ -14,62 +14,27 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from cli_support import SMALL, gen, latest, one_error, stage_dirs, start
 
 REPO = Path(__file__).resolve().parents[1]
-SMALL = ("--max-samples", "1", "--images-per-class", "30", "--epochs", "1")
 
 
 # -- helpers (each test file has its own copy: there is no shared conftest for these) -------------------
 
-def child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["NO_MKDOCS_2_WARNING"] = "1"
-    env.pop("TINYVGG_PROFILE", None)
-    return env
 
 
-def gen(*args: str | Path, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """`python -m generator ARGS` in a subprocess."""
-    return subprocess.run([sys.executable, "-m", "generator", *map(str, args)], cwd=cwd, env=child_env(),
-                          capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def start(*args: str | Path, cwd: Path) -> subprocess.Popen[str]:
-    """`python -m generator ARGS` in the background, in its own session (so its workers can be found)."""
-    return subprocess.Popen([sys.executable, "-m", "generator", *map(str, args)], cwd=cwd, env=child_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
-def one_error(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
-    """Assert a clean failure: non-zero exit, no traceback, exactly one error line naming all `needles`."""
-    out = proc.stdout + proc.stderr
-    assert proc.returncode != 0, f"expected a failure, got exit 0:\n{out}"
-    assert "Traceback" not in out, out
-    lines = [line for line in proc.stderr.splitlines() if "error:" in line.lower()]
-    assert len(lines) == 1, f"expected one error line, got {len(lines)}:\n{out}"
-    for needle in needles:
-        assert needle in lines[0], f"{needle!r} not in the error line: {lines[0]}"
-    return lines[0]
 
 
-def stage_dirs(cache: Path, stage: str) -> list[Path]:
-    """The published (stage, key) directories; temp directories (.tmp-*) are not among them."""
-    folder = cache / stage
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def latest(cache: Path, stage: str) -> Path:
-    """The newest published directory of a stage (older ones exist if the code changed mid-session)."""
-    dirs = stage_dirs(cache, stage)
-    assert dirs, f"no {stage} stage in {cache}"
-    return max(dirs, key=lambda d: (d / ".complete").stat().st_mtime)
 
 
 def assert_consistent(cache: Path) -> None:
@@ -150,16 +115,6 @@ def kill_build(proc: subprocess.Popen[str]) -> None:
             pass
 
 
-@pytest.fixture(scope="session")
-def small_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's small trained cache (built once; later calls of this build are cache hits)."""
-    cache = tmp_path_factory.getbasetemp() / "tinyvgg-small-cache"
-    proc = gen("build", *SMALL, "--quiet", "--cache-dir", cache, cwd=cache.parent, timeout=900)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    log = cache.with_suffix(".log")  # the first (cold) build's output, for test_cli
-    if not log.exists():
-        log.write_text(proc.stdout)
-    return cache
 
 
 # -- killed builds ------------------------------------------------------------------------------------------
