@@ -10,6 +10,7 @@ from generator.errors import ConfigError
 
 DATASETS = ("shapes", "tiny-imagenet-10", "folder")
 PROFILES = ("quick", "full")
+SCHEDULES = ("constant", "cosine")
 PROFILE_ENV = "TINYVGG_PROFILE"
 
 
@@ -46,6 +47,9 @@ class TrainConfig:
     augment: bool = True
     seed: int = 0
     threads: int = 0  # torch threads; 0 = all cores
+    schedule: str = "constant"  # learning rate: 'constant' lr, or 'cosine' (warm-up to lr, cosine decay to 0)
+    warmup: float = 0.1  # cosine: share of the steps spent rising to lr
+    shift: int = 4  # augmentation: largest random shift in pixels (reflect-padded)
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -57,6 +61,13 @@ class TrainConfig:
             raise ConfigError(f"patience: must be a positive integer, got {self.patience}")
         if self.threads < 0:
             raise ConfigError(f"threads: must be 0 (all cores) or positive, got {self.threads}")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"schedule: unknown learning-rate schedule {self.schedule!r}; "
+                              f"choose one of {', '.join(SCHEDULES)}")
+        if not 0.0 < self.warmup < 1.0:
+            raise ConfigError(f"warmup: must be between 0 and 1 (a share of the steps), got {self.warmup}")
+        if not 0 <= self.shift <= 16:
+            raise ConfigError(f"shift: must be between 0 and 16 pixels, got {self.shift}")
 
 
 @dataclass(frozen=True)
@@ -101,7 +112,8 @@ def profile_defaults(name: str) -> tuple[DataConfig, TrainConfig]:
     if name == "quick":
         return DataConfig(), TrainConfig()
     return (DataConfig(name="tiny-imagenet-10", val_fraction=0.1),
-            TrainConfig(epochs=40, batch_size=32, lr=2e-3, patience=6, augment=True))
+            TrainConfig(epochs=30, batch_size=64, lr=4e-3, patience=10, augment=True, schedule="cosine",
+                        warmup=0.1, shift=4))
 
 
 def resolve_profile(explicit: str | None) -> str:

@@ -42,7 +42,7 @@ def test_full_profile(tmp_path: Path) -> None:
     cfg = make_build_config(tmp_path, profile="full")
     assert cfg.profile == "full"
     assert cfg.data.name == "tiny-imagenet-10"
-    assert (cfg.train.epochs, cfg.train.patience) == (40, 6)
+    assert (cfg.train.epochs, cfg.train.patience, cfg.train.schedule) == (30, 10, "cosine")
 
 
 def test_environment_variable_is_honoured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -70,7 +70,7 @@ def test_overrides_and_seed(tmp_path: Path) -> None:
                             featured="koala", detail_images=("cat",), workers=2, cache_dir="build/cache")
     assert cfg.data.name == "shapes" and cfg.data.seed == 42
     assert cfg.train.epochs == 3 and cfg.train.seed == 42
-    assert cfg.train.patience == 6  # the rest of the full profile stays
+    assert cfg.train.patience == 10  # the rest of the full profile stays
     assert cfg.render == RenderConfig(scale="neuron", featured="koala", detail_images=("cat",), workers=2)
     assert cfg.cache_dir == tmp_path / "build" / "cache"
 
@@ -121,6 +121,11 @@ def test_make_build_config_errors_name_the_option(tmp_path: Path, kwargs: dict, 
     (TrainConfig, {"lr": -1e-3}, "lr:"),
     (TrainConfig, {"patience": 0}, "patience:"),
     (TrainConfig, {"threads": -1}, "threads:"),
+    (TrainConfig, {"schedule": "step"}, "schedule:"),
+    (TrainConfig, {"warmup": 0.0}, "warmup:"),
+    (TrainConfig, {"warmup": 1.0}, "warmup:"),
+    (TrainConfig, {"shift": -1}, "shift:"),
+    (TrainConfig, {"shift": 17}, "shift:"),
     (RenderConfig, {"workers": -1}, "workers:"),
 ])
 def test_dataclass_validation(factory, kwargs: dict, option: str) -> None:
@@ -137,7 +142,7 @@ def test_valid_edge_values() -> None:
 def test_profile_defaults() -> None:
     assert profile_defaults("quick") == (DataConfig(), TrainConfig())
     data, train = profile_defaults("full")
-    assert data.name == "tiny-imagenet-10" and train.epochs == 40
+    assert data.name == "tiny-imagenet-10" and train.epochs == 30
     with pytest.raises(ConfigError, match="profile: unknown profile 'slow'"):
         profile_defaults("slow")
 

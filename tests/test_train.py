@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 from generator.config import TrainConfig  # noqa: E402
 from generator.datasets import Dataset  # noqa: E402
 from generator.model import TinyVGG  # noqa: E402
-from generator.train import TrainResult, _augment, evaluate, predict_all, to_tensor, train  # noqa: E402
+from generator.train import TrainResult, _augment, evaluate, lr_at, predict_all, to_tensor, train  # noqa: E402
 
 
 def _images(rng: np.random.Generator, label: int, n: int) -> np.ndarray:
@@ -149,6 +149,42 @@ def test_augment_is_deterministic_and_keeps_shape() -> None:
     assert a.shape == x.shape and torch.equal(a, b)
     assert a.is_contiguous(memory_format=torch.channels_last)
     assert float(a.min()) >= 0.0 and float(a.max()) <= 1.0
+
+
+def test_augment_without_shift_only_flips() -> None:
+    x = to_tensor(np.random.default_rng(1).integers(0, 256, (16, 64, 64, 3), dtype=np.uint8))
+    a = _augment(x, torch.Generator().manual_seed(0), shift=0)
+    flipped = [torch.equal(a[i], x[i].flip(2)) for i in range(len(x))]
+    assert all(torch.equal(a[i], x[i]) or flipped[i] for i in range(len(x)))
+    assert 0 < sum(flipped) < len(x)  # per image, not per batch
+
+
+def test_lr_at_constant_and_cosine() -> None:
+    constant = TrainConfig(lr=3e-3)
+    assert [lr_at(s, 100, constant) for s in (0, 50, 99)] == [3e-3] * 3
+    cfg = TrainConfig(lr=4e-3, schedule="cosine", warmup=0.1)
+    lrs = [lr_at(s, 100, cfg) for s in range(100)]
+    assert lrs[0] == pytest.approx(4e-3 / 25)
+    assert lrs[10] == pytest.approx(4e-3) and max(lrs) == lrs[10]  # the peak ends the warm-up
+    assert np.all(np.diff(lrs[:11]) > 0)  # linear rise
+    assert np.all(np.diff(lrs[10:]) < 0)  # then a strictly falling cosine
+    assert lrs[55] == pytest.approx(2e-3)  # half-way through the decay: half the peak
+    assert 0 < lrs[-1] < 4e-3 / 500
+    for total in (1, 2, 3, 7):  # short runs (e.g. --epochs 1) are well defined
+        assert all(0 < lr_at(s, total, cfg) <= 4e-3 for s in range(total))
+
+
+def test_cosine_schedule_is_deterministic_and_recorded(data: Dataset, result: TrainResult) -> None:
+    assert result.lr == [CFG.lr] * CFG.epochs  # constant schedule
+    cfg = TrainConfig(epochs=2, batch_size=16, lr=4e-3, patience=3, schedule="cosine", warmup=0.2,
+                      seed=0, threads=1)
+    a, b = train(data, cfg, progress=False), train(data, cfg, progress=False)
+    for key, value in a.state.items():
+        assert value.tobytes() == b.state[key].tobytes(), key
+    steps = 80 // 16
+    assert a.lr == [lr_at(steps - 1, 2 * steps, cfg), lr_at(2 * steps - 1, 2 * steps, cfg)]
+    assert a.lr[0] > a.lr[1] > 0
+    assert not np.array_equal(a.history.kernels[-1], result.history.kernels[-1])  # the schedule mattered
 
 
 def test_evaluate_and_predict_all() -> None:
