@@ -39,15 +39,15 @@ class DataConfig:
 class TrainConfig:
     """Optimiser and schedule. Same config + same machine => bitwise-identical weights."""
 
-    epochs: int = 8
-    batch_size: int = 32
-    lr: float = 2e-3
+    epochs: int = 6
+    batch_size: int = 64
+    lr: float = 6e-3
     weight_decay: float = 0.0
     patience: int = 3  # early stopping: epochs without a better val accuracy
     augment: bool = True
     seed: int = 0
     threads: int = 0  # torch threads; 0 = all cores
-    schedule: str = "constant"  # learning rate: 'constant' lr, or 'cosine' (warm-up to lr, cosine decay to 0)
+    schedule: str = "cosine"  # learning rate: 'constant' lr, or 'cosine' (warm-up to lr, cosine decay to 0)
     warmup: float = 0.1  # cosine: share of the steps spent rising to lr
     shift: int = 4  # augmentation: largest random shift in pixels (reflect-padded)
 

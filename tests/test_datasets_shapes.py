@@ -130,7 +130,7 @@ def test_dataset_rejects_inconsistent_arrays(small):
 
 @pytest.mark.slow
 def test_tinyvgg_learns_shapes():
-    """The dataset's purpose: the build's TinyVGG reaches >= 90 % within the default 8 epochs."""
+    """The dataset's purpose: the build's TinyVGG reaches >= 90 % within the quick profile's default epochs."""
     pytest.importorskip("torch")
     from generator.config import TrainConfig
     from generator.train import train

@@ -42,7 +42,8 @@ def data() -> Dataset:
                    test_ids=tuple(f"t{i}" for i in range(len(test_y))), spec={"name": "synthetic"})
 
 
-CFG = TrainConfig(epochs=2, batch_size=16, lr=2e-3, patience=3, augment=True, seed=0, threads=1)
+CFG = TrainConfig(epochs=2, batch_size=16, lr=2e-3, patience=3, augment=True, seed=0, threads=1,
+                  schedule="constant")
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +161,7 @@ def test_augment_without_shift_only_flips() -> None:
 
 
 def test_lr_at_constant_and_cosine() -> None:
-    constant = TrainConfig(lr=3e-3)
+    constant = TrainConfig(lr=3e-3, schedule="constant")
     assert [lr_at(s, 100, constant) for s in (0, 50, 99)] == [3e-3] * 3
     cfg = TrainConfig(lr=4e-3, schedule="cosine", warmup=0.1)
     lrs = [lr_at(s, 100, cfg) for s in range(100)]
