@@ -139,8 +139,14 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
             logo = self.output.figure("model/logo")
             if logo is not None and files.get_file_from_path(FAVICON) is None:
                 files.append(File.generated(config, FAVICON, abs_src_path=str(root / logo["file"])))
-        for page in gen_pages.explore_pages(self.output.facts, self.output.manifest, lang, config):
+        explore = gen_pages.explore_pages(self.output.facts, self.output.manifest, lang, config)
+        for page in explore:
             files.append(page)
+        # mkdocs-static-i18n writes sitemap.xml from the pages it saw in its own on_files, before these
+        # were generated: list them there too, or search engines never learn of the explore pages.
+        listed = getattr(config.plugins.get("i18n"), "i18n_files_per_language", None)
+        if isinstance(listed, dict) and isinstance(listed.get(lang), list):
+            listed[lang].extend(explore)
         return files
 
     # -- shortcodes ------------------------------------------------------------------------------

@@ -73,8 +73,8 @@ def test_overview_last_frame_shows_the_output_map():
     m = float(np.abs(probe.stages["conv_1_2"]).max())
     z = lay.out_zoom
     want = conv.PALETTE.colors[conv.PALETTE.index(np.repeat(np.repeat(values, z, 0), z, 1), -m, m, "RdBu")]
-    assert (frames[-1][o.y:o.y + o.h, o.x:o.x + o.w] == want).all()
-    assert (frames[0][o.y:o.y + o.h, o.x:o.x + o.w] == 255).all()  # empty before the sweep
+    assert (frames[0][o.y:o.y + o.h, o.x:o.x + o.w] == want).all()  # the result first: a still shows it
+    assert (frames[1][o.y:o.y + o.h, o.x:o.x + o.w] == 255).all()  # then empty before the sweep
     bias = float(ctx.weights["conv_1_2.bias"][6])
     assert conv.fmt(bias) in r.alt["en"] and conv.fmt(bias) in r.alt["zh"]
 
@@ -107,17 +107,18 @@ def test_detail_frames_show_the_kernel_and_fill_the_intermediate_map():
     g = lay.grids[1]  # the kernel grid: the same in every frame
     kernel_cells = frames[0][g.y:g.y + g.h, g.x:g.x + g.w]
     assert all((f[g.y:g.y + g.h, g.x:g.x + g.w] == kernel_cells).all() for f in frames)
-    w = lay.grids[0]  # the window grid changes with the window (frame i + 1 shows step i)
+    w = lay.grids[0]  # the window grid changes with the window (frame 0 is the result, i + 2 shows step i)
     steps = conv.detail_steps(probe, ctx.weights, "conv_1_1", 4)
     i = next(i for i in range(1, len(steps)) if not np.array_equal(steps[i].window, steps[0].window))
-    assert not (frames[1][w.y:w.y + w.h, w.x:w.x + w.w] == frames[i + 1][w.y:w.y + w.h, w.x:w.x + w.w]).all()
+    assert not (frames[2][w.y:w.y + w.h, w.x:w.x + w.w] == frames[i + 2][w.y:w.y + w.h, w.x:w.x + w.w]).all()
     k = conv.detail_channel(probe, "conv_1_1", 4)
     inter = probe.intermediates["conv_1_1"][4, k]  # (62, 62)
     lo, hi = conv.symmetric(inter)
     z, m = lay.zoom, lay.mid
     want = conv.PALETTE.colors[conv.PALETTE.index(np.repeat(np.repeat(inter, z, 0), z, 1), lo, hi, "RdBu")]
     rows = m.h - 3 * z  # away from the last window's highlight in the bottom-right corner
-    assert (frames[-1][m.y:m.y + rows, m.x:m.x + m.w] == want[:rows]).all()
+    assert (frames[0][m.y:m.y + rows, m.x:m.x + m.w] == want[:rows]).all()  # the finished map comes first
+    assert (frames[1][m.y:m.y + m.h, m.x:m.x + m.w] == 255).all()
 
 
 def test_bad_layer_is_rejected():

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageSequence
 
+from generator.render import gif
 from generator.render.colors import figure_palette
 from generator.render.gif import encode_gif, encode_gif_rgb
 from generator.render.text import Canvas
@@ -115,3 +116,9 @@ def test_rgb_frames_exact_and_quantised():
     assert data == encode_gif_rgb(noisy, 100)
     decoded = _decode(data)
     assert len(decoded) == 2 and np.abs(decoded[0].astype(int) - noisy[0]).mean() < 40
+
+
+def test_poster_first_rotates_the_loop():
+    frames, durations = ["empty", "half", "done"], [700, 120, 2000]
+    assert gif.poster_first(frames, durations) == (["done", "empty", "half"], [2000, 700, 120])
+    assert gif.poster_first(["only"], [5]) == (["only"], [5])

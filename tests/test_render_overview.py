@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 from render_fixtures import render_context, spec
 
+from generator.names import CLASS_NAMES_ZH, zh_label
 from generator.render import inputs, overview
 from generator.render.text import resize_nearest
 
@@ -26,6 +27,7 @@ def test_overview_size_columns_and_words():
     assert img.shape == (r.height, r.width, 3)
     pred = ctx.classes[probe.predicted]
     assert pred in r.alt["en"] and pred in r.caption["zh"] and ctx.classes[probe.image.label] in r.alt["en"]
+    assert zh_label(pred) in r.caption["zh"] and CLASS_NAMES_ZH[pred] in r.alt["zh"]  # the reader's language
     # The photo sits in the input column, nearest-neighbour upscaled.
     top = overview.PAD + overview.HEAD
     first = top + (10 - 4) * overview.ROW // 2

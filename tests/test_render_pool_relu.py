@@ -43,6 +43,9 @@ def test_pool_gif_budget_and_determinism():
     assert im.size == (r.width, r.height)
     frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(im)]
     assert not (frames[1] == frames[2]).all()
+    im.seek(0)
+    assert im.info["duration"] == 2000  # the finished result leads the loop (a still shows it), held 2 s
+    assert frames[0].sum() < frames[1].sum()  # the filled output is darker than the empty start
     assert "60×60" in r.alt["en"] and "30×30" in r.alt["zh"] and "25%" in r.alt["en"]
 
 

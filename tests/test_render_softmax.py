@@ -11,6 +11,7 @@ from PIL import Image
 from render_fixtures import render_context, spec
 
 from generator.errors import DataError
+from generator.names import CLASS_NAMES_ZH
 from generator.render.softmax import render_softmax, softmax_numbers
 
 
@@ -65,6 +66,8 @@ def test_alt_and_caption_quote_the_numbers():
         assert name in r.alt[lang] and name in r.caption[lang]
         assert f"{100 * p:.1f}" in r.alt[lang]
         assert f"{probe.stages['output'][pred]:.2f}" in r.caption[lang]
+    assert CLASS_NAMES_ZH[name] in r.alt["zh"] and CLASS_NAMES_ZH[name] in r.caption["zh"]
+    assert CLASS_NAMES_ZH[name] not in r.alt["en"] + r.caption["en"]
     assert render_softmax(spec("softmax", image="ladybug"), ctx).data != r.data
 
 

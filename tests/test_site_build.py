@@ -281,6 +281,10 @@ def test_sitemap_per_language(small_site: SmallSite) -> None:
         assert locs and all(loc.startswith(SMALL_URL) for loc in locs), rel
     root = small_site.site
     assert (root / "en" / "sitemap.xml").read_bytes() == (root / "sitemap.xml").read_bytes()
+    locs = set(locs)
+    for sample in small_site.facts["samples"]:  # the generated explore pages, in both languages
+        for prefix in ("", "en/"):
+            assert f"{SMALL_URL}{prefix}explore/{sample['slug']}/" in locs, (prefix, sample["slug"])
 
 
 def test_explore_page_per_sample_in_both_languages(small_site: SmallSite) -> None:

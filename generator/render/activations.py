@@ -13,6 +13,7 @@ import numpy as np
 
 from generator.arch import LAYER_NAMES
 from generator.errors import ShortcodeError
+from generator.names import zh_label
 from generator.records import FigureSpec, ProbeResult, RenderContext, Rendered
 from generator.render.colors import ACTIVATION, CHANNEL_TINTS, LOGIT, figure_palette, fmt, stage_scale
 from generator.render.text import Canvas
@@ -115,11 +116,11 @@ def _single(probe: ProbeResult, layer: str, neuron: int, scale: str, classes: tu
     rz, ren = range_words(lo, hi, scale, layer)
     if layer == "output":
         name = classes[neuron]
-        alt = {"zh": f"图像 {slug} 的输出层第 {neuron} 个神经元（类别 {name}）的 logit："
+        alt = {"zh": f"图像 {slug} 的输出层第 {neuron} 个神经元（类别 {zh_label(name)}）的 logit："
                      f"{fmt(vmax)}，以橙色色块表示；{rz}。",
                "en": f"Output neuron {neuron} (class {name}) for image {slug}: logit {fmt(vmax)}, "
                      f"shown as an orange swatch; {ren}."}
-        cap = {"zh": f"输出层神经元 {neuron}（{name}）的 logit 为 {fmt(vmax)}。",
+        cap = {"zh": f"输出层神经元 {neuron}（{zh_label(name)}）的 logit 为 {fmt(vmax)}。",
                "en": f"Output neuron {neuron} ({name}): logit {fmt(vmax)}."}
     elif layer == "input":
         ch = CHANNEL_NAMES[neuron]
@@ -264,7 +265,7 @@ def _grid_output(probe: ProbeResult, classes: tuple[str, ...]) -> tuple[Canvas, 
     c.colorbar(PAD, top + n * row_h + 8, width - 2 * PAD, 10, LOGIT, lo, hi, ticks(lo, hi))
     p = probe.predicted
     prob = 100 * float(probe.stages["softmax"][p])
-    zh = (f"输出层 {n} 个类别的 logit（橙色深浅）与 softmax 概率；预测类别为 {classes[p]}"
+    zh = (f"输出层 {n} 个类别的 logit（橙色深浅）与 softmax 概率；预测类别为 {zh_label(classes[p])}"
           f"（logit {fmt(probe.stages['output'][p])}，概率 {prob:.1f}%）。")
     en = (f"The {n} output logits (orange shade) and softmax probabilities; the prediction is "
           f"{classes[p]} (logit {fmt(probe.stages['output'][p])}, probability {prob:.1f}%).")

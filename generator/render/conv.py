@@ -30,7 +30,7 @@ from generator.render.colors import (
     stage_scale,
     symmetric,
 )
-from generator.render.gif import encode_gif
+from generator.render.gif import encode_gif, poster_first
 from generator.render.text import Canvas
 
 PAD = 12
@@ -207,6 +207,7 @@ def render_conv_overview(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         frames.append(c.pix)
         durations.append(300 if e < OVERVIEW_STEPS[0] else 120)
     durations[-1] = 2000
+    frames, durations = poster_first(frames, durations)
     vmin, vmax = float(out.min()), float(out.max())
     slug = probe.image.slug
     src_zh = "输入图像的 R、G、B 三个通道" if prev == "input" else f"{prev} 的 {in_c} 个通道"
@@ -378,6 +379,7 @@ def render_conv_detail(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         frames.append(c.pix)
         durations.append(900 if i < 2 else 500 if i < DETAIL_STEPS[0] else 120)
     durations[-1] = 2000
+    frames, durations = poster_first(frames, durations)
     slug = probe.image.slug
     first = steps[0]
     src_zh = f"输入的 {label} 通道" if prev == "input" else f"{prev} 的第 {k} 个通道"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from generator.errors import DataError
+from generator.names import zh_label
 from generator.records import FigureSpec, ProbeResult, RenderContext, Rendered
 from generator.render import colors, png
 from generator.render.mpl import escape_text, figure, fmt, gap_cmap, to_rgb
@@ -117,7 +118,7 @@ def render_flatten(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     pos = int((n.products > 0).sum())
     alt = {
         "zh": f"展平示意：图像 {spec.image} 在 max_pool_2 的 10 张 13×13 特征图按通道依次展开成 1,690 个数，"
-              f"与类别 {cls} 的 1,690 个权重逐个相乘（{pos} 个乘积为正），乘积之和 {n.dot:.3f} 加偏置 "
+              f"与类别 {zh_label(cls)} 的 1,690 个权重逐个相乘（{pos} 个乘积为正），乘积之和 {n.dot:.3f} 加偏置 "
               f"{n.bias:.3f} 得到 logit {n.logit:.3f}。",
         "en": f"Flatten: image {spec.image}'s ten 13×13 max_pool_2 maps unrolled channel by channel into "
               f"1,690 values, multiplied one by one with the 1,690 weights of class {cls} ({pos} products "
@@ -125,7 +126,7 @@ def render_flatten(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     }
     caption = {
         "zh": f"展平层不改变任何数值，只把三维的特征图排成一维向量；输出层再用它算出每个类别的 logit。"
-              f"{cls}：{n.dot:.3f} + ({n.bias:.3f}) = {n.logit:.3f}。",
+              f"{zh_label(cls)}：{n.dot:.3f} + ({n.bias:.3f}) = {n.logit:.3f}。",
         "en": f"The flatten layer changes no value; it lays the 3-D maps out as one vector, from which the "
               f"output layer computes each class's logit. {cls}: {n.dot:.3f} + ({n.bias:.3f}) = {n.logit:.3f}.",
     }

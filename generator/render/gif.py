@@ -41,6 +41,15 @@ def _bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
+def poster_first(frames: list, durations: list[int]) -> tuple[list, list[int]]:
+    """Start the loop at its last frame, the finished result, instead of at the empty start.
+
+    The animation plays the same (the loop only begins at another point), but everything that shows a
+    GIF's first frame alone (slides, PDFs, previews, reduced-motion readers) shows the result instead
+    of blank output boxes."""
+    return frames[-1:] + frames[:-1], durations[-1:] + durations[:-1]
+
+
 def encode_gif(frames: Sequence[np.ndarray], colors: np.ndarray, durations: Sequence[int] | int,
                loop: int = 0) -> bytes:
     """Frames (each (H, W) uint8 indices into `colors`, (N, 3) uint8, N <= 255 to leave a slot for

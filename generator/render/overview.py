@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from generator.arch import LAYER_NAMES
+from generator.names import zh_label
 from generator.records import FigureSpec, ProbeResult, RenderContext, Rendered
 from generator.render.activations import CHANNEL_NAMES, probe_for
 from generator.render.colors import ACTIVATION, CHANNEL_TINTS, LOGIT, figure_palette, fmt, stage_scale
@@ -93,15 +94,15 @@ def render_overview(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     slug = probe.image.slug
     truth = probe.image.label
     truth_en = f" (true class: {classes[truth]})" if truth is not None else ""
-    truth_zh = f"（真实类别：{classes[truth]}）" if truth is not None else ""
+    truth_zh = f"（真实类别：{zh_label(classes[truth])}）" if truth is not None else ""
     alt = {"zh": f"图像 {slug} 通过 TinyVGG 的全过程：左起为输入的红、绿、蓝通道，"
                  f"随后每列是一层（conv_1_1 到 max_pool_2）的 10 个神经元激活图，红色为负、蓝色为正；"
-                 f"最右为 {len(classes)} 个类别的得分，预测为 {classes[pred]}，概率 {prob:.1f}%{truth_zh}。",
+                 f"最右为 {len(classes)} 个类别的得分，预测为 {zh_label(classes[pred])}，概率 {prob:.1f}%{truth_zh}。",
            "en": f"Image {slug} passing through TinyVGG: from the left, the input's red, green and blue "
                  f"channels, then one column per layer (conv_1_1 to max_pool_2) with its 10 neuron maps, "
                  f"red negative and blue positive; on the right the scores of the {len(classes)} classes, "
                  f"predicting {classes[pred]} with probability {prob:.1f}%{truth_en}."}
-    cap = {"zh": f"网络总览：每列一层，每个方块是一个神经元的激活图；预测：{classes[pred]}（{prob:.1f}%）。",
+    cap = {"zh": f"网络总览：每列一层，每个方块是一个神经元的激活图；预测：{zh_label(classes[pred])}，{prob:.1f}%。",
            "en": f"Network overview: one column per layer, one square per neuron; prediction: "
                  f"{classes[pred]} ({prob:.1f}%)."}
     return Rendered(encode_rgb(np.ascontiguousarray(rgb)), width, height, alt, cap)

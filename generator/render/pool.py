@@ -12,7 +12,7 @@ from generator.records import FigureSpec, ProbeResult, RenderContext, Rendered
 from generator.render.activations import PAD, layer_of, neuron_of, probe_for
 from generator.render.colors import ACTIVATION, figure_palette, fmt, stage_scale
 from generator.render.conv import Box, colorbar_row, reveal, sweep_positions
-from generator.render.gif import encode_gif
+from generator.render.gif import encode_gif, poster_first
 from generator.render.text import Canvas
 
 PALETTE = figure_palette((ACTIVATION, 49))
@@ -97,6 +97,7 @@ def render_pool(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         frames.append(c.pix)
         durations.append(700 if s < STEPS[0] else 120)
     durations[-1] = 2000
+    frames, durations = poster_first(frames, durations)
     kept = 100.0 * out.size / x.size
     slug = probe.image.slug
     alt = {"zh": f"动画：图像 {slug} 的 {layer} 第 {neuron} 个神经元的最大池化。"

@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib.patches import FancyBboxPatch, Rectangle
 
 from generator.errors import DataError
+from generator.names import zh_label
 from generator.records import FigureSpec, RenderContext, Rendered
 from generator.render import colors, gif
 from generator.render.mpl import Blitter, escape_text, figure, fmt, fmt_sig, index_frames
@@ -197,10 +198,11 @@ def render_softmax(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     data = gif.encode_gif(*index_frames(frames), durations)
     name, p = ctx.classes[pred], n.probs[pred]
     top = ", ".join(f"{ctx.classes[i]} {n.logits[i]:.2f}" for i in np.argsort(-n.logits)[:3])
-    top_zh = "，".join(f"{ctx.classes[i]} {n.logits[i]:.2f}" for i in np.argsort(-n.logits)[:3])
+    top_zh = "，".join(f"{zh_label(ctx.classes[i])} {n.logits[i]:.2f}" for i in np.argsort(-n.logits)[:3])
     alt = {
         "zh": f"softmax 动画：图像 {spec.image} 的 {len(n.logits)} 个 logit（最大的三个：{top_zh}）"
-              f"取指数、求和（Σ = {fmt_sig(n.total)}）、逐类相除，得到概率；预测为 {name}，概率 {100 * p:.1f}%。",
+              f"取指数、求和（Σ = {fmt_sig(n.total)}）、逐类相除，得到概率；"
+              f"预测为 {zh_label(name)}，概率 {100 * p:.1f}%。",
         "en": f"Softmax animation: the {len(n.logits)} logits of image {spec.image} (largest three: {top}) "
               f"are exponentiated, summed (Σ = {fmt_sig(n.total)}) and divided class by class into "
               f"probabilities; the prediction is {name} with probability {100 * p:.1f} %.",
@@ -208,7 +210,7 @@ def render_softmax(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     e_i = f"e^{n.logits[pred]:.2f}" if n.shift == 0 else f"e^({n.logits[pred]:.2f} − {n.shift:.2f})"
     step = f"{e_i} = {fmt_sig(float(n.exps[pred]))}，{fmt_sig(float(n.exps[pred]))} ÷ {fmt_sig(n.total)} = {p:.3f}"
     caption = {
-        "zh": f"softmax 把 logit 变成总和为 1 的概率：{name} 的 logit 最大（{n.logits[pred]:.2f}），{step}。",
+        "zh": f"softmax 把 logit 变成总和为 1 的概率：{zh_label(name)} 的 logit 最大（{n.logits[pred]:.2f}），{step}。",
         "en": f"Softmax turns logits into probabilities that sum to 1: {name} has the largest logit, "
               f"{n.logits[pred]:.2f}; {step.replace('，', ', ')}.",
     }

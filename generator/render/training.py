@@ -7,6 +7,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from generator.errors import DataError
+from generator.names import zh_label
 from generator.records import FigureSpec, History, RenderContext, Rendered
 from generator.render import png
 from generator.render.mpl import escape_text, figure, to_rgb
@@ -120,16 +121,17 @@ def render_confusion_matrix(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     off = cm.copy()
     np.fill_diagonal(off, -1)
     r, c = np.unravel_index(int(np.argmax(off)), off.shape)
-    worst = f"{ctx.classes[r]} → {ctx.classes[c]}（{cm[r, c]}）"
+    worst_zh = f"{zh_label(ctx.classes[r])} → {zh_label(ctx.classes[c])}，{cm[r, c]} 张"
+    worst = f"{ctx.classes[r]} → {ctx.classes[c]} ({cm[r, c]})"
     per_class = cm.diagonal() / np.maximum(cm.sum(axis=1), 1)
     hard = int(np.argmin(per_class))
     alt = {
         "zh": f"测试集混淆矩阵（{count}×{count}）：行是真实类别，列是预测类别，格子里是图像数量。"
-              f"准确率 {100 * acc:.1f}%（{correct}/{total}）；最常见的混淆是 {worst}；"
-              f"最难的类别是 {ctx.classes[hard]}（{100 * per_class[hard]:.1f}% 正确）。",
+              f"准确率 {100 * acc:.1f}%（{correct}/{total}）；最常见的混淆是 {worst_zh}；"
+              f"最难的类别是 {zh_label(ctx.classes[hard])}（{100 * per_class[hard]:.1f}% 正确）。",
         "en": f"Confusion matrix on the test set ({count}×{count}): rows are true classes, columns predicted "
               f"classes, cells count images. Accuracy {100 * acc:.1f} % ({correct}/{total}); the most common "
-              f"confusion is {worst.replace('（', ' (').replace('）', ')')}; the hardest class is "
+              f"confusion is {worst}; the hardest class is "
               f"{ctx.classes[hard]} ({100 * per_class[hard]:.1f} % correct).",
     }
     caption = {
