@@ -73,8 +73,8 @@ def test_overview_last_frame_shows_the_output_map():
     m = float(np.abs(probe.stages["conv_1_2"]).max())
     z = lay.out_zoom
     want = conv.PALETTE.colors[conv.PALETTE.index(np.repeat(np.repeat(values, z, 0), z, 1), -m, m, "RdBu")]
-    assert (frames[0][o.y:o.y + o.h, o.x:o.x + o.w] == want).all()  # the result first: a still shows it
-    assert (frames[1][o.y:o.y + o.h, o.x:o.x + o.w] == 255).all()  # then empty before the sweep
+    assert (frames[-1][o.y:o.y + o.h, o.x:o.x + o.w] == want).all()
+    assert (frames[0][o.y:o.y + o.h, o.x:o.x + o.w] == 255).all()  # empty before the sweep
     bias = float(ctx.weights["conv_1_2.bias"][6])
     assert conv.fmt(bias) in r.alt["en"] and conv.fmt(bias) in r.alt["zh"]
 

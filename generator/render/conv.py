@@ -207,7 +207,8 @@ def render_conv_overview(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         frames.append(c.pix)
         durations.append(300 if e < OVERVIEW_STEPS[0] else 120)
     durations[-1] = 2000
-    frames, durations = poster_first(frames, durations)
+    # No poster_first here, unlike the detail and pool animations: the finished maps would be encoded
+    # twice (once whole, once revealed by the sweep), +12 KiB on each of the site's 400 overviews.
     vmin, vmax = float(out.min()), float(out.max())
     slug = probe.image.slug
     src_zh = "输入图像的 R、G、B 三个通道" if prev == "input" else f"{prev} 的 {in_c} 个通道"
