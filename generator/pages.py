@@ -111,11 +111,11 @@ def explore_markdown(facts: dict, manifest_ids: set[str], slug: str, lang: str) 
     lines += [f"## {_t('conv', lang)}", "", _t("conv_note", lang), ""]
     tabs = []
     for layer in CONV_LAYERS:
-        body = ['<div class="tv-thumbs" markdown>', ""]
+        body = ['<div class="tv-thumbs">', ""]
         body += [f"{{{{ figure conv-overview {img} layer={layer} neuron={n} }}}}" for n in range(10)]
         body += ["", "</div>"]
         if f"{slug}/conv-detail/{layer}-0" in manifest_ids:
-            body += ["", f"**{_t('detail', lang)}**", "", '<div class="tv-thumbs" markdown>', ""]
+            body += ["", f"**{_t('detail', lang)}**", "", '<div class="tv-thumbs">', ""]
             body += [f"{{{{ figure conv-detail {img} layer={layer} neuron={n} }}}}" for n in range(10)]
             body += ["", "</div>"]
         tabs.append((layer, body))

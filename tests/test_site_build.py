@@ -189,7 +189,9 @@ def test_figures_are_injected_with_language_specific_alt_and_caption(small_site:
     for page in page_files(small_site.site):
         lang = lang_of(small_site.site, page)
         url = "http://site/" + page.relative_to(small_site.site).as_posix()
-        for fig in parse_html(page.read_text(encoding="utf-8")).figures:
+        text = page.read_text(encoding="utf-8")
+        assert 'markdown=""' not in text, f"{page}: a markdown attribute leaked into the HTML"
+        for fig in parse_html(text).figures:
             assert len(fig.imgs) == 1, f"{page}: a figure with {len(fig.imgs)} images"
             img = fig.imgs[0]
             target = unquote(urlparse(urljoin(url, img["src"])).path).lstrip("/")
