@@ -170,9 +170,8 @@ def conv_rows(data: Loaded) -> list[Row]:
     for e in data.manifest.values():
         if e["file"].endswith(".gif") and e["kind"] not in stats:
             other.setdefault(e["kind"], []).append(e["bytes"])
-    for kind, sizes_k in sorted(other.items()):
+    for kind, sizes_k in sorted(other.items()):  # issue 3 names softmax; the site holds every GIF to it
         biggest = max(sizes_k)
-        target = "<= 150 KiB" if kind == "softmax" else ""
         rows.append(Row("4", f"  {kind} GIF size, max of {len(sizes_k)}", f"{biggest / KIB:.1f} KiB",
-                        biggest / KIB, "KiB", target, check(biggest, 150 * KIB) if target else None))
+                        biggest / KIB, "KiB", "<= 150 KiB", check(biggest, 150 * KIB)))
     return rows

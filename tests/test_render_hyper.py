@@ -15,7 +15,7 @@ from generator.render.hyper import SETTINGS, convolve, output_size, render_hyper
 
 
 @pytest.mark.parametrize(("w", "k", "p", "s", "expected"), [
-    (5, 3, 0, 1, 3), (5, 3, 1, 1, 5), (5, 3, 2, 1, 7),  # padding
+    (5, 3, 0, 1, 3), (5, 3, 1, 1, 5), (5, 3, 2, 1, 7), (4, 3, 0, 1, 2), (4, 3, 1, 1, 4), (4, 3, 2, 1, 6),  # padding
     (5, 2, 0, 1, 4), (5, 4, 0, 1, 2), (5, 5, 0, 1, 1),  # kernel size
     (7, 3, 0, 2, 3), (7, 3, 1, 3, 3), (64, 3, 0, 1, 62), (62, 2, 0, 2, 31),
     (7, 3, 0, 3, None), (6, 3, 0, 2, None), (5, 2, 0, 2, None),  # stride leaves cells over
@@ -60,7 +60,7 @@ def test_gif(hyper):
     assert im.format == "GIF" and im.size == (r.width, r.height)
     assert im.n_frames == _positions(hyper)
     assert im.info["loop"] == 0
-    assert len(r.data) < 300 * 1024
+    assert len(r.data) <= 150 * 1024  # the site's rule for every GIF
     assert "(W − K + 2P) / S + 1" in r.caption["en"]
     if hyper == "stride":
         assert "invalid" in r.alt["en"] and "无效" in r.alt["zh"]
