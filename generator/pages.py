@@ -112,11 +112,13 @@ def explore_markdown(facts: dict, manifest_ids: set[str], slug: str, lang: str) 
     tabs = []
     for layer in CONV_LAYERS:
         body = ['<div class="tv-thumbs">', ""]
-        body += [f"{{{{ figure conv-overview {img} layer={layer} neuron={n} }}}}" for n in range(10)]
+        for n in range(10):  # one paragraph each: a <figure> is never put inside a <p>
+            body += [f"{{{{ figure conv-overview {img} layer={layer} neuron={n} }}}}", ""]
         body += ["", "</div>"]
         if f"{slug}/conv-detail/{layer}-0" in manifest_ids:
             body += ["", f"**{_t('detail', lang)}**", "", '<div class="tv-thumbs">', ""]
-            body += [f"{{{{ figure conv-detail {img} layer={layer} neuron={n} }}}}" for n in range(10)]
+            for n in range(10):
+                body += [f"{{{{ figure conv-detail {img} layer={layer} neuron={n} }}}}", ""]
             body += ["", "</div>"]
         tabs.append((layer, body))
     lines += _tabs(tabs)
@@ -221,6 +223,7 @@ def _reference_block(plugin: TinyVGGPlugin, code: Shortcode, page: Page, lang: s
             'validation images.')
 
 
+HTML_BLOCKS = ("samples", "gallery")  # blocks that return finished HTML (`reference` returns Markdown)
 BLOCKS: dict[str, Callable[[TinyVGGPlugin, Shortcode, Page, str], str]] = {
     "samples": _samples_block,
     "gallery": _gallery_block,

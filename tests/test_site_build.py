@@ -191,6 +191,8 @@ def test_figures_are_injected_with_language_specific_alt_and_caption(small_site:
         url = "http://site/" + page.relative_to(small_site.site).as_posix()
         text = page.read_text(encoding="utf-8")
         assert 'markdown=""' not in text, f"{page}: a markdown attribute leaked into the HTML"
+        assert not re.search(r"<p>(</p>)?<figure", text), f"{page}: a figure inside (or after) a stray <p>"
+        assert "tvstash" not in text, f"{page}: a shortcode token was not replaced"
         for fig in parse_html(text).figures:
             assert len(fig.imgs) == 1, f"{page}: a figure with {len(fig.imgs)} images"
             img = fig.imgs[0]
