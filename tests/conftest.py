@@ -8,6 +8,7 @@ SITE_URL, so the sitemaps and the language switcher point at the server the test
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html.parser
 import http.server
@@ -51,6 +52,21 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass  # keep pytest's output clean; failed requests are checked in the browser instead
 
 
+@contextlib.contextmanager
+def serve_directory(root: Path) -> Iterator[tuple[str, http.server.ThreadingHTTPServer]]:
+    """A quiet HTTP server on 127.0.0.1 (a free port) serving root while the block runs.
+    Yields its base URL without a trailing slash, and the server (a test may shut it down early)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="test-http-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @dataclass(frozen=True)
 class BuiltSite:
     """The real site: where it lies on disk and the address it is served from (ends with '/')."""
@@ -72,16 +88,8 @@ class BuiltSite:
 def site_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
     """An HTTP server on 127.0.0.1 serving <tmp>/site (which the build fills in later)."""
     root = tmp_path_factory.mktemp("real-site") / "site"
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
-    thread.start()
-    try:
-        yield root, f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_directory(root) as (url, _):
+        yield root, url + "/"
 
 
 @pytest.fixture(scope="session")

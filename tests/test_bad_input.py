@@ -18,16 +18,14 @@ import struct
 import subprocess
 import sys
 import textwrap
-import threading
 import zipfile
 import zlib
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
 from cli_support import SMALL, child_env, gen, latest, one_error, stage_dirs
+from conftest import serve_directory
 from PIL import Image
 
 from generator.datasets.tiny_imagenet import download
@@ -486,19 +484,8 @@ def http_server(tmp_path: Path):
     """A local HTTP server on 127.0.0.1 serving tmp_path/www."""
     www = tmp_path / "www"
     www.mkdir()
-
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(www)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield www, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_directory(www) as (url, _):
+        yield www, url
 
 
 def test_download_with_the_wrong_checksum_leaves_nothing(http_server, tmp_path: Path) -> None:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import threading
 import zipfile
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import serve_directory
 from PIL import Image
 
 from generator.config import DataConfig
@@ -203,25 +201,14 @@ def test_bad_archives_give_one_clear_error(tmp_path):
 
 # --- download, against a local HTTP server ---------------------------------------------------------
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture
 def server(tmp_path):
     root = tmp_path / "srv"
     root.mkdir()
     blob = np.random.default_rng(0).integers(0, 256, 300_000, dtype=np.uint8).tobytes()
     (root / "blob.zip").write_bytes(blob)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(root)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", blob, httpd
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serve_directory(root) as (url, httpd):
+        yield url, blob, httpd
 
 
 def _leftovers(folder: Path) -> list[str]:
