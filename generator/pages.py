@@ -111,15 +111,9 @@ def explore_markdown(facts: dict, manifest_ids: set[str], slug: str, lang: str) 
     lines += [f"## {_t('conv', lang)}", "", _t("conv_note", lang), ""]
     tabs = []
     for layer in CONV_LAYERS:
-        body = ['<div class="tv-thumbs">', ""]
-        for n in range(10):  # one paragraph each: a <figure> is never put inside a <p>
-            body += [f"{{{{ figure conv-overview {img} layer={layer} neuron={n} }}}}", ""]
-        body += ["", "</div>"]
+        body = _thumbs("conv-overview", img, layer)
         if f"{slug}/conv-detail/{layer}-0" in manifest_ids:
-            body += ["", f"**{_t('detail', lang)}**", "", '<div class="tv-thumbs">', ""]
-            for n in range(10):
-                body += [f"{{{{ figure conv-detail {img} layer={layer} neuron={n} }}}}", ""]
-            body += ["", "</div>"]
+            body += ["", f"**{_t('detail', lang)}**", "", *_thumbs("conv-detail", img, layer)]
         tabs.append((layer, body))
     lines += _tabs(tabs)
     lines += [f"## {_t('relu', lang)}", ""]
@@ -128,6 +122,14 @@ def explore_markdown(facts: dict, manifest_ids: set[str], slug: str, lang: str) 
     lines += _tabs([(layer, [f"{{{{ figure pool {img} layer={layer} neuron=0 }}}}"]) for layer in POOL_LAYERS])
     lines += [f"## {_t('flatten', lang)}", "", f"{{{{ figure flatten {img} }}}}", ""]
     return "\n".join(lines) + "\n"
+
+
+def _thumbs(kind: str, img: str, layer: str) -> list[str]:
+    """A grid of the layer's ten neurons' figures; one paragraph each, so no <figure> lands in a <p>."""
+    lines = ['<div class="tv-thumbs">', ""]
+    for n in range(10):
+        lines += [f"{{{{ figure {kind} {img} layer={layer} neuron={n} }}}}", ""]
+    return [*lines, "</div>"]
 
 
 def _src_uri(slug: str, lang: str) -> str:
