@@ -4,7 +4,6 @@ shortcode resolution as the hand-written chapters."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -15,6 +14,7 @@ from mkdocs.utils import get_relative_url
 from generator.arch import CONV_LAYERS, POOL_LAYERS, RELU_LAYERS
 from generator.catalog import ACTIVATION_LAYERS
 from generator.errors import ShortcodeError
+from generator.markup import Html, el, md_text
 from generator.values import class_name
 
 if TYPE_CHECKING:
@@ -67,6 +67,7 @@ def _t(key: str, lang: str, **kw: str) -> str:
 
 
 def _sample_name(sample: dict, facts: dict, lang: str) -> str:
+    """Plain text (escape it where it goes)."""
     if sample["label"] is None:
         return sample["slug"]
     return class_name(facts, sample["label"], lang)
@@ -89,19 +90,19 @@ def explore_markdown(facts: dict, manifest_ids: set[str], slug: str, lang: str) 
     pred = sample["predicted"]
     verdict = ""
     if sample["label"] is not None:
-        verdict = _t("right", lang) if sample["label"] == pred else _t("wrong", lang, true=class_name(
-            facts, sample["label"], lang))
+        verdict = _t("right", lang) if sample["label"] == pred else _t("wrong", lang, true=md_text(class_name(
+            facts, sample["label"], lang)))
     # Generated pages stay out of the search index: they would triple it (and its download) with
     # captions the chapters already explain.
     lines = ["---", "search:", "  exclude: true", "---", "",
-             f"# {_t('title', lang, name=_sample_name(sample, facts, lang))}", "",
+             f"# {_t('title', lang, name=md_text(_sample_name(sample, facts, lang)))}", "",
              _t("intro", lang, source=_t("test" if sample["label"] is not None else "user", lang),
-                pred=class_name(facts, pred, lang), prob=f"{{{{ value probability {img} }}}}", verdict=verdict),
+                pred=md_text(class_name(facts, pred, lang)), prob=f"{{{{ value probability {img} }}}}", verdict=verdict),
              "", f"{{{{ figure overview {img} }}}}", "", f"## {_t('prediction', lang)}", "",
              f"| {_t('class', lang)} | {_t('logit', lang)} | {_t('prob', lang)} |", "|---|--:|--:|"]
     order = sorted(range(len(facts["classes"])), key=lambda i: -sample["probs"][i])
     for i in order:
-        name = class_name(facts, i, lang)
+        name = md_text(class_name(facts, i, lang))
         mark = f"**{name}**" if i == pred else name
         cells = [f"{{{{ value {v} {img} class={i} }}}}" for v in ("logit", "probability")]
         lines.append(f"| {mark} | {cells[0]} | {cells[1]} |")
@@ -153,7 +154,7 @@ def explore_pages(facts: dict, manifest: list[dict], lang: str, config: MkDocsCo
     return pages
 
 
-def _samples_block(plugin: TinyVGGPlugin, code: Shortcode, page: Page, lang: str) -> str:
+def _samples_block(plugin: TinyVGGPlugin, code: Shortcode, page: Page, lang: str) -> Html:
     """`{{ samples }}`: a grid of the sample images, each linking to its explore page."""
     facts = plugin.output.facts
     cells = []
@@ -162,43 +163,53 @@ def _samples_block(plugin: TinyVGGPlugin, code: Shortcode, page: Page, lang: str
         target = "explore/" + s["slug"] + "/"
         if lang == "en":
             target = "en/" + target
-        href = get_relative_url(target, page.url or ".")
-        src = plugin.figure_url(entry, page)
-        name = html.escape(_sample_name(s, facts, lang))
-        pred = html.escape(class_name(facts, s["predicted"], lang))
-        cells.append(f'<a class="tv-sample" href="{href}"><img src="{src}" alt="{html.escape(entry["alt"][lang])}" '
-                     f'loading="lazy" class="skip-lightbox"><span>{name}</span>'
-                     f'<small>{_t("predicted", lang)}: {pred} · {s["probs"][s["predicted"]] * 100:.1f} %</small></a>')
-    return '<div class="tv-samples">' + "".join(cells) + "</div>"
+        prob = f"{s['probs'][s['predicted']] * 100:.1f} %"
+        cells.append(el(
+            "a", {"class": "tv-sample", "href": get_relative_url(target, page.url or ".")},
+            el("img", {"src": plugin.figure_url(entry, page), "alt": entry["alt"][lang], "loading": "lazy",
+                       "class": "skip-lightbox"}),
+            el("span", None, _sample_name(s, facts, lang)),
+            el("small", None, f'{_t("predicted", lang)}: {class_name(facts, s["predicted"], lang)} · {prob}')))
+    return el("div", {"class": "tv-samples"}, *cells)
 
 
-def _gallery_item(plugin: TinyVGGPlugin, entry: dict, page: Page, lang: str, site_url: str) -> str:
+def _gallery_item(plugin: TinyVGGPlugin, entry: dict, page: Page, lang: str, site_url: str) -> Html:
     src = plugin.figure_url(entry, page)
     absolute = (site_url.rstrip("/") + "/figures/" + entry["file"]) if site_url else "figures/" + entry["file"]
-    alt = html.escape(entry["alt"][lang], quote=True)
-    md = html.escape(f"![{entry['alt'][lang]}]({absolute})")
-    tag = html.escape(f'<img src="{absolute}" alt="{entry["alt"][lang]}" width="{entry["width"]}" '
-                      f'height="{entry["height"]}">')
+    alt = entry["alt"][lang]
+    # The embed snippets are shown as text (escaped by el), for readers to copy.
+    md = f"![{md_alt(alt)}]({absolute})"
+    tag = str(el("img", {"src": absolute, "alt": alt, "width": entry["width"], "height": entry["height"]}))
     size = f"{entry['width']}×{entry['height']}, {entry['bytes'] / 1024:.0f} KiB"
-    return (f'<div class="tv-gallery-item" id="{entry["id"].replace("/", "-")}">'
-            f'<a href="{src}" class="glightbox"><img src="{src}" alt="{alt}" loading="lazy" class="skip-lightbox"></a>'
-            f'<div class="tv-gallery-meta"><code>{entry["id"]}</code><br><small>{size}</small><br>'
-            f'<a href="{src}">{_t("open", lang)}</a> · <a href="{src}" download>{_t("download", lang)}</a>'
-            f'<details><summary>{_t("embed", lang)}</summary><pre><code>{md}</code></pre>'
-            f'<pre><code>{tag}</code></pre></details></div></div>')
+    return el(
+        "div", {"class": "tv-gallery-item", "id": entry["id"].replace("/", "-")},
+        el("a", {"href": src, "class": "glightbox"},
+           el("img", {"src": src, "alt": alt, "loading": "lazy", "class": "skip-lightbox"})),
+        el("div", {"class": "tv-gallery-meta"},
+           el("code", None, entry["id"]), el("br"), el("small", None, size), el("br"),
+           el("a", {"href": src}, _t("open", lang)), " · ", el("a", {"href": src, "download": True}, _t("download", lang)),
+           el("details", None, el("summary", None, _t("embed", lang)),
+              el("pre", None, el("code", None, md)), el("pre", None, el("code", None, tag)))))
 
 
-def _gallery_block(plugin: TinyVGGPlugin, code: Shortcode, page: Page, lang: str) -> str:
+def md_alt(text: str) -> str:
+    """Alt text inside a copied Markdown image `![...](...)`: brackets and backslashes escaped."""
+    return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+
+
+def _gallery_block(plugin: TinyVGGPlugin, code: Shortcode, page: Page, lang: str) -> Html:
     """`{{ gallery }}`: once-per-build figures and the featured image's figures (no single maps)."""
     facts = plugin.output.facts
     site_url = plugin.site_url
     featured = facts["featured"]
     shown = [e for e in plugin.output.manifest
              if e["image"] is None or (e["image"] == featured and e["kind"] != "activation")]
-    items = "".join(_gallery_item(plugin, e, page, lang, site_url) for e in shown)
+    items = [_gallery_item(plugin, e, page, lang, site_url) for e in shown]
     manifest_url = get_relative_url("figures/manifest.json", page.url or ".")
-    more = _t("more", lang, manifest=f'<a href="{manifest_url}"><code>manifest.json</code></a>')
-    return f'<div class="tv-gallery" data-search-exclude>{items}</div>\n\n<p>{more}</p>'
+    link = el("a", {"href": manifest_url}, el("code", None, "manifest.json"))
+    before, _, after = _t("more", lang, manifest="\0").partition("\0")
+    more = el("p", None, before, link, after)
+    return Html(el("div", {"class": "tv-gallery", "data-search-exclude": True}, *items) + "\n\n" + more)
 
 
 def _reference_block(plugin: TinyVGGPlugin, code: Shortcode, page: Page, lang: str) -> str:

@@ -6,7 +6,6 @@ line and exits non-zero, with no traceback and before any page is written.
 
 from __future__ import annotations
 
-import html
 import logging
 import os
 import re
@@ -28,6 +27,7 @@ from generator.build import BuildOutput, run
 from generator.catalog import make_spec
 from generator.config import BuildConfig, make_build_config
 from generator.errors import GeneratorError, ShortcodeError
+from generator.markup import Html, el
 from generator.progress import quiet_bars_when_logged
 from generator.shortcodes import Shortcode, ShortcodeErrors, expand
 from generator.values import network_table, resolve_value
@@ -85,12 +85,12 @@ def build_config(opts: TinyVGGConfig, config_file: str | None) -> BuildConfig:
         images_per_class=opts.images_per_class, max_samples=opts.max_samples)
 
 
-def figure_html(entry: dict, src: str, lang: str) -> str:
+def figure_html(entry: dict, src: str, lang: str) -> Html:
     """One self-contained line of HTML (safe inside lists, admonitions and tabs)."""
-    alt = html.escape(entry["alt"][lang], quote=True)
-    cap = html.escape(entry["caption"][lang])
-    return (f'<figure class="tv-figure tv-{entry["kind"]}"><img src="{src}" alt="{alt}" loading="lazy" '
-            f'width="{entry["width"]}" height="{entry["height"]}"><figcaption>{cap}</figcaption></figure>')
+    return el("figure", {"class": f"tv-figure tv-{entry['kind']}"},
+              el("img", {"src": src, "alt": entry["alt"][lang], "loading": "lazy", "width": entry["width"],
+                         "height": entry["height"]}),
+              el("figcaption", None, entry["caption"][lang]))
 
 
 STASHED = {"figure", *gen_pages.HTML_BLOCKS}  # shortcodes whose output is finished HTML

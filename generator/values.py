@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from generator.arch import CONV_LAYERS, FILTERS, LAYER_NAMES, POOL_LAYERS
 from generator.errors import ShortcodeError
+from generator.markup import md_text
 
 ALL_LAYERS = ["input", *LAYER_NAMES, "flatten", "output"]
 
@@ -139,7 +140,8 @@ def _bias(params: dict, facts: dict) -> str:
 
 
 def resolve_value(name: str, params: dict[str, str], facts: dict, lang: str) -> str:
-    """The text for `{{ value NAME key=value ... }}`; ShortcodeError for anything unknown."""
+    """The text for `{{ value NAME key=value ... }}`, escaped for Markdown (class names come from data);
+    ShortcodeError for anything unknown."""
     if name not in VALUES:
         raise ShortcodeError(f"unknown value {name!r}; known values: {', '.join(VALUES)}")
     keys, resolver = VALUES[name]
@@ -147,7 +149,7 @@ def resolve_value(name: str, params: dict[str, str], facts: dict, lang: str) -> 
     if extra:
         raise ShortcodeError(f"value {name!r}: unknown parameter {', '.join(sorted(extra))}"
                              + (f"; it takes {', '.join(keys)}" if keys else "; it takes none"))
-    return resolver(params, facts, lang)
+    return md_text(resolver(params, facts, lang))
 
 
 def network_table(facts: dict, lang: str) -> str:
