@@ -16,8 +16,10 @@ from collections.abc import Iterable, Mapping
 
 VOID = frozenset({"img", "br", "hr", "input", "link", "meta", "source", "wbr"})
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")  # element and attribute names are ours, never data
-# Markdown (inline and block), HTML, table cells, attribute lists and our {{ shortcodes }}.
-_MD_SPECIAL = re.compile(r"[\\`*_{}\[\]()<>#+\-.!|&\"'~=:^$%@]")
+# Markdown inline syntax, HTML, table cells, attribute lists and our {{ shortcodes }}: anywhere.
+_MD_SPECIAL = re.compile(r"[\\`*_{}\[\]()<>#!|&\"'~]")
+# Block syntax that only counts where the text starts a line: list items, rules, setext headings.
+_MD_LEADING = re.compile(r"^(\s*\d*)([-+=.)])(?=\s|$)")
 
 
 class Html(str):
@@ -61,7 +63,8 @@ def el(name: str, attrs: Mapping[str, object] | None = None, *children: object) 
 
 def md_text(value: object) -> str:
     """`value` as literal text inside Markdown (a heading, a table cell, a paragraph, a link text)."""
-    return _MD_SPECIAL.sub(lambda m: f"&#{ord(m.group(0))};", str(value)).replace("\n", " ")
+    text = _MD_SPECIAL.sub(lambda m: f"&#{ord(m.group(0))};", str(value).replace("\n", " "))
+    return _MD_LEADING.sub(lambda m: f"{m.group(1)}&#{ord(m.group(2))};", text)
 
 
 def json_script(obj: object) -> Html:

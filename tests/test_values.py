@@ -3,6 +3,8 @@ the errors for unknown names, parameters, classes and images, and the network ta
 
 from __future__ import annotations
 
+import html
+
 import pytest
 
 from generator.arch import CONV_LAYERS, LAYER_NAMES
@@ -46,7 +48,15 @@ def facts() -> dict:
 
 
 def v(facts: dict, name: str, lang: str = "en", **params: str) -> str:
-    return resolve_value(name, params, facts, lang)
+    """The value as the reader sees it (resolve_value returns Markdown with data escaped)."""
+    return html.unescape(resolve_value(name, params, facts, lang))
+
+
+def test_values_from_data_are_escaped_for_markdown(facts: dict) -> None:
+    facts["classes"] = ["<img src=x onerror=alert(1)>", "[a](javascript:x)", *facts["classes"][2:]]
+    raw = resolve_value("class-names", {}, facts, "en")
+    assert "<" not in raw and "[" not in raw and "(" not in raw
+    assert html.unescape(raw).startswith("<img src=x onerror=alert(1)>, [a](javascript:x), ")
 
 
 # Parameters that make every value resolvable, for the exhaustive check.
