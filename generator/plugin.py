@@ -93,6 +93,7 @@ def figure_html(entry: dict, src: str, lang: str) -> Html:
               el("figcaption", None, entry["caption"][lang]))
 
 
+SHORTCODES = frozenset({"figure", "value", "table", *gen_pages.BLOCKS})
 STASHED = {"figure", *gen_pages.HTML_BLOCKS}  # shortcodes whose output is finished HTML
 
 
@@ -173,7 +174,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
             return f"{self._token}{len(stash) - 1}E"
 
         try:
-            markdown = expand(markdown, handle)
+            markdown = expand(markdown, handle, known=SHORTCODES)
         except ShortcodeErrors as exc:
             where = page.file.src_uri
             raise PluginError("tinyvgg: " + "; ".join(f"{where}:{line}: {msg}" for line, msg in exc.errors)) from exc

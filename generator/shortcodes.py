@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from generator.errors import ShortcodeError
 
-SHORTCODE = re.compile(r"\{\{\s*([a-z-]+)((?:\s+[^{}]*?)?)\s*\}\}")
+NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 FENCE = re.compile(r"^\s*(`{3,}(?=[^`]*$)|~{3,})")  # a backtick fence's info string has no backtick
-CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+BACKTICKS = re.compile(r"`+")
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,63 @@ class ShortcodeErrors(ShortcodeError):
         super().__init__("; ".join(f"line {line}: {msg}" for line, msg in errors))
 
 
-def expand(markdown: str, handler: Callable[[Shortcode], str]) -> str:
-    """Replace every shortcode outside code with handler(shortcode); collect all errors."""
+def code_spans(line: str) -> list[tuple[int, int]]:
+    """The (start, end) of every inline code span: a run of n backticks up to the next run of exactly
+    n. Linear in the line's length (a regex with a lazy group is quadratic on unclosed backticks)."""
+    runs = [(m.start(), m.end()) for m in BACKTICKS.finditer(line)]
+    later: dict[int, list[int]] = {}  # run length -> indices of runs of that length, last first
+    for i in range(len(runs) - 1, -1, -1):
+        later.setdefault(runs[i][1] - runs[i][0], []).append(i)
+    spans, i = [], 0
+    while i < len(runs):
+        start, end = runs[i]
+        same = later[end - start]
+        while same and same[-1] <= i:
+            same.pop()
+        if not same:
+            i += 1
+            continue
+        j = same.pop()
+        spans.append((start, runs[j][1]))
+        i = j + 1
+    return spans
+
+
+def find_shortcodes(line: str, known: frozenset[str]) -> list[tuple[int, int, str, str]]:
+    """(start, end, name, arguments) of every `{{ name ... }}` in a line, in linear time.
+
+    Text such as `{{ page.title }}` or `{{ Upper }}` is not ours and stays as it is. A known name with
+    the wrong case, or a known name whose `}}` is missing, raises ShortcodeError: either would
+    otherwise reach the page verbatim."""
+    found = []
+    i = 0
+    while (start := line.find("{{", i)) != -1:
+        close = line.find("}}", start + 2)
+        inner = line[start + 2: len(line) if close == -1 else close]
+        body = inner.strip()
+        m = NAME.match(body)
+        name = m.group(0) if m else ""
+        if close == -1:
+            if name.lower() in known:
+                raise ShortcodeError(f"{{{{ {name}: the shortcode is not closed; end it with }}}} on the same line")
+            break
+        if not m or "{" in inner or "}" in inner or (len(body) > m.end() and not body[m.end()].isspace()):
+            i = start + 1
+            continue
+        if name not in known and name.lower() in known:
+            raise ShortcodeError(f"{{{{ {name} ... }}}}: shortcode names are lower case; write {{{{ {name.lower()} ... }}}}")
+        if name.islower():
+            found.append((start, close + 2, name, body[m.end():]))
+        i = close + 2
+    return found
+
+
+def expand(markdown: str, handler: Callable[[Shortcode], str], known: frozenset[str] = frozenset()) -> str:
+    """Replace every shortcode outside code with handler(shortcode); collect all errors.
+
+    `known` names the shortcodes the caller handles: for those, a wrong case or a missing `}}` is an
+    error instead of text that would reach the page as it is."""
+    known = frozenset(n.lower() for n in known)
     out: list[str] = []
     errors: list[tuple[int, str]] = []
     fence: str | None = None
@@ -69,19 +124,35 @@ def expand(markdown: str, handler: Callable[[Shortcode], str]) -> str:
             fence = m.group(1)
             out.append(line)
             continue
-        spans = [s.span() for s in CODE_SPAN.finditer(line)]
-
-        def replace(match: re.Match, number: int = number, spans: list = spans) -> str:
-            if any(a <= match.start() < b for a, b in spans):
-                return match.group(0)
+        spans = code_spans(line) if "`" in line else []
+        pieces, pos = [], 0
+        try:
+            codes = find_shortcodes(_blank(line, spans), known)
+        except ShortcodeError as exc:
+            errors.append((number, str(exc)))
+            out.append(line)
+            continue
+        for start, end, name, raw in codes:
+            pieces.append(line[pos:start])
+            text = line[start:end]
             try:
-                arg, params = parse_args(match.group(2))
-                return handler(Shortcode(match.group(1), arg, params, number))
+                arg, params = parse_args(raw)
+                pieces.append(handler(Shortcode(name, arg, params, number)))
             except ShortcodeError as exc:
-                errors.append((number, f"{match.group(0)}: {exc}"))
-                return match.group(0)
-
-        out.append(SHORTCODE.sub(replace, line))
+                errors.append((number, f"{text}: {exc}"))
+                pieces.append(text)
+            pos = end
+        pieces.append(line[pos:])
+        out.append("".join(pieces))
     if errors:
         raise ShortcodeErrors(errors)
     return "\n".join(out)
+
+
+def _blank(line: str, spans: list[tuple[int, int]]) -> str:
+    """The line with its code spans replaced by spaces (same length, so positions stay valid)."""
+    parts, pos = [], 0
+    for a, b in spans:
+        parts += [line[pos:a], " " * (b - a)]
+        pos = b
+    return "".join([*parts, line[pos:]])

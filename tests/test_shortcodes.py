@@ -174,3 +174,53 @@ def test_parse_error_in_page_names_the_line() -> None:
         expand("ok\n{{ value probability class='red }}", render)
     assert info.value.errors[0][0] == 2
     assert "cannot parse shortcode arguments" in info.value.errors[0][1]
+
+
+# -- hostile and mistaken input ----------------------------------------------------------------------
+
+KNOWN = frozenset({"figure", "value", "table", "samples"})
+
+
+def test_parsing_is_linear_in_the_line_length() -> None:
+    """One line of '{{ figure' and 100,000 spaces (cubic with the old regex: 4,000 took 40 s)."""
+    import signal
+
+    def too_slow(*_: object) -> None:
+        raise TimeoutError("shortcode parsing is not linear")
+
+    old = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(10)  # linear parsing takes milliseconds; cubic parsing would not end this decade
+    try:
+        for line in ("{{ figure" + " " * 100_000, "{{" * 50_000, "{{ value" + " " * 100_000 + "}",
+                     "`" * 30_000 + "{{ value epochs }}", "` x" * 30_000, "{{ a" * 30_000):
+            assert expand(line, render) == line or "<value:epochs:>" in expand(line, render)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def test_known_shortcode_with_wrong_case_is_an_error() -> None:
+    with pytest.raises(ShortcodeErrors) as info:
+        expand("text\n{{ Figure input }}", render, known=KNOWN)
+    assert info.value.errors[0][0] == 2
+    assert "lower case" in info.value.errors[0][1] and "{{ figure ... }}" in info.value.errors[0][1]
+    # Without `known`, or for names that are not ours, such text stays text (another plugin's syntax).
+    assert expand("{{ Figure input }} {{ Upper }}", render) == "{{ Figure input }} {{ Upper }}"
+    assert expand("{{ Upper }} {{ page.title }}", render, known=KNOWN) == "{{ Upper }} {{ page.title }}"
+
+
+def test_unclosed_known_shortcode_is_an_error() -> None:
+    with pytest.raises(ShortcodeErrors) as info:
+        expand("a\nb\n{{ figure input", render, known=KNOWN)
+    assert info.value.errors == [(3, "{{ figure: the shortcode is not closed; end it with }} on the same line")]
+    assert expand("{{ text without end", render, known=KNOWN) == "{{ text without end"
+    # Inside code it is documentation, not a mistake.
+    assert expand("`{{ figure input`", render, known=KNOWN) == "`{{ figure input`"
+
+
+def test_code_spans_linear_scanner() -> None:
+    from generator.shortcodes import code_spans
+
+    assert code_spans("a `b` c ``d ` e`` f") == [(2, 5), (8, 17)]
+    assert code_spans("x ` y") == []
+    assert code_spans("``a` `b``") == [(0, 9)]
