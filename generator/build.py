@@ -76,7 +76,7 @@ def stage_keys(cfg: BuildConfig) -> Keys:
 
 def run(cfg: BuildConfig, progress: bool = True, log=print) -> BuildOutput:
     """Bring every stage up to date and return the render stage (figures, manifest, facts)."""
-    store = Cache(cfg.cache_dir)
+    store = Cache(cfg.cache_dir, log=log)
     with store.lock():
         t0 = time.perf_counter()
         keys = stage_keys(cfg)
@@ -102,7 +102,7 @@ def run(cfg: BuildConfig, progress: bool = True, log=print) -> BuildOutput:
 
 def ensure_model(cfg: BuildConfig, progress: bool = True, log=print) -> tuple[Path, Path]:
     """The train and probe stages only (for `train`, `predict` and `figure`): their directories."""
-    store = Cache(cfg.cache_dir)
+    store = Cache(cfg.cache_dir, log=log)
     with store.lock():
         train_dir, probe_dir, _, _ = _upstream(cfg, store, stage_keys(cfg), progress, log)
     return train_dir, probe_dir

@@ -4,6 +4,11 @@ A stage's key hashes everything that shapes its output (inputs, options, the sou
 that computes it, upstream keys). A directory that exists is complete: it is written under a
 temporary name and renamed into place, so a killed build leaves only a temp directory that the
 next build removes. A file lock serialises builds on the same cache (a second build waits).
+
+Entries are verified, not trusted: `.complete` records the size and sha256 of every file, and `get`
+checks them. A truncated, deleted or altered file makes the entry a miss (logged in one line), so the
+stage is computed again instead of serving damaged output. A cache whose lock cannot be taken
+because it is read-only still serves complete entries; only writing one is an error.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from generator.errors import CacheError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 LOCK_TIMEOUT_S = 1800.0
+READ_ONLY = (errno.EACCES, errno.EPERM, errno.EROFS)  # what a cache nobody may write gives
 
 
 def digest(obj: object, length: int = 16) -> str:
@@ -67,7 +73,7 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 def _explain(exc: OSError, where: Path) -> CacheError:
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+    if exc.errno in READ_ONLY:
         hint = "it is not writable; fix its permissions or choose another cache_dir / --cache-dir"
     elif exc.errno == errno.ENOSPC:
         hint = "the disk is full; free some space or choose another cache_dir / --cache-dir"
@@ -76,11 +82,49 @@ def _explain(exc: OSError, where: Path) -> CacheError:
     return CacheError(f"cache directory {where}: {hint}")
 
 
+MARKER = ".complete"
+
+
+def _inventory(directory: Path) -> dict[str, list]:
+    """{relative path: [size, sha256]} of every file under directory except the marker."""
+    files = {}
+    for path in sorted(directory.rglob("*")):
+        if path.is_file() and path.name != MARKER:
+            files[path.relative_to(directory).as_posix()] = [path.stat().st_size, file_digest(path, 64)]
+    return files
+
+
+def damage(directory: Path) -> str | None:
+    """Why the entry at directory cannot be served (None: it is complete and intact)."""
+    try:
+        record = json.loads((directory / MARKER).read_text(encoding="utf-8"))
+        files = record["files"]
+        if not isinstance(files, dict):
+            raise TypeError
+    except FileNotFoundError:
+        return "incomplete"
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"unreadable {MARKER} record"
+    for rel, (size, sha) in files.items():
+        path = directory / rel
+        try:
+            actual = path.stat().st_size
+        except OSError:
+            return f"{rel} is missing"
+        if actual != size:
+            return f"{rel} has {actual:,} bytes, {size:,} were written"
+        if file_digest(path, 64) != sha:
+            return f"{rel} was changed after it was written"
+    return None
+
+
 class Cache:
     """The build cache under `root` (by default .cache/ beside mkdocs.yml)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, log: Callable[[str], object] | None = None) -> None:
         self.root = Path(root)
+        self.log = log or (lambda message: None)
+        self.read_only = False  # set by lock() when the lock cannot be taken on a read-only cache
 
     # -- locking -------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -94,6 +138,11 @@ class Cache:
             raise CacheError(f"cache directory {self.root}: another build has held the lock for "
                              f"{LOCK_TIMEOUT_S:.0f} s; stop it or remove {self.root / 'build.lock'}") from exc
         except OSError as exc:
+            if exc.errno in READ_ONLY and self.root.is_dir():
+                # Nobody can write here, so nobody can change an entry under us: serve it unlocked.
+                self.read_only = True
+                yield
+                return
             raise _explain(exc, self.root) from exc
         try:
             self._sweep_temps()
@@ -113,21 +162,31 @@ class Cache:
         return self.root / stage / key
 
     def get(self, stage: str, key: str) -> Path | None:
-        """The complete directory of (stage, key), or None on a miss."""
+        """The complete, intact directory of (stage, key), or None on a miss (a damaged entry is one)."""
         final = self.path(stage, key)
-        return final if (final / ".complete").is_file() else None
+        if not final.is_dir():
+            return None
+        why = damage(final)
+        if why is None:
+            return final
+        if why != "incomplete":
+            self.log(f"cache entry {stage}/{key} is damaged ({why}); computing it again")
+        return None
 
     def put(self, stage: str, key: str, write: Callable[[Path], None]) -> Path:
         """Run write(tmp_dir) and publish tmp_dir as (stage, key) atomically."""
         final = self.path(stage, key)
         tmp = final.parent / f".tmp-{key}-{os.getpid()}"
+        if self.read_only:
+            raise _explain(OSError(errno.EROFS, "read-only", str(self.root)), self.root)
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir()
             write(tmp)
-            (tmp / ".complete").write_text(json.dumps({"stage": stage, "key": key, "time": time.time()}))
-            if final.exists():  # an incomplete leftover of an older code version
+            record = {"stage": stage, "key": key, "time": time.time(), "files": _inventory(tmp)}
+            (tmp / MARKER).write_text(json.dumps(record, indent=0, sort_keys=True), encoding="utf-8")
+            if final.exists():  # an incomplete or damaged leftover
                 shutil.rmtree(final)
             os.replace(tmp, final)
         except OSError as exc:

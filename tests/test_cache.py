@@ -47,6 +47,38 @@ def _leftovers(root: Path) -> list[Path]:
 
 # -- hits, misses and publication ------------------------------------------------------------------
 
+def _published(tmp_path: Path) -> tuple[Cache, Path, list[str]]:
+    logged: list[str] = []
+    store = Cache(tmp_path / "cache", log=logged.append)
+    out = store.put("render", "k", _write_files({"figures/a.png": b"\x89PNG" + bytes(range(200)),
+                                                 "figures/b.gif": b"GIF89a" + bytes(100), "facts.json": b"{}"}))
+    return store, out, logged
+
+
+@pytest.mark.parametrize(("damage", "why"), [
+    (lambda d: (d / "figures/a.png").write_bytes(b"\x89PNG"), "figures/a.png has 4 bytes, 204 were written"),
+    (lambda d: (d / "figures/b.gif").unlink(), "figures/b.gif is missing"),
+    (lambda d: (d / "facts.json").write_bytes(b"[]"), "facts.json was changed after it was written"),
+    (lambda d: (d / ".complete").write_text("{not json"), "unreadable .complete record"),
+])
+def test_damaged_entry_is_a_logged_miss_and_is_rebuilt(tmp_path: Path, damage, why: str) -> None:
+    store, out, logged = _published(tmp_path)
+    assert store.get("render", "k") == out and not logged
+    damage(out)
+    assert store.get("render", "k") is None
+    assert logged == [f"cache entry render/k is damaged ({why}); computing it again"]
+    rebuilt = store.put("render", "k", _write_files({"figures/a.png": b"new"}))
+    assert store.get("render", "k") == rebuilt
+    assert sorted(p.name for p in rebuilt.rglob("*") if p.is_file()) == [".complete", "a.png"]
+
+
+def test_entry_of_an_older_version_without_inventory_is_a_miss(tmp_path: Path) -> None:
+    store, out, logged = _published(tmp_path)
+    (out / ".complete").write_text(json.dumps({"stage": "render", "key": "k", "time": 0}))
+    assert store.get("render", "k") is None
+    assert logged and "unreadable .complete record" in logged[0]
+
+
 def test_miss_then_hit(tmp_path: Path) -> None:
     store = Cache(tmp_path / "cache")
     assert store.get("train", "abc") is None
@@ -351,10 +383,14 @@ def test_read_only_cache_simulated(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         def acquire(self) -> None:
             raise PermissionError(errno.EACCES, "Permission denied", self.path)
 
+    Cache(root).put("train", "k", _write_files({"model.bin": b"weights"}))  # written while it was writable
     monkeypatch.setattr(cachemod, "FileLock", DeniedLock)
-    with pytest.raises(CacheError, match="not writable") as info:
-        with Cache(root).lock():
-            pass
+    store = Cache(root)
+    with store.lock():  # a read-only cache serves what it holds...
+        assert store.read_only
+        assert store.get("train", "k") is not None
+        with pytest.raises(CacheError, match="not writable") as info:  # ...and refuses to grow
+            store.put("train", "other", _write_files({}))
     assert str(root) in str(info.value)
     assert "cache_dir" in str(info.value)
 
@@ -372,13 +408,17 @@ def test_read_only_cache_for_real(tmp_path: Path) -> None:
     """A directory the user cannot write. Root ignores permissions, so as root the check runs in a
     child process that drops to user 'nobody' (skipped where that is not allowed)."""
     root = tmp_path / "cache"
-    root.mkdir()
+    Cache(root).put("train", "k", _write_files({"model.bin": b"weights"}))
+    for path in root.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
     if os.geteuid() != 0:
         root.chmod(0o555)
         try:
+            store = Cache(root)
             with pytest.raises(CacheError, match="not writable") as info:
-                with Cache(root).lock():
-                    pass
+                with store.lock():
+                    assert store.get("train", "k") is not None
+                    store.put("train", "new", _write_files({}))
             assert str(root) in str(info.value)
         finally:
             root.chmod(0o755)
@@ -394,9 +434,11 @@ def test_read_only_cache_for_real(tmp_path: Path) -> None:
         "    os.setgid(65534); os.setuid(65534)\n"
         "except OSError:\n"
         "    print('SKIP'); sys.exit(0)\n"
+        "store = Cache(Path(" + repr(str(root)) + "))\n"
         "try:\n"
-        f"    with Cache(Path({str(root)!r})).lock():\n"
-        "        print('LOCKED')\n"
+        "    with store.lock():\n"
+        "        print('SERVES', store.get('train', 'k') is not None)\n"
+        "        store.put('train', 'new', lambda d: None)\n"
         "except CacheError as exc:\n"
         "    print('ERROR', exc)\n"
     )
@@ -404,7 +446,7 @@ def test_read_only_cache_for_real(tmp_path: Path) -> None:
     out, err = proc.communicate(timeout=30)
     if out.startswith("SKIP") or (not out and "Permission denied" in err):
         pytest.skip("cannot drop root privileges here")
-    assert out.startswith("ERROR"), (out, err)
+    assert out.startswith("SERVES True\nERROR"), (out, err)
     assert str(root) in out and "not writable" in out
 
 
