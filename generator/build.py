@@ -14,7 +14,7 @@ from pathlib import Path
 from generator import cache as cachemod
 from generator.arch import CONV_LAYERS, FILTERS, FLAT_FEATURES, LAYER_NAMES, layer_shapes, param_counts
 from generator.cache import Cache, atomic_write, code_version, digest
-from generator.config import BuildConfig
+from generator.config import BuildConfig, image_name
 from generator.errors import ConfigError
 
 TRAIN_CODE = ("arch.py", "model.py", "train.py", "datasets", "images.py", "config.py")
@@ -66,7 +66,7 @@ def stage_keys(cfg: BuildConfig) -> Keys:
     for path in cfg.images:
         if not Path(path).is_file():
             raise ConfigError(f"images: {path} does not exist (paths are relative to mkdocs.yml)")
-        images.append([Path(path).name, cachemod.file_digest(Path(path))])
+        images.append([image_name(cfg, path), cachemod.file_digest(Path(path))])
     ref = cachemod.file_digest(Path(cfg.reference_weights)) if cfg.reference_weights else None
     probe = digest({"train": train, "images": images, "reference": ref, "max_samples": cfg.max_samples,
                     "code": code_version(*PROBE_CODE)})

@@ -95,13 +95,23 @@ class BuildConfig:
     render: RenderConfig = field(default_factory=RenderConfig)
     profile: str = "quick"
     cache_dir: Path = Path(".cache")
-    images: tuple[Path, ...] = ()  # the user's own sample images
+    images: tuple[Path, ...] = ()  # the user's own sample images (absolute)
+    base_dir: Path = Path(".")  # where relative paths start (mkdocs.yml's folder): names images, never hashed
     reference_weights: str | None = None  # CNN Explainer's model.json, for the accuracy comparison
     max_samples: int = 0  # default sample images (one test image per class); 0 = every class
 
     def __post_init__(self) -> None:
         if self.max_samples < 0:
             raise ConfigError(f"max_samples: must be 0 (one image per class) or positive, got {self.max_samples}")
+
+
+def image_name(cfg: BuildConfig, path: Path) -> str:
+    """A user image's name as written relative to mkdocs.yml (or the CWD): what slugs, sources and cache
+    keys use, so that two checkouts of the same project give the same URLs and manifests."""
+    try:
+        return Path(path).resolve().relative_to(Path(cfg.base_dir).resolve()).as_posix()
+    except ValueError:  # outside the project: its absolute path is all there is
+        return Path(path).as_posix()
 
 
 def profile_defaults(name: str) -> tuple[DataConfig, TrainConfig]:
@@ -154,6 +164,6 @@ def make_build_config(base: Path, *, profile: str | None = None, dataset: str | 
                       val_fraction=data.val_fraction, seed=seed)
     train = with_overrides(train, epochs=epochs, seed=seed)
     render = RenderConfig(scale=scale, featured=featured, detail_images=tuple(detail_images), workers=workers)
-    return BuildConfig(data=data, train=train, render=render, profile=profile, cache_dir=base / cache_dir,
+    return BuildConfig(data=data, train=train, render=render, profile=profile, cache_dir=base / cache_dir, base_dir=base,
                        images=tuple(Path(rel(p)) for p in images), reference_weights=rel(reference_weights),
                        max_samples=max_samples)

@@ -29,7 +29,7 @@ from safetensors.numpy import load_file, save_file
 from generator.arch import CONV_LAYERS
 from generator.build import base_facts, write_json
 from generator.catalog import build_catalog
-from generator.config import BuildConfig
+from generator.config import BuildConfig, image_name
 from generator.datasets import CLASS_NAMES_ZH, Dataset, load_dataset
 from generator.errors import ConfigError
 from generator.images import load_image, slugify
@@ -108,15 +108,17 @@ def load_model(train_dir: Path) -> tuple[TinyVGG, dict]:
     return model.eval(), meta
 
 
-def user_samples(paths: tuple[Path, ...], taken: set[str]) -> list[SampleImage]:
-    """The user's own images (mkdocs.yml `images`), slugged from their file names."""
+def user_samples(cfg: BuildConfig, paths: tuple[Path, ...], taken: set[str]) -> list[SampleImage]:
+    """The user's own images (mkdocs.yml `images`), slugged from their file names. Names are relative to
+    mkdocs.yml, so the slugs and sources do not depend on where the project is checked out."""
     samples = []
     for path in paths:
+        name = image_name(cfg, path)
         slug = slugify(Path(path).stem) or "image"
         if slug in taken:
-            slug = f"{slug}-{hashlib.sha256(str(path).encode()).hexdigest()[:6]}"
+            slug = f"{slug}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
         taken.add(slug)
-        samples.append(SampleImage(slug=slug, pixels=load_image(Path(path)), source=str(path), label=None))
+        samples.append(SampleImage(slug=slug, pixels=load_image(Path(path)), source=name, label=None))
     return samples
 
 
@@ -141,7 +143,7 @@ def probe_stage(cfg: BuildConfig, data: Dataset, train_dir: Path, out: Path) -> 
     samples = default_samples(data.test_x, data.test_y, predicted, data.classes, data.test_ids, slugify)
     if cfg.max_samples:
         samples = samples[: cfg.max_samples]
-    samples += user_samples(cfg.images, {s.slug for s in samples})
+    samples += user_samples(cfg, cfg.images, {s.slug for s in samples})
     results = probe(model, samples)
     (out / "samples").mkdir()
     for r in results:
@@ -230,7 +232,7 @@ def render_single(cfg: BuildConfig, train_dir: Path, probe_dir: Path, kind: str,
     slug = None
     if image is not None:
         model, _ = load_model(train_dir)
-        (sample,) = user_samples((image,), set(probes))
+        (sample,) = user_samples(cfg, (image,), set(probes))
         probes = {sample.slug: probe(model, [sample])[0], **probes}
         slug = sample.slug
     elif kind in KINDS and KINDS[kind][0] == "image":

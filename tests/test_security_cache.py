@@ -78,3 +78,24 @@ def test_read_only_cache_serves_a_warm_build(small_cache: Path, tmp_path: Path) 
         assert "stages run: none (all cached)" in ok(proc)
     finally:
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True, check=False)
+
+
+def test_output_does_not_depend_on_the_checkout_path(small_cache: Path, tmp_path: Path) -> None:
+    """Slugs of `a b.png` and `a-b.png` collide; the tie-break hashed the absolute path, which no cache
+    key held. Two checkouts of one project now share the cache and publish the same names."""
+    from PIL import Image
+
+    cache = _copy(small_cache, tmp_path)
+    outputs = []
+    for checkout in ("one", "two/deeper"):
+        project = tmp_path / checkout
+        (project / "pics").mkdir(parents=True)
+        for i, name in enumerate(("a b.png", "a-b.png")):
+            Image.new("RGB", (64, 64), (40 * i, 90, 200)).save(project / "pics" / name)
+        proc = _build(cache, project, "--images", "pics/a b.png", "pics/a-b.png")
+        outputs.append(ok(proc))
+        facts = json.loads((latest(cache, "render") / "facts.json").read_text())
+        assert [s["source"] for s in facts["samples"] if s["label"] is None] == ["pics/a b.png", "pics/a-b.png"]
+    assert "stages run: none (all cached)" in outputs[1], outputs[1]
+    assert not any(str(tmp_path) in p.read_text(errors="replace")
+                   for p in latest(cache, "render").rglob("*.json")), "an absolute path was published"
