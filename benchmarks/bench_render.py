@@ -30,7 +30,7 @@ def load(ws: Workspace) -> Loaded:
     """The cold build's probes and weights as a RenderContext, and its figure catalogue."""
     from generator.catalog import build_catalog
     from generator.config import make_build_config
-    from generator.stages import load_probes, make_context
+    from generator.stages.render import load_probes, make_context
 
     render = ws.stage_dir("render")
     probe_dir = ws.stage_dir("probe")

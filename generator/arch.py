@@ -43,3 +43,19 @@ def param_counts(num_classes: int = 10) -> dict[str, int]:
             counts[name] = 0
     counts["output"] = FLAT_FEATURES * num_classes + num_classes
     return counts
+
+
+def base_facts(classes: list[str], classes_zh: list[str]) -> dict:
+    """Architecture facts that follow from the class count alone."""
+    shapes = layer_shapes()
+    params = param_counts(len(classes))
+    layers: dict[str, dict] = {"input": {"shape": list(shapes["input"]), "params": 0, "in_channels": 0}}
+    in_channels = 3
+    for name in LAYER_NAMES:
+        layers[name] = {"shape": list(shapes[name]), "params": params[name], "in_channels": in_channels}
+        if name in CONV_LAYERS:
+            in_channels = FILTERS
+    layers["flatten"] = {"shape": [FLAT_FEATURES], "params": 0, "in_channels": FILTERS}
+    layers["output"] = {"shape": [len(classes)], "params": params["output"], "in_channels": FLAT_FEATURES}
+    return {"classes": classes, "classes_zh": classes_zh, "layers": layers,
+            "param_count": sum(params.values())}

@@ -12,14 +12,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from generator import cache as cachemod
-from generator.arch import CONV_LAYERS, FILTERS, FLAT_FEATURES, LAYER_NAMES, layer_shapes, param_counts
-from generator.cache import Cache, atomic_write, code_version, digest
+from generator.cache import Cache, digest, stage_code_version
 from generator.config import BuildConfig, image_name
 from generator.errors import ConfigError
 
-TRAIN_CODE = ("arch.py", "model.py", "train.py", "datasets", "images.py", "config.py")
-PROBE_CODE = ("probe.py", "model.py", "weights.py", "tfjs.py")
-RENDER_CODE = ("render", "catalog.py", "records.py", "rendering.py", "build.py")
+# Each stage's code: its module and everything it imports (cache.module_closure). Upstream code reaches
+# a stage's key through the upstream stage's key.
+STAGE_ROOTS: dict[str, tuple[str, ...]] = {
+    "train": ("generator.stages.train",),
+    "probe": ("generator.stages.probe",),
+    "render": ("generator.stages.render", "generator.render"),
+}
 
 
 @dataclass
@@ -61,7 +64,7 @@ def stage_keys(cfg: BuildConfig) -> Keys:
     from generator.datasets import dataset_spec
 
     data_spec = dataset_spec(cfg.data)
-    train = digest({"data": data_spec, "train": asdict(cfg.train), "code": code_version(*TRAIN_CODE)})
+    train = digest({"data": data_spec, "train": asdict(cfg.train), "code": stage_code_version(STAGE_ROOTS["train"])})
     images = []
     for path in cfg.images:
         if not Path(path).is_file():
@@ -69,8 +72,8 @@ def stage_keys(cfg: BuildConfig) -> Keys:
         images.append([image_name(cfg, path), cachemod.file_digest(Path(path))])
     ref = cachemod.file_digest(Path(cfg.reference_weights)) if cfg.reference_weights else None
     probe = digest({"train": train, "images": images, "reference": ref, "max_samples": cfg.max_samples,
-                    "code": code_version(*PROBE_CODE)})
-    render = digest({"probe": probe, "render": asdict(cfg.render), "code": code_version(*RENDER_CODE)})
+                    "code": stage_code_version(STAGE_ROOTS["probe"])})
+    render = digest({"probe": probe, "render": asdict(cfg.render), "code": stage_code_version(STAGE_ROOTS["render"])})
     return Keys(train=train, probe=probe, render=render)
 
 
@@ -86,13 +89,13 @@ def run(cfg: BuildConfig, progress: bool = True, log=print) -> BuildOutput:
             out = BuildOutput.load(hit)
             out.timings = {"keys": keys_s}
             return out
-        from generator import stages  # imports torch: only on a miss
+        from generator.stages.render import render_stage  # imports torch: only on a miss
 
         train_dir, probe_dir, timings, ran = _upstream(cfg, store, keys, progress, log)
         timings["keys"] = keys_s
         t = time.perf_counter()
         render_dir = store.put("render", keys.render,
-                               lambda d: stages.render_stage(cfg, train_dir, probe_dir, d, progress))
+                               lambda d: render_stage(cfg, train_dir, probe_dir, d, progress))
         timings["render"] = time.perf_counter() - t
         ran.append("render")
     out = BuildOutput.load(render_dir)
@@ -109,7 +112,9 @@ def ensure_model(cfg: BuildConfig, progress: bool = True, log=print) -> tuple[Pa
 
 
 def _upstream(cfg: BuildConfig, store: Cache, keys: Keys, progress: bool, log) -> tuple[Path, Path, dict, list]:
-    from generator import stages
+    from generator.stages.common import load_data  # imports torch: only on a miss
+    from generator.stages.probe import probe_stage
+    from generator.stages.train import train_stage
 
     timings: dict[str, float] = {}
     ran: list[str] = []
@@ -118,37 +123,17 @@ def _upstream(cfg: BuildConfig, store: Cache, keys: Keys, progress: bool, log) -
     data = None
     if train_dir is None or probe_dir is None:
         t = time.perf_counter()
-        data = stages.load_data(cfg, progress)
+        data = load_data(cfg, progress)
         timings["data"] = time.perf_counter() - t
     if train_dir is None:
         t = time.perf_counter()
         log(f"training TinyVGG on {cfg.data.name} ({cfg.profile} profile)")
-        train_dir = store.put("train", keys.train, lambda d: stages.train_stage(cfg, data, d, progress))
+        train_dir = store.put("train", keys.train, lambda d: train_stage(cfg, data, d, progress))
         timings["train"] = time.perf_counter() - t
         ran.append("train")
     if probe_dir is None:
         t = time.perf_counter()
-        probe_dir = store.put("probe", keys.probe, lambda d: stages.probe_stage(cfg, data, train_dir, d))
+        probe_dir = store.put("probe", keys.probe, lambda d: probe_stage(cfg, data, train_dir, d))
         timings["probe"] = time.perf_counter() - t
         ran.append("probe")
     return train_dir, probe_dir, timings, ran
-
-
-def base_facts(classes: list[str], classes_zh: list[str]) -> dict:
-    """Architecture facts that follow from the class count alone."""
-    shapes = layer_shapes()
-    params = param_counts(len(classes))
-    layers: dict[str, dict] = {"input": {"shape": list(shapes["input"]), "params": 0, "in_channels": 0}}
-    in_channels = 3
-    for name in LAYER_NAMES:
-        layers[name] = {"shape": list(shapes[name]), "params": params[name], "in_channels": in_channels}
-        if name in CONV_LAYERS:
-            in_channels = FILTERS
-    layers["flatten"] = {"shape": [FLAT_FEATURES], "params": 0, "in_channels": FILTERS}
-    layers["output"] = {"shape": [len(classes)], "params": params["output"], "in_channels": FLAT_FEATURES}
-    return {"classes": classes, "classes_zh": classes_zh, "layers": layers,
-            "param_count": sum(params.values())}
-
-
-def write_json(path: Path, data: object) -> None:
-    atomic_write(path, json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8"))

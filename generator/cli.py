@@ -110,7 +110,7 @@ def cmd_figure(args: argparse.Namespace) -> int:
         load_image(Path(args.image))
     cfg = _cfg(args)
     train_dir, probe_dir = ensure_model(cfg, progress=not args.quiet, log=lambda m: print(m, file=sys.stderr))
-    from generator.stages import render_single  # imports torch
+    from generator.stages.render import render_single  # imports torch
 
     spec, rendered = render_single(cfg, train_dir, probe_dir, args.kind, Path(args.image) if args.image else None,
                                    args.layer, args.neuron, args.hyper)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from generator import cache as cachemod
-from generator.cache import Cache, atomic_write, code_version, digest, file_digest
+from generator.cache import Cache, atomic_write, digest, file_digest
 from generator.errors import CacheError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -298,42 +298,6 @@ def test_file_digest(tmp_path: Path) -> None:
     f.write_bytes(b"y")
     assert file_digest(f) == hashlib.sha256(b"y").hexdigest()[:16]
 
-
-def test_code_version_follows_the_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pkg = tmp_path / "generator"
-    (pkg / "render").mkdir(parents=True)
-    for name in ("train.py", "model.py"):
-        shutil.copy(cachemod.PACKAGE_DIR / name, pkg / name)
-    (pkg / "render" / "a.py").write_text("A = 1\n")
-    (pkg / "render" / "notes.txt").write_text("not code")
-    monkeypatch.setattr(cachemod, "PACKAGE_DIR", pkg)
-
-    train_v, model_v, render_v = code_version("train.py"), code_version("model.py"), code_version("render")
-    both = code_version("train.py", "model.py")
-    assert len({train_v, model_v, render_v, both}) == 4
-    assert code_version("train.py") == train_v  # stable
-
-    with open(pkg / "train.py", "a") as fh:
-        fh.write("\n# a comment is a change too\n")
-    assert code_version("train.py") != train_v
-    assert code_version("model.py") == model_v  # other modules keep their version
-    assert code_version("train.py", "model.py") != both
-
-    (pkg / "render" / "notes.txt").write_text("changed, but not a .py file")
-    assert code_version("render") == render_v
-    (pkg / "render" / "b.py").write_text("B = 2\n")  # a new module in a package
-    render_v2 = code_version("render")
-    assert render_v2 != render_v
-    (pkg / "render" / "b.py").rename(pkg / "render" / "c.py")  # renaming is a change
-    assert code_version("render") != render_v2
-
-
-def test_code_version_of_the_real_package_is_stable() -> None:
-    assert code_version("cache.py", "render") == code_version("cache.py", "render")
-    assert len(code_version("cache.py")) == 16
-
-
-# -- atomic_write ----------------------------------------------------------------------------------
 
 def test_atomic_write(tmp_path: Path) -> None:
     target = tmp_path / "deep" / "dir" / "facts.json"

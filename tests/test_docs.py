@@ -10,7 +10,7 @@ import pytest
 from conftest import REPO, SHARED
 
 from generator import pages as gen_pages
-from generator.build import base_facts
+from generator.arch import base_facts
 from generator.catalog import make_spec
 from generator.datasets import CLASS_NAMES_ZH
 from generator.errors import ShortcodeError

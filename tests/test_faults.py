@@ -267,7 +267,8 @@ def test_disk_faults_simulated(fault: str, small_cache: Path, tmp_path: Path, mo
     leftovers, the cached model untouched; without the fault the same cache carries on (checked for
     the first fault only: the others leave the cache in the same state, and each rerun costs a probe)."""
     from generator import cache as cachemod
-    from generator import cli, stages
+    from generator import cli
+    from generator.stages import common as stages
 
     cache = tmp_path / "cache"
     seed(cache, small_cache, "train")

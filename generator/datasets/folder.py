@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from generator.config import DataConfig
-from generator.datasets import Dataset, carve_validation, stratified_split
+from generator.datasets.base import Dataset, carve_validation, stratified_split
 from generator.errors import DataError
 from generator.images import IMAGE_SUFFIXES, load_image
 

@@ -19,7 +19,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from generator.config import DataConfig
-    from generator.datasets import Dataset
+    from generator.datasets.base import Dataset
 
 # Bump when the drawing code changes: it is part of the dataset spec, hence of every cache key.
 SHAPES_VERSION = 1
@@ -45,7 +45,7 @@ _YY, _XX = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32) + 0.5  # (64, 64) each
 
 def load(cfg: DataConfig, spec: dict, progress: bool = True) -> Dataset:
     """cfg.per_class training images a class (minus the validation share) and TEST_PER_CLASS test images."""
-    from generator.datasets import carve_validation
+    from generator.datasets.base import carve_validation
 
     x, y = generate(cfg.per_class, cfg.seed, "train", progress)
     test_x, test_y = generate(TEST_PER_CLASS, cfg.seed, "test", progress)

@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from generator.config import DataConfig
-from generator.datasets import Dataset, carve_validation
+from generator.datasets.base import Dataset, carve_validation
 from generator.errors import DataError
 from generator.images import load_image_bytes
 

@@ -1,0 +1,37 @@
+"""The train stage: fit TinyVGG on the dataset and write the checkpoint, its history and meta.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from generator.cache import write_json
+from generator.config import BuildConfig
+from generator.datasets import CLASS_NAMES_ZH, Dataset
+from generator.stages.common import save_arrays, torch
+from generator.train import train
+
+
+def train_stage(cfg: BuildConfig, data: Dataset, out: Path, progress: bool) -> None:
+    result = train(data, cfg.train, progress=progress)
+    save_arrays(result.state, out / "model.safetensors")
+    save_arrays({"kernels": result.history.kernels.astype(np.float32)}, out / "history.safetensors")
+    h = result.history
+    write_json(out / "meta.json", {
+        "architecture": "TinyVGG",
+        "classes": list(data.classes),
+        "classes_zh": [CLASS_NAMES_ZH.get(c, c) for c in data.classes],
+        "dataset": data.name,
+        "data_spec": data.spec,
+        "train_config": cfg.train.__dict__,
+        "history": {"train_loss": h.train_loss, "train_acc": h.train_acc, "val_loss": h.val_loss,
+                    "val_acc": h.val_acc, "best_epoch": h.best_epoch},
+        "metrics": {"test_acc": result.test_acc, "val_acc": h.val_acc[h.best_epoch - 1],
+                    "epochs": len(h.train_loss), "best_epoch": h.best_epoch,
+                    "train_seconds": round(result.seconds, 2), "train_images": int(len(data.train_y)),
+                    "val_images": int(len(data.val_y)), "test_images": int(len(data.test_y))},
+        "torch_threads": torch.get_num_threads(),
+    })
+
+

@@ -1,0 +1,150 @@
+"""Each stage's cache key hashes the source of every module it imports (cache.module_closure), so no
+edit to code that shapes the output can leave a stale entry; and imports only go down the pipeline."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+from pathlib import Path
+
+import pytest
+
+from generator import cache as cachemod
+from generator.build import STAGE_ROOTS, stage_keys
+from generator.cache import module_closure, stage_code_version
+from generator.config import BuildConfig
+
+PACKAGE = cachemod.PACKAGE_DIR
+# Modules that run on every build and are never cached: nothing they do can go stale.
+EVERY_BUILD = {"__main__.py", "build.py", "cli.py", "markup.py", "pages.py", "plugin.py", "predict.py",
+               "progress.py", "shortcodes.py", "values.py"}
+
+
+def _rel(paths: list[Path], root: Path = PACKAGE) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in paths}
+
+
+def test_every_module_belongs_to_a_stage_or_runs_every_build() -> None:
+    staged = set().union(*(_rel(module_closure(roots)) for roots in STAGE_ROOTS.values()))
+    every = _rel(sorted(PACKAGE.rglob("*.py")))
+    orphans = every - staged - EVERY_BUILD
+    assert not orphans, f"in no stage's code hash: {sorted(orphans)} (add the module to a stage or to EVERY_BUILD)"
+    assert not (staged & EVERY_BUILD), f"cached after all: {sorted(staged & EVERY_BUILD)}"
+
+
+def test_closures_hold_what_the_old_hand_written_lists_missed() -> None:
+    render = _rel(module_closure(STAGE_ROOTS["render"]))
+    assert {"names.py", "stages/render.py", "catalog.py", "render/conv.py", "render/colors.py"} <= render
+    train = _rel(module_closure(STAGE_ROOTS["train"]))
+    assert {"stages/train.py", "stages/common.py", "train.py", "model.py", "datasets/shapes.py",
+            "datasets/tiny_imagenet.py", "datasets/folder.py", "images.py", "names.py"} <= train
+    assert "render/conv.py" not in train and "plugin.py" not in train
+    probe = _rel(module_closure(STAGE_ROOTS["probe"]))
+    assert {"stages/probe.py", "probe.py", "weights.py", "tfjs.py"} <= probe
+
+
+@pytest.fixture
+def package_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    copy = tmp_path / "generator"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cachemod, "PACKAGE_DIR", copy)
+    return copy
+
+
+@pytest.mark.parametrize("module", ["names.py", "stages/render.py", "stages/probe.py", "stages/common.py",
+                                    "render/colors.py", "records.py", "arch.py"])
+def test_editing_a_module_changes_the_key_of_every_stage_that_runs_it(package_copy: Path, module: str) -> None:
+    """The bug this replaces: stages.py and names.py were in no key, so edits served stale captions."""
+    cfg = BuildConfig()
+    before = stage_keys(cfg)
+    with open(package_copy / module, "a", encoding="utf-8") as fh:
+        fh.write("\n# any edit is a change\n")
+    after = stage_keys(cfg)
+    for stage, roots in STAGE_ROOTS.items():
+        runs_it = module in _rel(module_closure(roots, package_copy), package_copy)
+        changed = getattr(before, stage) != getattr(after, stage)
+        assert changed or not runs_it, f"{stage} runs {module} but its key did not change"
+    assert before.render != after.render  # downstream of every stage
+    assert stage_code_version(("generator.stages.train",), package_copy) == stage_code_version(
+        ("generator.stages.train",), package_copy)
+
+
+def test_editing_plugin_code_changes_no_key(package_copy: Path) -> None:
+    cfg = BuildConfig()
+    before = stage_keys(cfg)
+    for module in EVERY_BUILD:
+        with open(package_copy / module, "a", encoding="utf-8") as fh:
+            fh.write("\n# not stage code\n")
+    assert stage_keys(cfg) == before
+
+
+def test_closure_follows_lazy_and_from_imports(tmp_path: Path) -> None:
+    pkg = tmp_path / "generator"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "sub" / "__init__.py").write_text("")
+    (pkg / "root.py").write_text("from generator.sub import leaf, other as o\n\ndef f():\n    import generator.lazy\n")
+    (pkg / "sub" / "leaf.py").write_text("from generator.deep import (\n    thing,\n)\n")
+    (pkg / "sub" / "other.py").write_text("X = 1\n")
+    (pkg / "deep.py").write_text("def thing(): ...\n")
+    (pkg / "lazy.py").write_text("")
+    (pkg / "unused.py").write_text("")
+    found = _rel(module_closure(("generator.root",), pkg), pkg)
+    assert found == {"__init__.py", "root.py", "sub/__init__.py", "sub/leaf.py", "sub/other.py", "deep.py", "lazy.py"}
+
+
+# -- the import graph ------------------------------------------------------------------------------
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _edges() -> dict[str, set[str]]:
+    """module -> generator modules it imports (anywhere, lazily too), except under `if TYPE_CHECKING:`."""
+    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        skip = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+                and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING" for n in ast.walk(node)}
+        targets: set[str] = set()
+        for node in ast.walk(tree):
+            if id(node) in skip:
+                continue
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("generator"):
+                subs = {f"{node.module}.{a.name}" for a in node.names} & modules.keys()
+                targets |= subs or {node.module}
+            elif isinstance(node, ast.Import):
+                targets |= {a.name for a in node.names if a.name.startswith("generator")}
+        graph[name] = {t for t in targets if t in modules and t != name}
+    return graph
+
+
+def test_no_import_cycle_inside_the_package() -> None:
+    graph = _edges()
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycle = stack[stack.index(nxt):] + [nxt]
+                pytest.fail("import cycle: " + " -> ".join(cycle))
+            if nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+
+
+def test_nothing_imports_the_plugin_or_the_cli() -> None:
+    for name, targets in _edges().items():
+        if name not in ("generator.__main__",):
+            assert "generator.plugin" not in targets and "generator.cli" not in targets, name
