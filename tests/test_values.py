@@ -7,8 +7,7 @@ import html
 
 import pytest
 
-from generator.arch import CONV_LAYERS, LAYER_NAMES
-from generator.arch import base_facts
+from generator.arch import CONV_LAYERS, LAYER_NAMES, base_facts
 from generator.errors import ShortcodeError
 from generator.values import ALL_LAYERS, VALUES, class_name, network_table, resolve_value
 
