@@ -164,6 +164,7 @@ def make_build_config(base: Path, *, profile: str | None = None, dataset: str | 
                       val_fraction=data.val_fraction, seed=seed)
     train = with_overrides(train, epochs=epochs, seed=seed)
     render = RenderConfig(scale=scale, featured=featured, detail_images=tuple(detail_images), workers=workers)
-    return BuildConfig(data=data, train=train, render=render, profile=profile, cache_dir=base / cache_dir, base_dir=base,
+    return BuildConfig(data=data, train=train, render=render, profile=profile, cache_dir=base / cache_dir,
+                       base_dir=base,
                        images=tuple(Path(rel(p)) for p in images), reference_weights=rel(reference_weights),
                        max_samples=max_samples)

@@ -97,7 +97,8 @@ def explore_markdown(facts: dict, manifest_ids: set[str], slug: str, lang: str) 
     lines = ["---", "search:", "  exclude: true", "---", "",
              f"# {_t('title', lang, name=md_text(_sample_name(sample, facts, lang)))}", "",
              _t("intro", lang, source=_t("test" if sample["label"] is not None else "user", lang),
-                pred=md_text(class_name(facts, pred, lang)), prob=f"{{{{ value probability {img} }}}}", verdict=verdict),
+                pred=md_text(class_name(facts, pred, lang)), prob=f"{{{{ value probability {img} }}}}",
+                verdict=verdict),
              "", f"{{{{ figure overview {img} }}}}", "", f"## {_t('prediction', lang)}", "",
              f"| {_t('class', lang)} | {_t('logit', lang)} | {_t('prob', lang)} |", "|---|--:|--:|"]
     order = sorted(range(len(facts["classes"])), key=lambda i: -sample["probs"][i])
@@ -187,7 +188,8 @@ def _gallery_item(plugin: TinyVGGPlugin, entry: dict, page: Page, lang: str, sit
            el("img", {"src": src, "alt": alt, "loading": "lazy", "class": "skip-lightbox"})),
         el("div", {"class": "tv-gallery-meta"},
            el("code", None, entry["id"]), el("br"), el("small", None, size), el("br"),
-           el("a", {"href": src}, _t("open", lang)), " · ", el("a", {"href": src, "download": True}, _t("download", lang)),
+           el("a", {"href": src}, _t("open", lang)), " · ",
+           el("a", {"href": src, "download": True}, _t("download", lang)),
            el("details", None, el("summary", None, _t("embed", lang)),
               el("pre", None, el("code", None, md)), el("pre", None, el("code", None, tag)))))
 

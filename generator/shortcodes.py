@@ -96,7 +96,8 @@ def find_shortcodes(line: str, known: frozenset[str]) -> list[tuple[int, int, st
             i = start + 1
             continue
         if name not in known and name.lower() in known:
-            raise ShortcodeError(f"{{{{ {name} ... }}}}: shortcode names are lower case; write {{{{ {name.lower()} ... }}}}")
+            raise ShortcodeError(f"{{{{ {name} ... }}}}: shortcode names are lower case; "
+                                 f"write {{{{ {name.lower()} ... }}}}")
         if name.islower():
             found.append((start, close + 2, name, body[m.end():]))
         i = close + 2
