@@ -1,20 +1,27 @@
-"""The pipeline without MkDocs: dataset -> train -> probe -> render, each stage cached.
+"""The pipeline without MkDocs: dataset -> train -> probe (+ one entry per user image) -> figures.
 
-Stage keys are computed without importing torch or decoding a single image, so a warm build
-(nothing changed but Markdown) costs a few hashes and a JSON read.
+Every stage is cached. Stage keys are computed without importing torch or decoding a single image.
+Figures are cached one entry each, keyed by exactly what they read (the renderer's code, the figure's
+parameters, the model, that image's pixels, the colour scale), and only the figures a site uses are
+rendered: a warm build costs hashes and small JSON reads, and adding an image renders its figures only.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
 from pathlib import Path
 
 from generator import cache as cachemod
-from generator.cache import Cache, digest, stage_code_version
+from generator.cache import Cache, atomic_write, digest, stage_code_version
+from generator.catalog import RENDERERS, build_catalog
 from generator.config import BuildConfig, image_name
 from generator.errors import ConfigError
+from generator.naming import user_slug
+from generator.records import BuildOutput, FigureSpec, Keys
 
 # Each stage's code: its module and everything it imports (cache.module_closure). Upstream code reaches
 # a stage's key through the upstream stage's key.
@@ -23,40 +30,8 @@ STAGE_ROOTS: dict[str, tuple[str, ...]] = {
     "probe": ("generator.stages.probe",),
     "render": ("generator.stages.render", "generator.render"),
 }
-
-
-@dataclass
-class BuildOutput:
-    """A finished render stage: figures/ + manifest.json + facts.json under `root`."""
-
-    root: Path
-    facts: dict
-    manifest: list[dict]
-    timings: dict[str, float] = field(default_factory=dict)
-    stages_run: list[str] = field(default_factory=list)
-
-    @property
-    def figures_dir(self) -> Path:
-        return self.root / "figures"
-
-    def figure(self, fig_id: str) -> dict | None:
-        return self._by_id.get(fig_id)
-
-    def __post_init__(self) -> None:
-        self._by_id = {entry["id"]: entry for entry in self.manifest}
-
-    @classmethod
-    def load(cls, root: Path) -> BuildOutput:
-        facts = json.loads((root / "facts.json").read_text(encoding="utf-8"))
-        manifest = json.loads((root / "figures" / "manifest.json").read_text(encoding="utf-8"))["figures"]
-        return cls(root=root, facts=facts, manifest=manifest)
-
-
-@dataclass(frozen=True)
-class Keys:
-    train: str
-    probe: str
-    render: str
+USED = "used.json"  # under <cache>/figure: the keys the last build used (for `clean --unused`)
+Log = Callable[[str], object]
 
 
 def stage_keys(cfg: BuildConfig) -> Keys:
@@ -65,66 +40,172 @@ def stage_keys(cfg: BuildConfig) -> Keys:
 
     data_spec = dataset_spec(cfg.data)
     train = digest({"data": data_spec, "train": asdict(cfg.train), "code": stage_code_version(STAGE_ROOTS["train"])})
+    probe_code = stage_code_version(STAGE_ROOTS["probe"])
+    ref = cachemod.file_digest(Path(cfg.reference_weights)) if cfg.reference_weights else None
+    probe = digest({"train": train, "reference": ref, "max_samples": cfg.max_samples, "code": probe_code})
     images = []
     for path in cfg.images:
         if not Path(path).is_file():
             raise ConfigError(f"images: {path} does not exist (paths are relative to mkdocs.yml)")
-        images.append([image_name(cfg, path), cachemod.file_digest(Path(path))])
-    ref = cachemod.file_digest(Path(cfg.reference_weights)) if cfg.reference_weights else None
-    probe = digest({"train": train, "images": images, "reference": ref, "max_samples": cfg.max_samples,
-                    "code": stage_code_version(STAGE_ROOTS["probe"])})
-    render = digest({"probe": probe, "render": asdict(cfg.render), "code": stage_code_version(STAGE_ROOTS["render"])})
-    return Keys(train=train, probe=probe, render=render)
+        key = digest({"train": train, "file": cachemod.file_digest(Path(path)), "code": probe_code})
+        images.append((Path(path), image_name(cfg, path), key))
+    return Keys(train=train, probe=probe, images=tuple(images))
 
 
-def run(cfg: BuildConfig, progress: bool = True, log=print) -> BuildOutput:
-    """Bring every stage up to date and return the render stage (figures, manifest, facts)."""
+def prepare(cfg: BuildConfig, progress: bool = True, log: Log = print) -> BuildOutput:
+    """Bring the model stages up to date (train, probe, the user's images) and assemble the facts."""
     store = Cache(cfg.cache_dir, log=log)
     with store.lock():
         t0 = time.perf_counter()
         keys = stage_keys(cfg)
-        keys_s = time.perf_counter() - t0
-        hit = store.get("render", keys.render)
-        if hit is not None:
-            out = BuildOutput.load(hit)
-            out.timings = {"keys": keys_s}
-            return out
-        from generator.stages.render import render_stage  # imports torch: only on a miss
+        timings = {"keys": time.perf_counter() - t0}
+        train_dir, probe_dir, ran = _upstream(cfg, store, keys, progress, log, timings)
+        image_dirs = []
+        for path, _, key in keys.images:
+            hit = store.get("image", key)
+            if hit is None:
+                from generator.stages.probe import image_stage  # imports torch: only on a miss
 
-        train_dir, probe_dir, timings, ran = _upstream(cfg, store, keys, progress, log)
-        timings["keys"] = keys_s
+                t = time.perf_counter()
+                hit = store.put("image", key, lambda d, path=path: image_stage(train_dir, path, d))
+                timings["images"] = timings.get("images", 0.0) + time.perf_counter() - t
+                if "images" not in ran:
+                    ran.append("images")
+            image_dirs.append(hit)
+    facts = json.loads((probe_dir / "facts.json").read_text(encoding="utf-8"))
+    files = {s["slug"]: probe_dir / "samples" / f"{s['slug']}.safetensors" for s in facts["samples"]}
+    taken = set(files)
+    for (path, name, _), folder in zip(keys.images, image_dirs, strict=True):
+        sample = json.loads((folder / "sample.json").read_text(encoding="utf-8"))
+        sample.update(slug=user_slug(path, name, taken), source=name, label=None)
+        facts["samples"].append(sample)
+        files[sample["slug"]] = folder / "probe.safetensors"
+    slugs = list(files)
+    featured = cfg.render.featured or slugs[0]
+    if featured not in files:
+        raise ConfigError(f"featured: unknown sample image {featured!r}; sample images: {', '.join(slugs)}")
+    unknown = [s for s in cfg.render.detail_images if s not in files]
+    if unknown:
+        raise ConfigError(f"detail_images: unknown sample image(s) {', '.join(unknown)}; "
+                          f"sample images: {', '.join(slugs)}")
+    facts["featured"] = featured
+    return BuildOutput(facts=facts, train_dir=train_dir, probe_files=files, keys=keys, timings=timings,
+                       stages_run=ran)
+
+
+def figure_keys(cfg: BuildConfig, out: BuildOutput, specs: Iterable[FigureSpec]) -> dict[str, str]:
+    """figure id -> cache key: the renderer's code, the spec, the model, that image's pixels, the scale.
+    Nothing else: another image, `featured` or a Markdown edit leaves a figure's key alone."""
+    code = {module: stage_code_version(("generator.stages.render", f"generator.render.{module}"))
+            for module in sorted(set(RENDERERS.values()))}
+    probe_code = stage_code_version(STAGE_ROOTS["probe"])
+    pixels = {s["slug"]: s["pixels"] for s in out.facts["samples"]}
+    keys = {}
+    for spec in specs:
+        keys[spec.id] = digest({
+            "kind": spec.kind, "image": spec.image, "layer": spec.layer, "neuron": spec.neuron,
+            "params": spec.params, "code": code[RENDERERS[spec.kind]], "model": out.keys.train,
+            "pixels": pixels[spec.image] if spec.image else None,
+            "probe_code": probe_code if spec.image else None, "scale": cfg.render.scale})
+    return keys
+
+
+def render(cfg: BuildConfig, out: BuildOutput, specs: Iterable[FigureSpec], progress: bool = True,
+           log: Log = print) -> tuple[int, int]:
+    """Make sure every figure of `specs` is in the cache (rendering the misses) and add them to `out`.
+    Returns (rendered now, served from the cache)."""
+    unique = list({spec.id: spec for spec in specs if spec.id not in out.paths}.values())
+    store = Cache(cfg.cache_dir, log=log)
+    rendered = cached = 0
+    with store.lock():
         t = time.perf_counter()
-        render_dir = store.put("render", keys.render,
-                               lambda d: render_stage(cfg, train_dir, probe_dir, d, progress))
-        timings["render"] = time.perf_counter() - t
-        ran.append("render")
-    out = BuildOutput.load(render_dir)
-    out.timings, out.stages_run = timings, ran
+        keys = figure_keys(cfg, out, unique)
+        todo = []
+        for spec in unique:
+            hit = store.get("figure", keys[spec.id])
+            if hit is None:
+                todo.append(spec)
+            else:
+                out.add(json.loads((hit / "entry.json").read_text(encoding="utf-8")), hit / _name(spec))
+                cached += 1
+        if todo:
+            from generator.stages.render import render_figures  # imports torch: only on a miss
+
+            for spec, fig in render_figures(cfg, out, todo, progress):
+                entry = {"id": spec.id, "kind": spec.kind, "image": spec.image, "layer": spec.layer,
+                         "neuron": spec.neuron, **spec.params, "file": spec.file, "bytes": len(fig.data),
+                         "width": fig.width, "height": fig.height, "alt": fig.alt, "caption": fig.caption,
+                         "hash": hashlib.sha256(fig.data).hexdigest()[:16]}
+
+                def write(d: Path, spec: FigureSpec = spec, data: bytes = fig.data, entry: dict = entry) -> None:
+                    (d / _name(spec)).write_bytes(data)
+                    (d / "entry.json").write_text(json.dumps(entry, ensure_ascii=False, sort_keys=True),
+                                                  encoding="utf-8")
+
+                folder = store.put("figure", keys[spec.id], write, record=False)
+                out.add(entry, folder / _name(spec))
+                rendered += 1
+            if "render" not in out.stages_run:
+                out.stages_run.append("render")
+        out.used_keys.update(keys.values())
+        if not store.read_only:
+            _record_used(store, out)
+        out.timings["render"] = out.timings.get("render", 0.0) + time.perf_counter() - t
+    out.rendered += rendered
+    out.cached += cached
+    return rendered, cached
+
+
+def _name(spec: FigureSpec) -> str:
+    return "figure" + Path(spec.file).suffix
+
+
+def _record_used(store: Cache, out: BuildOutput) -> None:
+    keys = {"figure": sorted(out.used_keys), "train": [out.keys.train], "probe": [out.keys.probe],
+            "image": sorted(k for _, _, k in out.keys.images)}
+    path, data = store.root / "figure" / USED, json.dumps(keys, indent=0).encode()
+    try:
+        if not path.is_file() or path.read_bytes() != data:  # unchanged: leave it (and its mtime) alone
+            atomic_write(path, data)
+    except OSError as exc:
+        raise cachemod.explain(exc, store.root) from exc
+
+
+def catalog(cfg: BuildConfig, out: BuildOutput) -> list[FigureSpec]:
+    """Every figure the build offers (`figures: all`): the default catalogue of every sample."""
+    slugs = [s["slug"] for s in out.facts["samples"]]
+    return build_catalog(slugs, out.facts["featured"], cfg.render.detail_images, len(out.facts["classes"]))
+
+
+def run(cfg: BuildConfig, progress: bool = True, log: Log = print) -> BuildOutput:
+    """The whole pipeline for the whole catalogue (the command line's `build`)."""
+    out = prepare(cfg, progress, log)
+    render(cfg, out, catalog(cfg, out), progress, log)
     return out
 
 
-def ensure_model(cfg: BuildConfig, progress: bool = True, log=print) -> tuple[Path, Path]:
+def ensure_model(cfg: BuildConfig, progress: bool = True, log: Log = print) -> tuple[Path, Path]:
     """The train and probe stages only (for `train`, `predict` and `figure`): their directories."""
     store = Cache(cfg.cache_dir, log=log)
     with store.lock():
-        train_dir, probe_dir, _, _ = _upstream(cfg, store, stage_keys(cfg), progress, log)
+        train_dir, probe_dir, _ = _upstream(cfg, store, stage_keys(cfg), progress, log, {})
     return train_dir, probe_dir
 
 
-def _upstream(cfg: BuildConfig, store: Cache, keys: Keys, progress: bool, log) -> tuple[Path, Path, dict, list]:
+def _upstream(cfg: BuildConfig, store: Cache, keys: Keys, progress: bool, log: Log,
+              timings: dict[str, float]) -> tuple[Path, Path, list[str]]:
+    ran: list[str] = []
+    train_dir = store.get("train", keys.train)
+    probe_dir = store.get("probe", keys.probe)
+    if train_dir is not None and probe_dir is not None:
+        return train_dir, probe_dir, ran
     from generator.stages.common import load_data  # imports torch: only on a miss
     from generator.stages.probe import probe_stage
     from generator.stages.train import train_stage
 
-    timings: dict[str, float] = {}
-    ran: list[str] = []
-    train_dir = store.get("train", keys.train)
-    probe_dir = store.get("probe", keys.probe)
-    data = None
-    if train_dir is None or probe_dir is None:
-        t = time.perf_counter()
-        data = load_data(cfg, progress)
-        timings["data"] = time.perf_counter() - t
+    t = time.perf_counter()
+    data = load_data(cfg, progress)
+    timings["data"] = time.perf_counter() - t
     if train_dir is None:
         t = time.perf_counter()
         log(f"training TinyVGG on {cfg.data.name} ({cfg.profile} profile)")
@@ -136,4 +217,16 @@ def _upstream(cfg: BuildConfig, store: Cache, keys: Keys, progress: bool, log) -
         probe_dir = store.put("probe", keys.probe, lambda d: probe_stage(cfg, data, train_dir, d))
         timings["probe"] = time.perf_counter() - t
         ran.append("probe")
-    return train_dir, probe_dir, timings, ran
+    return train_dir, probe_dir, ran
+
+
+def clean_unused(cfg_cache: Path, log: Log = print) -> int:
+    """Remove the cache entries the last build did not use; returns the bytes freed."""
+    store = Cache(cfg_cache, log=log)
+    used_file = store.root / "figure" / USED
+    try:
+        used = json.loads(used_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise ConfigError(f"clean --unused: {used_file} is missing or unreadable; run a build first, "
+                          "then clean") from None
+    return store.remove_except({stage: set(keys) for stage, keys in used.items()})

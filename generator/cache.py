@@ -128,7 +128,8 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def _explain(exc: OSError, where: Path) -> CacheError:
+def explain(exc: OSError, where: Path) -> CacheError:
+    """An OSError met in the cache, as one CacheError that says what to do."""
     if exc.errno in READ_ONLY:
         hint = "it is not writable; fix its permissions or choose another cache_dir / --cache-dir"
     elif exc.errno == errno.ENOSPC:
@@ -199,7 +200,7 @@ class Cache:
                 self.read_only = True
                 yield
                 return
-            raise _explain(exc, self.root) from exc
+            raise explain(exc, self.root) from exc
         try:
             self._sweep_temps()
             yield
@@ -229,12 +230,13 @@ class Cache:
             self.log(f"cache entry {stage}/{key} is damaged ({why}); computing it again")
         return None
 
-    def put(self, stage: str, key: str, write: Callable[[Path], None]) -> Path:
-        """Run write(tmp_dir) and publish tmp_dir as (stage, key) atomically."""
+    def put(self, stage: str, key: str, write: Callable[[Path], None], record: bool = True) -> Path:
+        """Run write(tmp_dir) and publish tmp_dir as (stage, key) atomically. `record=False` keeps the
+        key out of manifest.json (figures: thousands of entries, listed in figure/used.json instead)."""
         final = self.path(stage, key)
         tmp = final.parent / f".tmp-{key}-{os.getpid()}"
         if self.read_only:
-            raise _explain(OSError(errno.EROFS, "read-only", str(self.root)), self.root)
+            raise explain(OSError(errno.EROFS, "read-only", str(self.root)), self.root)
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
             shutil.rmtree(tmp, ignore_errors=True)
@@ -248,12 +250,13 @@ class Cache:
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             if self._inside(exc.filename) or exc.errno in (errno.ENOSPC, errno.EROFS):
-                raise _explain(exc, self.root) from exc
+                raise explain(exc, self.root) from exc
             raise  # not the cache's fault (e.g. a data file): the stage reports it
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        self._record(stage, key)
+        if record:
+            self._record(stage, key)
         return final
 
     def _inside(self, filename: object) -> bool:
@@ -276,7 +279,24 @@ class Cache:
         try:
             atomic_write(path, json.dumps(data, indent=1, sort_keys=True).encode())
         except OSError as exc:
-            raise _explain(exc, self.root) from exc
+            raise explain(exc, self.root) from exc
+
+    def remove_except(self, keep: dict[str, set[str]]) -> int:
+        """Remove every entry of the stages in `keep` whose key is not kept; returns the bytes freed."""
+        freed = 0
+        try:
+            with self.lock():
+                for stage, keys in keep.items():
+                    folder = self.root / stage
+                    if not folder.is_dir():
+                        continue
+                    for entry in folder.iterdir():
+                        if entry.is_dir() and entry.name not in keys and not entry.name.startswith("."):
+                            freed += sum(f.stat().st_size for f in entry.rglob("*") if f.is_file())
+                            shutil.rmtree(entry)
+        except OSError as exc:
+            raise explain(exc, self.root) from exc
+        return freed
 
     def clean(self) -> int:
         """Empty the cache; returns the number of bytes freed."""
@@ -293,7 +313,7 @@ class Cache:
                     else:
                         child.unlink()
         except OSError as exc:
-            raise _explain(exc, self.root) from exc
+            raise explain(exc, self.root) from exc
         return freed
 
 

@@ -43,9 +43,10 @@ def _cfg(args: argparse.Namespace):
 def cmd_build(args: argparse.Namespace) -> int:
     from generator.build import run
 
-    out = run(_cfg(args), progress=not args.quiet, log=lambda m: print(m, file=sys.stderr))
+    cfg = _cfg(args)
+    out = run(cfg, progress=not args.quiet, log=lambda m: print(m, file=sys.stderr))
     m = out.facts["metrics"]
-    print(f"figures: {len(out.manifest)} in {out.figures_dir}")
+    print(f"figures: {len(out.manifest)} ({out.cached} from the cache) in {cfg.cache_dir / 'figure'}")
     print(f"test accuracy: {m['test_acc']:.1%} after {m['epochs']} epochs on {out.facts['dataset']}")
     print("stages run: " + (", ".join(out.stages_run) or "none (all cached)") + " | "
           + ", ".join(f"{k} {v:.1f} s" for k, v in out.timings.items()))
@@ -91,7 +92,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_figure(args: argparse.Namespace) -> int:
-    from generator.build import ensure_model
+    from generator.build import prepare
     from generator.cache import atomic_write
     from generator.catalog import KINDS, make_spec
     from generator.images import load_image
@@ -109,10 +110,10 @@ def cmd_figure(args: argparse.Namespace) -> int:
     if args.image:
         load_image(Path(args.image))
     cfg = _cfg(args)
-    train_dir, probe_dir = ensure_model(cfg, progress=not args.quiet, log=lambda m: print(m, file=sys.stderr))
+    model = prepare(cfg, progress=not args.quiet, log=lambda m: print(m, file=sys.stderr))
     from generator.stages.render import render_single  # imports torch
 
-    spec, rendered = render_single(cfg, train_dir, probe_dir, args.kind, Path(args.image) if args.image else None,
+    spec, rendered = render_single(cfg, model, args.kind, Path(args.image) if args.image else None,
                                    args.layer, args.neuron, args.hyper)
     try:
         atomic_write(out, rendered.data)
@@ -126,6 +127,12 @@ def cmd_figure(args: argparse.Namespace) -> int:
 def cmd_clean(args: argparse.Namespace) -> int:
     from generator.cache import Cache
 
+    if args.unused:
+        from generator.build import clean_unused
+
+        freed = clean_unused(Path(args.cache_dir))
+        print(f"removed the entries of {args.cache_dir} that the last build did not use ({freed / 1e6:.1f} MB)")
+        return 0
     freed = Cache(Path(args.cache_dir)).clean()
     print(f"emptied {args.cache_dir} ({freed / 1e6:.1f} MB)")
     return 0
@@ -161,6 +168,8 @@ def parser() -> argparse.ArgumentParser:
     f.set_defaults(func=cmd_figure)
     c = sub.add_parser("clean", help="empty the cache")
     c.add_argument("--cache-dir", default=".cache", help="cache directory (default .cache)")
+    c.add_argument("--unused", action="store_true",
+                   help="remove only what the last build did not use (figures, older models and probes)")
     c.set_defaults(func=cmd_clean)
     return p
 

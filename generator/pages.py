@@ -15,12 +15,12 @@ from generator.arch import CONV_LAYERS, POOL_LAYERS, RELU_LAYERS
 from generator.catalog import ACTIVATION_LAYERS
 from generator.errors import ShortcodeError
 from generator.markup import Html, el, md_text
+from generator.usage import SiteFigures, gallery_specs
 from generator.values import class_name
 
 if TYPE_CHECKING:
     from mkdocs.structure.pages import Page
 
-    from generator.plugin import TinyVGGPlugin
     from generator.shortcodes import Shortcode
 
 LANGS = ("zh", "en")
@@ -84,7 +84,7 @@ def _tabs(items: list[tuple[str, list[str]]]) -> list[str]:
     return lines
 
 
-def explore_markdown(facts: dict, manifest_ids: set[str], slug: str, lang: str) -> str:
+def explore_markdown(facts: dict, detailed: set[str], slug: str, lang: str) -> str:
     sample = next(s for s in facts["samples"] if s["slug"] == slug)
     img = f"image={slug}"
     pred = sample["predicted"]
@@ -114,7 +114,7 @@ def explore_markdown(facts: dict, manifest_ids: set[str], slug: str, lang: str) 
     tabs = []
     for layer in CONV_LAYERS:
         body = _thumbs("conv-overview", img, layer)
-        if f"{slug}/conv-detail/{layer}-0" in manifest_ids:
+        if slug in detailed:
             body += ["", f"**{_t('detail', lang)}**", "", *_thumbs("conv-detail", img, layer)]
         tabs.append((layer, body))
     lines += _tabs(tabs)
@@ -138,14 +138,13 @@ def _src_uri(slug: str, lang: str) -> str:
     return f"explore/{slug}.md" if lang == "zh" else f"en/explore/{slug}.md"
 
 
-def explore_pages(facts: dict, manifest: list[dict], lang: str, config: MkDocsConfig) -> list[File]:
+def explore_pages(facts: dict, detailed: set[str], lang: str, config: MkDocsConfig) -> list[File]:
     """Generated explore pages for the language being built, wired into the language switcher."""
-    ids = {e["id"] for e in manifest}
     pages = []
     for sample in facts["samples"]:
         slug = sample["slug"]
-        both = {code: File.generated(config, _src_uri(slug, code), content=explore_markdown(facts, ids, slug, code))
-                for code in LANGS}
+        both = {code: File.generated(config, _src_uri(slug, code),
+                                     content=explore_markdown(facts, detailed, slug, code)) for code in LANGS}
         page = both[lang]
         page.alternates = both  # read by mkdocs-static-i18n's language switcher
         page.locale = lang
@@ -155,27 +154,27 @@ def explore_pages(facts: dict, manifest: list[dict], lang: str, config: MkDocsCo
     return pages
 
 
-def _samples_block(plugin: TinyVGGPlugin, code: Shortcode, page: Page, lang: str) -> Html:
+def _samples_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) -> Html:
     """`{{ samples }}`: a grid of the sample images, each linking to its explore page."""
-    facts = plugin.output.facts
+    facts = figs.facts
     cells = []
     for s in facts["samples"]:
-        entry = plugin.lookup("input", {"image": s["slug"]})
+        entry = figs.entry("input", {"image": s["slug"]})
         target = "explore/" + s["slug"] + "/"
         if lang == "en":
             target = "en/" + target
         prob = f"{s['probs'][s['predicted']] * 100:.1f} %"
         cells.append(el(
             "a", {"class": "tv-sample", "href": get_relative_url(target, page.url or ".")},
-            el("img", {"src": plugin.figure_url(entry, page), "alt": entry["alt"][lang], "loading": "lazy",
+            el("img", {"src": figs.url(entry, page.url), "alt": entry["alt"][lang], "loading": "lazy",
                        "class": "skip-lightbox"}),
             el("span", None, _sample_name(s, facts, lang)),
             el("small", None, f'{_t("predicted", lang)}: {class_name(facts, s["predicted"], lang)} · {prob}')))
     return el("div", {"class": "tv-samples"}, *cells)
 
 
-def _gallery_item(plugin: TinyVGGPlugin, entry: dict, page: Page, lang: str, site_url: str) -> Html:
-    src = plugin.figure_url(entry, page)
+def _gallery_item(figs: SiteFigures, entry: dict, page: Page, lang: str, site_url: str) -> Html:
+    src = figs.url(entry, page.url)
     absolute = (site_url.rstrip("/") + "/figures/" + entry["file"]) if site_url else "figures/" + entry["file"]
     alt = entry["alt"][lang]
     # The embed snippets are shown as text (escaped by el), for readers to copy.
@@ -199,14 +198,10 @@ def md_alt(text: str) -> str:
     return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
 
 
-def _gallery_block(plugin: TinyVGGPlugin, code: Shortcode, page: Page, lang: str) -> Html:
+def _gallery_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) -> Html:
     """`{{ gallery }}`: once-per-build figures and the featured image's figures (no single maps)."""
-    facts = plugin.output.facts
-    site_url = plugin.site_url
-    featured = facts["featured"]
-    shown = [e for e in plugin.output.manifest
-             if e["image"] is None or (e["image"] == featured and e["kind"] != "activation")]
-    items = [_gallery_item(plugin, e, page, lang, site_url) for e in shown]
+    shown = [figs.entry_for(spec) for spec in gallery_specs(figs.facts, figs.detail_images)]
+    items = [_gallery_item(figs, e, page, lang, figs.site_url) for e in shown]
     manifest_url = get_relative_url("figures/manifest.json", page.url or ".")
     link = el("a", {"href": manifest_url}, el("code", None, "manifest.json"))
     before, _, after = _t("more", lang, manifest="\0").partition("\0")
@@ -214,9 +209,9 @@ def _gallery_block(plugin: TinyVGGPlugin, code: Shortcode, page: Page, lang: str
     return Html(el("div", {"class": "tv-gallery", "data-search-exclude": True}, *items) + "\n\n" + more)
 
 
-def _reference_block(plugin: TinyVGGPlugin, code: Shortcode, page: Page, lang: str) -> str:
+def _reference_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) -> str:
     """`{{ reference }}`: CNN Explainer's accuracy on the same test images, when this build measured it."""
-    facts = plugin.output.facts
+    facts = figs.facts
     ref = facts.get("reference")
     ours = facts["metrics"]["test_acc"] * 100
     n = facts["metrics"]["test_images"]
@@ -239,7 +234,7 @@ def _reference_block(plugin: TinyVGGPlugin, code: Shortcode, page: Page, lang: s
 
 
 HTML_BLOCKS = ("samples", "gallery")  # blocks that return finished HTML (`reference` returns Markdown)
-BLOCKS: dict[str, Callable[[TinyVGGPlugin, Shortcode, Page, str], str]] = {
+BLOCKS: dict[str, Callable[[SiteFigures, Shortcode, Page, str], str]] = {
     "samples": _samples_block,
     "gallery": _gallery_block,
     "reference": _reference_block,

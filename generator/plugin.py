@@ -20,16 +20,17 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
-from mkdocs.utils import get_relative_url
 
 from generator import pages as gen_pages
-from generator.build import BuildOutput, run
-from generator.catalog import make_spec
+from generator.build import catalog, prepare, render
+from generator.cache import atomic_write
 from generator.config import BuildConfig, make_build_config
 from generator.errors import GeneratorError, ShortcodeError
 from generator.markup import Html, el
 from generator.progress import quiet_bars_when_logged
+from generator.records import BuildOutput, FigureSpec
 from generator.shortcodes import Shortcode, ShortcodeErrors, expand
+from generator.usage import SiteFigures, used_specs
 from generator.values import network_table, resolve_value
 
 log = logging.getLogger("mkdocs.plugins.tinyvgg")
@@ -66,6 +67,8 @@ class TinyVGGConfig(Config):
     """Extra images (slugs) that also get every detailed convolution animation."""
     scale = c.Choice(("layer", "neuron"), default="layer")
     """Activation colour range: shared by the neurons of a 'layer' (comparable) or per 'neuron'."""
+    figures = c.Choice(("used", "all"), default="used")
+    """'used': render only the figures the pages show; 'all': every figure of the catalogue (for embedding)."""
     workers = c.Type(int, default=0)
     """Render processes; 0 = one per core."""
     reference_weights = c.Optional(c.Type(str))
@@ -103,7 +106,9 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
     def __init__(self) -> None:
         self.output: BuildOutput | None = None
         self.build_cfg: BuildConfig | None = None
+        self.figs: SiteFigures | None = None
         self.site_url = ""
+        self.site_root: Path | None = None  # the default language's site_dir, where figures/ goes
         # Shortcode output held back from Markdown, per page (see on_page_markdown). The token is random
         # so that no text of a page can look like one; it never reaches the output.
         self._token = f"tvstash{secrets.token_hex(6)}n"
@@ -116,14 +121,57 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         try:
             cfg = build_config(self.config, config.config_file_path)
             if self.output is None or cfg != self.build_cfg:  # static-i18n re-runs on_config per language
-                self.output = run(cfg, progress=True, log=log.info)
+                self.output = prepare(cfg, progress=True, log=log.info)
                 self.build_cfg = cfg
+                self.site_root = Path(config.site_dir)
+                self.figs = SiteFigures(self.output, self.site_url, cfg.render.detail_images, self._render_late)
                 if self.output.stages_run:
                     log.info("tinyvgg: ran %s in %s", ", ".join(self.output.stages_run),
                              ", ".join(f"{k} {v:.1f} s" for k, v in self.output.timings.items()))
         except GeneratorError as exc:
             raise PluginError(f"tinyvgg: {exc}") from exc
         return config
+
+    def on_serve(self, server, config: MkDocsConfig, builder):  # noqa: ANN001 - MkDocs' LiveReloadServer
+        """`mkdocs serve` rebuilds when one of the images listed in `images:` changes."""
+        if self.build_cfg is not None:
+            for path in self.build_cfg.images:
+                server.watch(str(path))
+        return server
+
+    # -- figures ---------------------------------------------------------------------------------
+    def _render_used(self, config: MkDocsConfig) -> None:
+        """Render (or take from the cache) every figure the pages use, in one parallel batch."""
+        assert self.output is not None and self.build_cfg is not None
+        cfg, out = self.build_cfg, self.output
+        everything = catalog(cfg, out)
+        if self.config.figures == "all":
+            specs = everything
+        else:
+            docs = Path(config.docs_dir)
+            texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(docs.rglob("*.md"))]
+            detailed = {out.facts["featured"], *cfg.render.detail_images}
+            texts += [gen_pages.explore_markdown(out.facts, detailed, s["slug"], lang)
+                      for s in out.facts["samples"] for lang in gen_pages.LANGS]
+            specs = used_specs(texts, out.facts, cfg.render.detail_images, SHORTCODES)
+            if self._wants_logo(config):
+                specs += [s for s in everything if s.kind == "logo"]
+        try:
+            rendered, cached = render(cfg, out, specs, progress=True, log=log.info)
+        except GeneratorError as exc:
+            raise PluginError(f"tinyvgg: {exc}") from exc
+        log.info("tinyvgg: rendered %d of %d figures (%d from cache)", len(specs), len(everything), cached)
+
+    @staticmethod
+    def _wants_logo(config: MkDocsConfig) -> bool:
+        """The theme's favicon or logo is our generated one, and the docs do not bring their own."""
+        named = FAVICON in (config.theme.get("favicon"), config.theme.get("logo"))
+        return named and not (Path(config.docs_dir) / FAVICON).is_file()
+
+    def _render_late(self, spec: FigureSpec) -> None:
+        """A figure the scan did not foresee (a page made by another plugin): rendered when first used."""
+        assert self.output is not None and self.build_cfg is not None
+        render(self.build_cfg, self.output, [spec], progress=False, log=log.info)
 
     def _lang(self, config: MkDocsConfig) -> str:
         i18n = config.plugins.get("i18n")
@@ -140,15 +188,16 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         assert self.output is not None
         lang = self._lang(config)
         if self._default_lang_build(config):  # figures are shared: copy them once, at figures/
-            root = self.output.figures_dir
+            self._render_used(config)
             for entry in self.output.manifest:
-                files.append(File.generated(config, f"figures/{entry['file']}", abs_src_path=str(root / entry["file"])))
-            files.append(File.generated(config, "figures/manifest.json", abs_src_path=str(root / "manifest.json")))
+                files.append(File.generated(config, f"figures/{entry['file']}",
+                                            abs_src_path=str(self.output.paths[entry["id"]])))
             # the favicon and header logo: conv_1_1's strongest kernel, drawn from this build's model
             logo = self.output.figure("model/logo")
-            if logo is not None and files.get_file_from_path(FAVICON) is None:
-                files.append(File.generated(config, FAVICON, abs_src_path=str(root / logo["file"])))
-        explore = gen_pages.explore_pages(self.output.facts, self.output.manifest, lang, config)
+            if logo is not None and self._wants_logo(config) and files.get_file_from_path(FAVICON) is None:
+                files.append(File.generated(config, FAVICON, abs_src_path=str(self.output.paths[logo["id"]])))
+        detailed = {self.output.facts["featured"], *self.build_cfg.render.detail_images}
+        explore = gen_pages.explore_pages(self.output.facts, detailed, lang, config)
         for page in explore:
             files.append(page)
         # mkdocs-static-i18n writes sitemap.xml from the pages it saw in its own on_files, before these
@@ -190,12 +239,9 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         return re.sub(rf"<p>{self._token}(\d+)E</p>|{self._token}(\d+)E",
                       lambda m: stash[int(m.group(1) or m.group(2))], content)
 
-    def figure_url(self, entry: dict, page: Page) -> str:
-        return get_relative_url(f"figures/{entry['file']}", page.url or ".")
-
     def resolve(self, code: Shortcode, page: Page, lang: str) -> str:
-        assert self.output is not None
-        facts = self.output.facts
+        assert self.figs is not None
+        facts = self.figs.facts
         if code.name == "value":
             return resolve_value(code.arg, code.params, facts, lang)
         if code.name == "table":
@@ -203,38 +249,13 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
                 raise ShortcodeError(f"unknown table {code.arg!r}; known tables: network")
             return network_table(facts, lang)
         if code.name == "figure":
-            entry = self.lookup(code.arg, code.params)
-            return figure_html(entry, self.figure_url(entry, page), lang)
+            entry = self.figs.entry(code.arg, code.params)
+            return figure_html(entry, self.figs.url(entry, page.url), lang)
         if code.name in gen_pages.BLOCKS:
             gen_pages.check_block_args(code)
-            return gen_pages.BLOCKS[code.name](self, code, page, lang)
+            return gen_pages.BLOCKS[code.name](self.figs, code, page, lang)
         raise ShortcodeError(f"unknown shortcode {code.name!r}; use figure, value, table or "
                              + ", ".join(gen_pages.BLOCKS))
-
-    def lookup(self, kind: str, params: dict[str, str]) -> dict:
-        assert self.output is not None
-        facts = self.output.facts
-        known = {"image", "layer", "neuron", "hyper"}
-        extra = set(params) - known
-        if extra:
-            raise ShortcodeError(f"unknown parameter {', '.join(sorted(extra))}; "
-                                 f"figures take {', '.join(sorted(known))}")
-        image = params.get("image", "featured")
-        if image == "featured":
-            image = facts["featured"]
-        slugs = [s["slug"] for s in facts["samples"]]
-        if image not in slugs:
-            raise ShortcodeError(f"unknown image {image!r}; sample images: featured, {', '.join(slugs)}")
-        neuron = params.get("neuron")
-        if neuron is not None and not neuron.lstrip("-").isdigit():
-            raise ShortcodeError(f"neuron must be an integer (got {neuron!r})")
-        spec = make_spec(kind, image=image, layer=params.get("layer"), neuron=None if neuron is None else int(neuron),
-                         hyper=params.get("hyper"), num_classes=len(facts["classes"]))
-        entry = self.output.figure(spec.id)
-        if entry is None:
-            raise ShortcodeError(f"figure {spec.id!r} is not rendered by this build (conv-detail animations exist "
-                                 f"for the featured image and detail_images only)")
-        return entry
 
     def on_post_page(self, output: str, page: Page, config: MkDocsConfig) -> str:
         """Drop the head's hreflang links (see HREFLANG_LINK); the header's language switcher stays."""
@@ -243,7 +264,17 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
 
     # -- after the build -------------------------------------------------------------------------
     def on_post_build(self, config: MkDocsConfig) -> None:
-        """Material's language switcher reads sitemap.xml under every language root."""
+        """figures/manifest.json lists what this build made (late figures included, copied here); and
+        Material's language switcher reads sitemap.xml under every language root."""
+        if self.output is not None and self.figs is not None and self.site_root is not None:
+            figures = self.site_root / "figures"
+            for fig_id in self.figs.late:
+                entry = self.output.figure(fig_id)
+                assert entry is not None
+                (figures / entry["file"]).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(self.output.paths[fig_id], figures / entry["file"])
+            figures.mkdir(parents=True, exist_ok=True)
+            atomic_write(figures / "manifest.json", self.output.manifest_json())
         site = Path(config.site_dir)
         i18n = config.plugins.get("i18n")
         for lang in getattr(i18n, "build_languages", None) or []:

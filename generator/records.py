@@ -3,7 +3,9 @@ renderers return. Renderers are pure: (FigureSpec, RenderContext) -> Rendered.""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -86,3 +88,43 @@ class Rendered:
     height: int
     alt: dict[str, str]  # {"zh": ..., "en": ...}: what the picture shows, with the real numbers
     caption: dict[str, str]  # {"zh": ..., "en": ...}
+
+
+@dataclass
+class BuildOutput:
+    """The model's facts and where every probe lies; `add` fills in the rendered figures."""
+
+    facts: dict
+    train_dir: Path
+    probe_files: dict[str, Path]  # sample slug -> the safetensors of its probe
+    keys: Keys
+    manifest: list[dict] = field(default_factory=list)  # one entry per rendered figure, in request order
+    paths: dict[str, Path] = field(default_factory=dict)  # figure id -> its file in the cache
+    timings: dict[str, float] = field(default_factory=dict)
+    stages_run: list[str] = field(default_factory=list)
+    rendered: int = 0  # figures drawn by this process
+    cached: int = 0  # figures served from the cache
+    used_keys: set[str] = field(default_factory=set)
+
+    def figure(self, fig_id: str) -> dict | None:
+        return self._by_id.get(fig_id)
+
+    def add(self, entry: dict, path: Path) -> None:
+        if entry["id"] not in self.paths:
+            self.manifest.append(entry)
+        self.paths[entry["id"]] = path
+        self._by_id[entry["id"]] = entry
+
+    def __post_init__(self) -> None:
+        self._by_id = {entry["id"]: entry for entry in self.manifest}
+
+    def manifest_json(self) -> bytes:
+        return json.dumps({"version": 2, "featured": self.facts["featured"], "figures": self.manifest},
+                          ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Keys:
+    train: str
+    probe: str
+    images: tuple[tuple[Path, str, str], ...] = ()  # (path, name relative to mkdocs.yml, key)

@@ -22,8 +22,8 @@ import pytest
 from conftest import build_env, parse_html, run_mkdocs
 from PIL import Image
 
-from generator.arch import param_counts
-from generator.catalog import build_catalog
+from generator.arch import CONV_LAYERS, FILTERS, POOL_LAYERS, RELU_LAYERS, param_counts
+from generator.catalog import ACTIVATION_LAYERS, build_catalog
 
 pytestmark = pytest.mark.slow
 
@@ -148,10 +148,12 @@ class SmallSite:
         return (self.site / rel).read_text(encoding="utf-8")
 
 
-def render_dir(cache: Path) -> Path:
-    dirs = [d for d in (cache / "render").iterdir() if (d / ".complete").is_file()]
-    assert len(dirs) == 1, f"expected one render stage in {cache}, found {dirs}"
-    return dirs[0]
+def built_facts(cache: Path) -> dict:
+    """The facts the pages quote: the probe stage's, with the featured image (the first sample)."""
+    dirs = [d for d in (cache / "probe").iterdir() if (d / ".complete").is_file()]
+    assert len(dirs) == 1, f"expected one probe stage in {cache}, found {dirs}"
+    facts = json.loads((dirs[0] / "facts.json").read_text(encoding="utf-8"))
+    return {**facts, "featured": facts["samples"][0]["slug"]}
 
 
 # Session scope: pytest-playwright parametrizes some tests with browser_name, and pytest's reordering
@@ -166,8 +168,7 @@ def small_site(tmp_path_factory: pytest.TempPathFactory) -> SmallSite:
     if proc.returncode != 0:
         pytest.fail(f"small site build failed (exit {proc.returncode}):\n{proc.stdout}", pytrace=False)
     assert "training TinyVGG" in proc.stdout, proc.stdout  # a cold cache: this build trained the model
-    root = render_dir(cache)
-    facts = json.loads((root / "facts.json").read_text(encoding="utf-8"))
+    facts = built_facts(cache)
     manifest = json.loads((project / "site" / "figures" / "manifest.json").read_text(encoding="utf-8"))
     return SmallSite(project, cache, project / "site", proc.stdout, manifest["figures"], facts)
 
@@ -265,14 +266,23 @@ def test_manifest_schema_and_completeness(small_site: SmallSite) -> None:
         assert e["file"].startswith(e["id"] + ".")
     slugs = [s["slug"] for s in facts["samples"]]
     assert len(slugs) == 2  # max_samples: 2
-    catalog = build_catalog(slugs, facts["featured"], (), len(facts["classes"]))
-    assert [e["id"] for e in manifest] == [s.id for s in catalog]
-    for e, spec in zip(manifest, catalog, strict=True):
+    featured = facts["featured"]
+    catalog = {s.id: s for s in build_catalog(slugs, featured, (), len(facts["classes"]))}
+    for e in manifest:  # every figure is one of the catalogue's, described as the catalogue does
+        spec = catalog[e["id"]]
         assert (e["kind"], e["file"], e["image"], e["layer"], e["neuron"]) == (
             spec.kind, spec.file, spec.image, spec.layer, spec.neuron)
-    cached_path = render_dir(small_site.cache) / "figures" / "manifest.json"
-    cached = json.loads(cached_path.read_text(encoding="utf-8"))
-    assert cached["figures"] == manifest
+    # Only what the pages use (figures: used): the two pages' figures, the logo behind the favicon
+    # (mkdocs.yml names none, so no logo) and each explore page's figures; no single activation map.
+    ids = [e["id"] for e in manifest]
+    assert len(ids) == len(set(ids))
+    assert {f"{featured}/overview", f"{featured}/conv/conv_1_2-3", "model/training-curves",
+            "model/hyperparameter-stride"} <= set(ids)
+    assert not any(e["kind"] == "activation" for e in manifest)
+    per_image = 4 + len(ACTIVATION_LAYERS) + len(CONV_LAYERS) * FILTERS + len(RELU_LAYERS) + len(POOL_LAYERS)
+    assert len(ids) == 2 + 2 * per_image + len(CONV_LAYERS) * FILTERS  # conv-detail: the featured image only
+    assert sum(i.startswith(f"{featured}/conv-detail/") for i in ids) == len(CONV_LAYERS) * FILTERS
+    assert "rendered %d of %d figures (0 from cache)" % (len(ids), len(catalog)) in small_site.log
 
 
 # -- (d) sitemaps and explore pages ---------------------------------------------------------------
@@ -342,6 +352,8 @@ def test_warm_rebuild_after_a_markdown_edit_trains_nothing_and_never_imports_tor
                           text=True, timeout=300, check=False)
     for word in ("training TinyVGG", "tinyvgg: ran", "render:"):
         assert word not in proc.stdout, f"the warm build ran a stage ({word!r}):\n{proc.stdout}"
+    done = re.search(r"tinyvgg: rendered (\d+) of \d+ figures \((\d+) from cache\)", proc.stdout)
+    assert done and done.group(1) == done.group(2), f"a text edit rendered figures:\n{proc.stdout}"
     assert proc.returncode == 0, proc.stdout
     assert "TORCH NOT IMPORTED" in proc.stdout
     assert snapshot(small_site.cache) == before, "the warm build changed the cache"

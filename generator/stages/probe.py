@@ -1,4 +1,5 @@
-"""The probe stage: every intermediate tensor of every sample image, and the facts the pages quote."""
+"""The probe stage (every intermediate tensor of the default sample images, and the facts the pages
+quote) and the image stage (one of the user's own images, cached on its own)."""
 
 from __future__ import annotations
 
@@ -9,28 +10,38 @@ import numpy as np
 
 from generator.arch import CONV_LAYERS, base_facts
 from generator.cache import write_json
-from generator.config import BuildConfig, image_name
+from generator.config import BuildConfig
 from generator.datasets import Dataset
 from generator.errors import ConfigError
 from generator.images import load_image, slugify
 from generator.probe import confusion_matrix, default_samples, probe
-from generator.records import SampleImage
+from generator.records import ProbeResult, SampleImage
 from generator.stages.common import load_model, save_arrays
 from generator.train import predict_all
 
 
-def user_samples(cfg: BuildConfig, paths: tuple[Path, ...], taken: set[str]) -> list[SampleImage]:
-    """The user's own images (mkdocs.yml `images`), slugged from their file names. Names are relative to
-    mkdocs.yml, so the slugs and sources do not depend on where the project is checked out."""
-    samples = []
-    for path in paths:
-        name = image_name(cfg, path)
-        slug = slugify(Path(path).stem) or "image"
-        if slug in taken:
-            slug = f"{slug}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
-        taken.add(slug)
-        samples.append(SampleImage(slug=slug, pixels=load_image(Path(path)), source=name, label=None))
-    return samples
+def pixels_digest(pixels: np.ndarray) -> str:
+    """What identifies an image's probe for a given model: the 64x64x3 pixels it was computed from."""
+    return hashlib.sha256(np.ascontiguousarray(pixels, dtype=np.uint8).tobytes()).hexdigest()[:16]
+
+
+def _save(r: ProbeResult, path: Path) -> dict:
+    """Write one image's every tensor; return what facts.json says of it."""
+    arrays = {"pixels": r.image.pixels}
+    arrays.update({f"stage.{k}": v for k, v in r.stages.items()})
+    arrays.update({f"inter.{k}": v for k, v in r.intermediates.items()})
+    save_arrays({k: np.ascontiguousarray(v) for k, v in arrays.items()}, path)
+    return {"slug": r.image.slug, "source": r.image.source, "label": r.image.label, "predicted": r.predicted,
+            "logits": r.stages["output"].tolist(), "probs": r.stages["softmax"].tolist(),
+            "pixels": pixels_digest(r.image.pixels)}
+
+
+def image_stage(train_dir: Path, path: Path, out: Path) -> None:
+    """One of the user's own images (mkdocs.yml `images`), probed on its own: adding an image costs one
+    forward pass, not the dataset. Its slug and source are given by the build (they depend on names)."""
+    model, _ = load_model(train_dir)
+    (result,) = probe(model, [SampleImage(slug="", pixels=load_image(path), source="", label=None)])
+    write_json(out / "sample.json", _save(result, out / "probe.safetensors"))
 
 
 def _reference_accuracy(cfg: BuildConfig, data: Dataset) -> dict | None:
@@ -54,15 +65,8 @@ def probe_stage(cfg: BuildConfig, data: Dataset, train_dir: Path, out: Path) -> 
     samples = default_samples(data.test_x, data.test_y, predicted, data.classes, data.test_ids, slugify)
     if cfg.max_samples:
         samples = samples[: cfg.max_samples]
-    samples += user_samples(cfg, cfg.images, {s.slug for s in samples})
-    results = probe(model, samples)
     (out / "samples").mkdir()
-    for r in results:
-        arrays = {"pixels": r.image.pixels}
-        arrays.update({f"stage.{k}": v for k, v in r.stages.items()})
-        arrays.update({f"inter.{k}": v for k, v in r.intermediates.items()})
-        path = out / "samples" / f"{r.image.slug}.safetensors"
-        save_arrays({k: np.ascontiguousarray(v) for k, v in arrays.items()}, path)
+    records = [_save(r, out / "samples" / f"{r.image.slug}.safetensors") for r in probe(model, samples)]
     state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
     facts = base_facts(meta["classes"], meta["classes_zh"])
     facts.update({
@@ -70,9 +74,7 @@ def probe_stage(cfg: BuildConfig, data: Dataset, train_dir: Path, out: Path) -> 
         "history": meta["history"],
         "confusion": confusion_matrix(data.test_y, predicted, len(data.classes)).tolist(),
         "biases": {layer: state[f"{layer}.bias"].tolist() for layer in [*CONV_LAYERS, "output"]},
-        "samples": [{"slug": r.image.slug, "source": r.image.source, "label": r.image.label,
-                     "predicted": r.predicted, "logits": r.stages["output"].tolist(),
-                     "probs": r.stages["softmax"].tolist()} for r in results],
+        "samples": records,
         "reference": _reference_accuracy(cfg, data),
     })
     write_json(out / "facts.json", facts)

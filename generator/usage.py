@@ -1,0 +1,116 @@
+"""Which figures a site uses, and the lookup the pages resolve figures with.
+
+A build renders only the figures its pages ask for: the shortcodes of every Markdown file, of the
+generated explore pages and of the blocks (`{{ samples }}`, `{{ gallery }}`). The scan runs before any
+page is converted, so every figure is rendered in one parallel batch; a figure that only turns up later
+(a page another plugin generates) is rendered when it is looked up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from mkdocs.utils import get_relative_url
+
+from generator.catalog import build_catalog, make_spec
+from generator.errors import ShortcodeError
+from generator.records import BuildOutput, FigureSpec
+from generator.shortcodes import Shortcode, ShortcodeErrors, expand
+
+FIGURE_PARAMS = ("image", "layer", "neuron", "hyper")
+
+
+def spec_for(kind: str, params: dict[str, str], facts: dict) -> FigureSpec:
+    """The figure a `{{ figure KIND key=value ... }}` shortcode names (ShortcodeError if it names none)."""
+    extra = set(params) - set(FIGURE_PARAMS)
+    if extra:
+        raise ShortcodeError(f"unknown parameter {', '.join(sorted(extra))}; figures take {', '.join(FIGURE_PARAMS)}")
+    image = params.get("image", "featured")
+    if image == "featured":
+        image = facts["featured"]
+    slugs = [s["slug"] for s in facts["samples"]]
+    if image not in slugs:
+        raise ShortcodeError(f"unknown image {image!r}; sample images: featured, {', '.join(slugs)}")
+    neuron = params.get("neuron")
+    if neuron is not None and not neuron.lstrip("-").isdigit():
+        raise ShortcodeError(f"neuron must be an integer (got {neuron!r})")
+    return make_spec(kind, image=image, layer=params.get("layer"), neuron=None if neuron is None else int(neuron),
+                     hyper=params.get("hyper"), num_classes=len(facts["classes"]))
+
+
+def gallery_specs(facts: dict, detail_images: tuple[str, ...]) -> list[FigureSpec]:
+    """`{{ gallery }}`: the once-per-build figures and the featured image's figures (no single maps)."""
+    featured = facts["featured"]
+    return [s for s in build_catalog([featured], featured, detail_images, len(facts["classes"]))
+            if s.kind != "activation"]
+
+
+def sample_specs(facts: dict) -> list[FigureSpec]:
+    """`{{ samples }}`: every sample image's input figure."""
+    return [make_spec("input", image=s["slug"]) for s in facts["samples"]]
+
+
+def used_specs(texts: Iterable[str], facts: dict, detail_images: tuple[str, ...],
+               known: frozenset[str]) -> list[FigureSpec]:
+    """Every figure the Markdown `texts` ask for, in order. Mistakes are skipped here: the page that
+    holds one reports it, with its line, when it is converted."""
+    found: dict[str, FigureSpec] = {}
+
+    def collect(code: Shortcode) -> str:
+        specs: list[FigureSpec] = []
+        if code.name == "figure":
+            specs = [spec_for(code.arg, code.params, facts)]
+        elif code.name == "samples":
+            specs = sample_specs(facts)
+        elif code.name == "gallery":
+            specs = gallery_specs(facts, detail_images)
+        for spec in specs:
+            found.setdefault(spec.id, spec)
+        return ""
+
+    for text in texts:
+        for line in text.split("\n"):  # line by line: one mistake hides nothing else
+            if "{{" not in line:
+                continue
+            try:
+                expand(line, collect, known=known)
+            except ShortcodeErrors:
+                pass
+    return list(found.values())
+
+
+@dataclass
+class SiteFigures:
+    """What the page blocks need of the build: its facts, each figure's entry and URL. A figure that the
+    scan did not foresee is rendered on first use through `render_missing`."""
+
+    output: BuildOutput
+    site_url: str
+    detail_images: tuple[str, ...]
+    render_missing: Callable[[FigureSpec], None]
+    late: list[str] = field(default_factory=list)  # ids rendered after the files were collected
+
+    @property
+    def facts(self) -> dict:
+        return self.output.facts
+
+    def entry(self, kind: str, params: dict[str, str]) -> dict:
+        """The manifest entry of the figure a shortcode's kind and parameters name."""
+        return self.entry_for(spec_for(kind, params, self.facts))
+
+    def entry_for(self, spec: FigureSpec) -> dict:
+        entry = self.output.figure(spec.id)
+        if entry is None:
+            self.render_missing(spec)
+            self.late.append(spec.id)
+            entry = self.output.figure(spec.id)
+            assert entry is not None
+        return entry
+
+    def detailed(self) -> set[str]:
+        """The images that get the step-by-step convolution animations."""
+        return {self.facts["featured"], *self.detail_images}
+
+    def url(self, entry: dict, page_url: str) -> str:
+        return get_relative_url(f"figures/{entry['file']}", page_url or ".")
