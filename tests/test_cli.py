@@ -71,19 +71,18 @@ def test_build_prints_figure_count_and_stages(small_cache: Path, tmp_path: Path)
     """A warm build: the figure count and 'none (all cached)'; the session's cold build listed every
     stage with its time (test_faults.py checks a build that runs only the render stage)."""
     cold = small_cache.with_suffix(".log").read_text()
-    assert re.search(r"^stages run: train, probe, render \| data \d+\.\d s, train \d+\.\d s, "
-                     r"probe \d+\.\d s, keys \d+\.\d s, render \d+\.\d s$", cold, re.M), cold
+    assert re.search(r"^stages run: train, probe, render \| keys \d+\.\d s, data \d+\.\d s, train \d+\.\d s, "
+                     r"probe \d+\.\d s, render \d+\.\d s$", cold, re.M), cold
     out = ok(gen("build", *SMALL, "--quiet", "--cache-dir", small_cache, cwd=tmp_path))
-    match = re.search(r"^figures: (\d+) in (.+)$", out, re.M)
+    match = re.search(r"^figures: (\d+) \((\d+) from the cache\) in (.+)$", out, re.M)
     assert match, out
-    render = Path(match.group(2)).parent
-    assert render == latest(small_cache, "render")
-    assert re.search(r"^figures: \d+ in ", cold, re.M).group(0) == f"figures: {match.group(1)} in "
-    manifest = json.loads((render / "figures" / "manifest.json").read_text())["figures"]
-    files = [p for p in (render / "figures").rglob("*") if p.is_file() and p.name != "manifest.json"]
-    assert int(match.group(1)) == len(manifest) == len(files) > 200
+    assert Path(match.group(3)) == small_cache / "figure"
+    assert match.group(1) == match.group(2)  # warm: every figure from the cache
+    assert re.search(r"^figures: (\d+) \(0 from the cache\) in ", cold, re.M).group(1) == match.group(1)
+    entries = [d for d in (small_cache / "figure").iterdir() if (d / "entry.json").is_file()]
+    assert int(match.group(1)) == len(entries) > 200
     assert re.search(r"^test accuracy: \d+\.\d% after 1 epochs on shapes$", out, re.M), out
-    assert re.search(r"^stages run: none \(all cached\) \| keys \d+\.\d s$", out, re.M), out
+    assert re.search(r"^stages run: none \(all cached\) \| keys \d+\.\d s, render \d+\.\d s$", out, re.M), out
 
 
 def test_train_prints_the_checkpoint_and_metrics(small_cache: Path, tmp_path: Path) -> None:
@@ -163,7 +162,7 @@ def test_predict_json_schema(small_cache: Path, photos: Path) -> None:
     names = [USER_IMAGE, "grey.jpg"]
     out = ok(gen("predict", *names, "--json", *SMALL, "--quiet", "--cache-dir", small_cache, cwd=photos))
     results = json.loads(out)
-    facts = json.loads((latest(small_cache, "render") / "facts.json").read_text())
+    facts = json.loads((latest(small_cache, "probe") / "facts.json").read_text())
     assert [r["path"] for r in results] == names
     for r in results:
         assert set(r) == {"path", "class", "probabilities"}

@@ -3,7 +3,9 @@ log line, never published and never a traceback. A read-only cache serves what i
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -24,30 +26,39 @@ def _build(cache: Path, cwd: Path, *extra: str) -> subprocess.CompletedProcess[s
     return gen("build", *SMALL, "--quiet", "--cache-dir", cache, *extra, cwd=cwd)
 
 
+def _entries(cache: Path) -> list[tuple[Path, dict]]:
+    """Every cached figure: (its entry directory, its manifest entry)."""
+    return [(d, json.loads((d / "entry.json").read_text())) for d in sorted((cache / "figure").iterdir())
+            if (d / "entry.json").is_file()]
+
+
+def _renders(out: str) -> int:
+    """How many figures a build drew, from `figures: N (K from the cache)`."""
+    found = re.search(r"^figures: (\d+) \((\d+) from the cache\)", out, re.M)
+    assert found, out
+    return int(found.group(1)) - int(found.group(2))
+
+
 def test_truncated_png_is_rendered_again_not_published(small_cache: Path, tmp_path: Path) -> None:
     cache = _copy(small_cache, tmp_path)
-    render = latest(cache, "render")
-    manifest = json.loads((render / "figures" / "manifest.json").read_text())["figures"]
-    entry = next(e for e in manifest if e["file"].endswith(".png"))
-    png = render / "figures" / entry["file"]
+    folder, entry = next((d, e) for d, e in _entries(cache) if e["file"].endswith(".png"))
+    png = folder / "figure.png"
     png.write_bytes(png.read_bytes()[:100])
     proc = _build(cache, tmp_path)
-    ok(proc)
-    log = proc.stdout + proc.stderr
-    assert log.count("is damaged") == 1 and f"{entry['file']} has 100 bytes" in log, log
+    out = ok(proc)
+    assert proc.stderr.count("is damaged") == 1 and "figure.png has 100 bytes" in proc.stderr, proc.stderr
+    assert _renders(out) == 1  # that figure only
     assert png.stat().st_size == entry["bytes"]
 
 
 def test_deleted_gif_is_rendered_again(small_cache: Path, tmp_path: Path) -> None:
     cache = _copy(small_cache, tmp_path)
-    render = latest(cache, "render")
-    gif = next((render / "figures").rglob("*.gif"))
-    size = gif.stat().st_size
-    gif.unlink()
+    folder, entry = next((d, e) for d, e in _entries(cache) if e["file"].endswith(".gif"))
+    (folder / "figure.gif").unlink()
     proc = _build(cache, tmp_path)
-    ok(proc)
-    assert "is missing" in proc.stdout + proc.stderr
-    assert gif.stat().st_size == size
+    assert _renders(ok(proc)) == 1
+    assert "figure.gif is missing" in proc.stderr
+    assert (folder / "figure.gif").stat().st_size == entry["bytes"]
 
 
 @pytest.mark.parametrize("command", [("figure", "input", "-o", "out.png"), ("build", "--featured", "circle")])
@@ -94,8 +105,10 @@ def test_output_does_not_depend_on_the_checkout_path(small_cache: Path, tmp_path
             Image.new("RGB", (64, 64), (40 * i, 90, 200)).save(project / "pics" / name)
         proc = _build(cache, project, "--images", "pics/a b.png", "pics/a-b.png")
         outputs.append(ok(proc))
-        facts = json.loads((latest(cache, "render") / "facts.json").read_text())
-        assert [s["source"] for s in facts["samples"] if s["label"] is None] == ["pics/a b.png", "pics/a-b.png"]
     assert "stages run: none (all cached)" in outputs[1], outputs[1]
+    assert _renders(outputs[1]) == 0
+    ids = {e["id"] for _, e in _entries(cache)}
+    clash = hashlib.sha256(b"pics/a-b.png").hexdigest()[:6]
+    assert {"a-b/input", f"a-b-{clash}/input"} <= ids
     assert not any(str(tmp_path) in p.read_text(errors="replace")
-                   for p in latest(cache, "render").rglob("*.json")), "an absolute path was published"
+                   for p in cache.rglob("*.json")), "an absolute path reached the cache"
