@@ -12,7 +12,7 @@ from generator.errors import DataError
 from generator.names import zh_label
 from generator.records import FigureSpec, ProbeResult, RenderContext, Rendered
 from generator.render import colors, png
-from generator.render.mpl import escape_text, figure, fmt, gap_cmap, to_rgb
+from generator.render.mpl import escape_text, figure, fmt_fixed, gap_cmap, to_rgb
 
 WIDTH, HEIGHT = 1000, 760
 PRODUCT = "PiYG"  # x*w: its own diverging scale, distinct from activations (RdBu) and weights (BrBG)
@@ -100,8 +100,9 @@ def _draw(n: FlattenNumbers, cls: str, scale: tuple[float, float]) -> np.ndarray
                      color="#1b7837" if s > 0 else "#c51b7d" if s < 0 else "#555555")
         fig.text(0.83, 0.175 + h + 0.012, "\u03a3", fontsize=8, color="#555555")
         sign = "\u2212" if n.bias < 0 else "+"
-        fig.text(0.5, 0.075, f"z({escape_text(cls)}) = \u03a3 x\u1d62 \u00b7 w\u1d62 + b = {fmt(n.dot, 3)} {sign} "
-                 f"{fmt(abs(n.bias), 3)} = {fmt(n.logit, 3)}", ha="center", va="center", fontsize=16)
+        fig.text(0.5, 0.075, f"z({escape_text(cls)}) = \u03a3 x\u1d62 \u00b7 w\u1d62 + b = "
+                 f"{fmt_fixed(n.dot, 3)} {sign} {fmt_fixed(abs(n.bias), 3)} = {fmt_fixed(n.logit, 3)}",
+                 ha="center", va="center", fontsize=16)
         return to_rgb(fig)
 
 

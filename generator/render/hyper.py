@@ -12,7 +12,7 @@ from matplotlib.patches import Rectangle
 from generator.errors import ConfigError
 from generator.records import FigureSpec, RenderContext, Rendered
 from generator.render import colors, gif
-from generator.render.mpl import Blitter, figure, fmt, index_frames
+from generator.render.mpl import Blitter, figure, fmt_fixed, index_frames
 
 HYPERS = ("padding", "kernel-size", "stride")
 CELL = 30  # pixels per grid cell
@@ -79,14 +79,14 @@ def _cells(ax, x0: float, y0: float, values: np.ndarray, rgb: np.ndarray, ink: s
            animated: bool = False) -> list[list]:
     """A grid of coloured squares with their numbers; returns [patch, text] per cell (row-major)."""
     out = []
-    longest = max(len(fmt(v, 0)) for v in values.reshape(-1))
+    longest = max(len(fmt_fixed(v, 0)) for v in values.reshape(-1))
     size = {1: 13, 2: 11}.get(longest, 10)  # "−12" must fit a cell
     for r in range(values.shape[0]):
         for c in range(values.shape[1]):
             patch = ax.add_patch(Rectangle((x0 + c * CELL, y0 + r * CELL), CELL, CELL, facecolor=rgb[r, c] / 255,
                                            edgecolor="#bbbbbb", lw=0.8, animated=animated))
             lum = rgb[r, c].astype(float) @ (0.299, 0.587, 0.114)
-            text = ax.text(x0 + (c + 0.5) * CELL, y0 + (r + 0.5) * CELL, fmt(values[r, c], 0), ha="center",
+            text = ax.text(x0 + (c + 0.5) * CELL, y0 + (r + 0.5) * CELL, fmt_fixed(values[r, c], 0), ha="center",
                            va="center", fontsize=size, color="white" if lum < 110 else ink, animated=animated)
             out.append([patch, text])
     return out

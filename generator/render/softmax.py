@@ -12,7 +12,7 @@ from generator.errors import DataError
 from generator.names import zh_label
 from generator.records import FigureSpec, RenderContext, Rendered
 from generator.render import colors, gif
-from generator.render.mpl import Blitter, escape_text, figure, fmt, fmt_sig, index_frames
+from generator.render.mpl import Blitter, escape_text, figure, fmt_fixed, fmt_sig, index_frames
 
 WIDTH, HEIGHT = 860, 600
 MAX_PLAIN_LOGIT = 80.0  # e^80 ~ 5.5e34 still prints; beyond, exponentials are shown shifted by max(z)
@@ -87,7 +87,7 @@ class _Formula:
 
     def show(self, i: int, name: str) -> list:
         self.name.set_text(f"p({name}) =")
-        self.z.set_text(fmt(self.n.logits[i] - self.n.shift))
+        self.z.set_text(fmt_fixed(self.n.logits[i] - self.n.shift))
         self.exp.set_text(fmt_sig(float(self.n.exps[i])))
         self.p.set_text(f"{self.n.probs[i]:.4f}")
         return self.artists()
@@ -126,13 +126,13 @@ def _draw(ctx: RenderContext, n: SoftmaxNumbers, pred: int) -> tuple[list[np.nda
             ax.add_patch(Rectangle((x_logit - 42, y - row_h / 2 + 1.5), 84, row_h - 3,
                                    color=table[level] / 255.0, lw=0))
             ink = "white" if level > len(table) * 0.55 else "#222222"
-            ax.text(x_logit, y, fmt(n.logits[i]), ha="center", va="center", fontsize=11, color=ink)
+            ax.text(x_logit, y, fmt_fixed(n.logits[i]), ha="center", va="center", fontsize=11, color=ink)
 
         # Colour bar of the logit scale (Oranges over this image's min..max logit).
         cb_y = bottom + 14
         ax.imshow(table[None], extent=(x_logit - 60, x_logit + 60, cb_y + 9, cb_y), aspect="auto")
-        ax.text(x_logit - 64, cb_y + 4.5, fmt(lo), ha="right", va="center", fontsize=9)
-        ax.text(x_logit + 64, cb_y + 4.5, fmt(hi), ha="left", va="center", fontsize=9)
+        ax.text(x_logit - 64, cb_y + 4.5, fmt_fixed(lo), ha="right", va="center", fontsize=9)
+        ax.text(x_logit + 64, cb_y + 4.5, fmt_fixed(hi), ha="left", va="center", fontsize=9)
         ax.set_xlim(0, WIDTH)
         ax.set_ylim(HEIGHT, 0)  # pixel coordinates, y down: the layout reads like the picture
 
