@@ -12,6 +12,7 @@ from generator.errors import DataError
 from generator.names import zh_label
 from generator.records import FigureSpec, RenderContext, Rendered
 from generator.render import colors, gif
+from generator.render.common import probe_for
 from generator.render.mpl import Blitter, escape_text, figure, fmt_fixed, fmt_sig, index_frames
 
 WIDTH, HEIGHT = 860, 600
@@ -187,9 +188,7 @@ def _draw(ctx: RenderContext, n: SoftmaxNumbers, pred: int) -> tuple[list[np.nda
 
 def render_softmax(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     """The softmax animation of one image (kind "softmax")."""
-    probe = ctx.probes.get(spec.image or "")
-    if probe is None:
-        raise DataError(f"softmax figure: no probe for image {spec.image!r}; known: {', '.join(ctx.probes)}")
+    probe = probe_for(spec, ctx)
     n = softmax_numbers(probe.stages["output"])
     if len(n.logits) != len(ctx.classes):
         raise DataError(f"softmax figure: {len(n.logits)} logits but {len(ctx.classes)} class names")
@@ -200,10 +199,10 @@ def render_softmax(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     top = ", ".join(f"{ctx.classes[i]} {n.logits[i]:.2f}" for i in np.argsort(-n.logits)[:3])
     top_zh = "，".join(f"{zh_label(ctx.classes[i])} {n.logits[i]:.2f}" for i in np.argsort(-n.logits)[:3])
     alt = {
-        "zh": f"softmax 动画：图像 {spec.image} 的 {len(n.logits)} 个 logit（最大的三个：{top_zh}）"
+        "zh": f"softmax 动画：图像 {probe.image.slug} 的 {len(n.logits)} 个 logit（最大的三个：{top_zh}）"
               f"取指数、求和（Σ = {fmt_sig(n.total)}）、逐类相除，得到概率；"
               f"预测为 {zh_label(name)}，概率 {100 * p:.1f}%。",
-        "en": f"Softmax animation: the {len(n.logits)} logits of image {spec.image} (largest three: {top}) "
+        "en": f"Softmax animation: the {len(n.logits)} logits of image {probe.image.slug} (largest three: {top}) "
               f"are exponentiated, summed (Σ = {fmt_sig(n.total)}) and divided class by class into "
               f"probabilities; the prediction is {name} with probability {100 * p:.1f} %.",
     }
