@@ -15,7 +15,15 @@ LAYER_NAMES: list[str] = [name for name, _ in ARCH]
 CONV_LAYERS: list[str] = [name for name, kind in ARCH if kind == "conv"]
 RELU_LAYERS: list[str] = [name for name, kind in ARCH if kind == "relu"]
 POOL_LAYERS: list[str] = [name for name, kind in ARCH if kind == "pool"]
+# Every stage whose neurons have a map or a value to show: the input channels, each layer, the logits.
+ACTIVATION_LAYERS: list[str] = ["input", *LAYER_NAMES, "output"]
 FLAT_FEATURES = FILTERS * 13 * 13  # 1690
+
+
+def previous_stage(layer: str) -> str:
+    """The stage a layer reads: "input" for the first layer, else the layer before it."""
+    i = LAYER_NAMES.index(layer)
+    return "input" if i == 0 else LAYER_NAMES[i - 1]
 
 
 def layer_shapes() -> dict[str, tuple[int, int, int]]:

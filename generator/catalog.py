@@ -6,11 +6,11 @@ numbers — so a figure's URL survives retraining. Validation errors name the ba
 
 from __future__ import annotations
 
-from generator.arch import CONV_LAYERS, FILTERS, LAYER_NAMES, POOL_LAYERS, RELU_LAYERS
-from generator.errors import ShortcodeError
+from generator.arch import ACTIVATION_LAYERS, CONV_LAYERS, FILTERS, POOL_LAYERS, RELU_LAYERS
+from generator.errors import FigureSpecError
 from generator.records import FigureSpec
 
-ACTIVATION_LAYERS = ["input", *LAYER_NAMES, "output"]
+# The hyperparameter animations, one figure each (render/hyper.py draws them).
 HYPERS = ("padding", "kernel-size", "stride")
 
 # kind -> (scope, layers it accepts or None, takes a neuron, file extension)
@@ -57,34 +57,34 @@ def make_spec(kind: str, image: str | None = None, layer: str | None = None, neu
               hyper: str | None = None, num_classes: int = 10) -> FigureSpec:
     """Validate one figure's parameters and return its spec (id and file included)."""
     if kind not in KINDS:
-        raise ShortcodeError(f"unknown figure kind {kind!r}; known kinds: {', '.join(KINDS)}")
+        raise FigureSpecError(f"unknown figure kind {kind!r}; known kinds: {', '.join(KINDS)}")
     scope, layers, takes_neuron, ext = KINDS[kind]
     if layers is None:
         if layer is not None:
-            raise ShortcodeError(f"figure {kind!r} takes no layer (got layer={layer})")
+            raise FigureSpecError(f"figure {kind!r} takes no layer (got layer={layer})")
     else:
         layer = layer or default_layer(kind)
         if layer not in layers:
-            raise ShortcodeError(f"figure {kind!r}: unknown layer {layer!r}; choose one of {', '.join(layers)}")
+            raise FigureSpecError(f"figure {kind!r}: unknown layer {layer!r}; choose one of {', '.join(layers)}")
     if takes_neuron:
         neuron = 0 if neuron is None else neuron
         count = neuron_count(layer, num_classes)
         if not 0 <= neuron < count:
-            raise ShortcodeError(f"figure {kind!r}: neuron {neuron} out of range for {layer} "
-                                 f"(it has {count} neurons: 0 to {count - 1})")
+            raise FigureSpecError(f"figure {kind!r}: neuron {neuron} out of range for {layer} "
+                                  f"(it has {count} neurons: 0 to {count - 1})")
     elif neuron is not None:
-        raise ShortcodeError(f"figure {kind!r} takes no neuron (got neuron={neuron})")
+        raise FigureSpecError(f"figure {kind!r} takes no neuron (got neuron={neuron})")
     if kind == "hyperparameter":
         if hyper not in HYPERS:
-            raise ShortcodeError(f"figure 'hyperparameter' needs hyper= one of {', '.join(HYPERS)} (got {hyper!r})")
+            raise FigureSpecError(f"figure 'hyperparameter' needs hyper= one of {', '.join(HYPERS)} (got {hyper!r})")
     elif hyper is not None:
-        raise ShortcodeError(f"figure {kind!r} takes no hyper (got hyper={hyper})")
+        raise FigureSpecError(f"figure {kind!r} takes no hyper (got hyper={hyper})")
     if scope == "model":
         image = None
         stem = "model/" + {"kernels": f"kernels-{layer}", "hyperparameter": f"hyperparameter-{hyper}"}.get(kind, kind)
     else:
         if not image:
-            raise ShortcodeError(f"figure {kind!r} needs an image")
+            raise FigureSpecError(f"figure {kind!r} needs an image")
         stem = f"{image}/" + {
             "activation": f"activations/{layer}-{neuron}",
             "activation-grid": f"activations/{layer}",

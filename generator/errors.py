@@ -25,3 +25,10 @@ class CacheError(GeneratorError):
 
 class ShortcodeError(GeneratorError):
     """An unknown figure, value or parameter in a Markdown shortcode."""
+
+
+class FigureSpecError(ShortcodeError):
+    """A figure spec that names no real figure: unknown kind, image, layer, neuron or hyperparameter.
+
+    Raised by the catalogue and by every renderer. A ShortcodeError, so a bad `figure` shortcode is
+    reported with its page and line like any other shortcode mistake."""

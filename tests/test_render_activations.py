@@ -11,8 +11,9 @@ import pytest
 from PIL import Image
 from render_fixtures import render_context, spec
 
-from generator.errors import ShortcodeError
+from generator.errors import FigureSpecError
 from generator.render import activations as act
+from generator.render import common
 from generator.render.colors import lut
 from generator.render.text import resize_nearest
 
@@ -28,10 +29,10 @@ def test_single_map_pixels_are_the_stage_through_the_colour_table():
     img = _rgb(r.data)
     assert img.shape == (r.height, r.width, 3)
     values = probe.stages["conv_1_2"][4]  # (60, 60)
-    side = 60 * act.upscale_factor(60, 248)
-    x0, y0 = (r.width - side) // 2, act.PAD + 20
+    side = 60 * common.upscale_factor(60, 248)
+    x0, y0 = (r.width - side) // 2, common.PAD + 20
     m = float(np.abs(probe.stages["conv_1_2"]).max())  # layer scale: one range for the layer
-    pal = act.map_palette("RdBu")
+    pal = common.map_palette("RdBu")
     want = pal.colors[pal.index(resize_nearest(values, side, side), -m, m, "RdBu")]
     assert (img[y0:y0 + side, x0:x0 + side] == want).all()
 
@@ -40,7 +41,7 @@ def test_colour_endpoints_in_neuron_scale():
     ctx = replace(render_context(), scale="neuron")
     values = ctx.probes["ladybug"].stages["conv_1_1"][1]
     img = _rgb(act.render_activation(spec("activation", "ladybug", "conv_1_1", 1), ctx).data)
-    table = lut("RdBu", act.LEVELS)
+    table = lut("RdBu", common.LEVELS)
     end = table[0] if -values.min() >= values.max() else table[-1]  # the largest |value| hits an end
     assert (img.reshape(-1, 3) == end).all(axis=1).any()
 
@@ -48,10 +49,10 @@ def test_colour_endpoints_in_neuron_scale():
 def test_input_output_and_sizes():
     ctx = render_context()
     r = act.render_activation(spec("activation", "ladybug", "input", 0), ctx)
-    assert r.width == 256 + 2 * act.PAD and "R" in r.alt["en"] and "0 to 1" in r.alt["en"]
+    assert r.width == 256 + 2 * common.PAD and "R" in r.alt["en"] and "0 to 1" in r.alt["en"]
     logits = ctx.probes["ladybug"].stages["output"]
     r = act.render_activation(spec("activation", "ladybug", "output", 2), ctx)
-    assert ctx.classes[2] in r.alt["en"] and act.fmt(logits[2]) in r.alt["zh"]
+    assert ctx.classes[2] in r.alt["en"] and common.fmt_ascii(logits[2]) in r.alt["zh"]
     for layer, size in (("conv_1_1", 62), ("max_pool_1", 30), ("max_pool_2", 13)):
         r = act.render_activation(spec("activation", "ladybug", layer, 0), ctx)
         assert 220 <= r.width <= 290 and f"{size}×{size}" in r.alt["en"]
@@ -64,19 +65,19 @@ def test_deterministic_and_alt_numbers_are_real():
     a, b = act.render_activation(s, ctx), act.render_activation(s, ctx)
     assert a == b
     v = ctx.probes["school-bus"].stages["relu_2_1"][7]
-    assert f"values {act.fmt(v.min())} to {act.fmt(v.max())}" in a.alt["en"]
+    assert f"values {common.fmt_ascii(v.min())} to {common.fmt_ascii(v.max())}" in a.alt["en"]
     assert set(a.alt) == set(a.caption) == {"zh", "en"}
 
 
 def test_bad_specs_name_the_figure():
     ctx = render_context()
-    with pytest.raises(ShortcodeError, match="layer='conv_9'"):
+    with pytest.raises(FigureSpecError, match="layer='conv_9'"):
         act.render_activation(spec("activation", "ladybug", "conv_9", 0), ctx)
-    with pytest.raises(ShortcodeError, match="neuron=10 is out of range"):
+    with pytest.raises(FigureSpecError, match="neuron=10 is out of range"):
         act.render_activation(spec("activation", "ladybug", "conv_1_1", 10), ctx)
-    with pytest.raises(ShortcodeError, match="neuron=3 is out of range"):
+    with pytest.raises(FigureSpecError, match="neuron=3 is out of range"):
         act.render_activation(spec("activation", "ladybug", "input", 3), ctx)
-    with pytest.raises(ShortcodeError, match="unknown image 'cat'"):
+    with pytest.raises(FigureSpecError, match="unknown image 'cat'"):
         act.render_activation(spec("activation", "cat", "conv_1_1", 0), ctx)
 
 

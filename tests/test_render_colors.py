@@ -82,11 +82,6 @@ def test_palette_parts_and_limits():
         colors.figure_palette(("RdBu", 200), ("BrBG", 100))
 
 
-def test_fmt_is_short_and_exact_enough():
-    assert [colors.fmt(v) for v in (0.0, 0.12345, -1.5, 123.456, 0.000123, 12345.6)] == \
-        ["0", "0.123", "-1.5", "123", "0.000123", "12,346"]
-
-
 def test_png_is_deterministic_palette_mode_without_metadata():
     pal = colors.figure_palette(("RdBu", 51))
     c = Canvas(120, 60, pal)

@@ -12,9 +12,11 @@ import torch.nn.functional as F
 from PIL import Image, ImageSequence
 from render_fixtures import render_context, spec
 
-from generator.arch import CONV_LAYERS
-from generator.errors import ShortcodeError
+from generator.arch import CONV_LAYERS, previous_stage
+from generator.errors import FigureSpecError
 from generator.render import conv
+from generator.render.colors import symmetric
+from generator.render.common import fmt_ascii
 
 
 def _frames(data: bytes) -> list[np.ndarray]:
@@ -23,7 +25,7 @@ def _frames(data: bytes) -> list[np.ndarray]:
 
 def _torch_conv(ctx, probe, layer, neuron, channel=None):
     """The reference: F.conv2d on the same tensors (one channel without bias, or all with bias)."""
-    x = torch.from_numpy(probe.stages[conv.previous_stage(layer)])[None]  # (1, in_c, H, W)
+    x = torch.from_numpy(probe.stages[previous_stage(layer)])[None]  # (1, in_c, H, W)
     w = torch.from_numpy(ctx.weights[f"{layer}.weight"][neuron:neuron + 1])  # (1, in_c, 3, 3)
     if channel is not None:
         return F.conv2d(x[:, channel:channel + 1], w[:, channel:channel + 1])[0, 0].numpy()
@@ -44,7 +46,7 @@ def test_detail_numbers_match_conv2d(layer, neuron):
     assert [(s.row, s.col) for s in steps[:12]] == [(0, c) for c in range(12)]  # one by one first
     last = steps[-1]
     assert (last.row, last.col) == (ref.shape[0] - 1, ref.shape[1] - 1)  # and the sweep completes
-    x = probe.stages[conv.previous_stage(layer)][k]
+    x = probe.stages[previous_stage(layer)][k]
     for s in steps:
         assert np.array_equal(s.window, x[s.row:s.row + 3, s.col:s.col + 3])
         assert np.array_equal(s.kernel, ctx.weights[f"{layer}.weight"][neuron, k])
@@ -76,7 +78,7 @@ def test_overview_last_frame_shows_the_output_map():
     assert (frames[-1][o.y:o.y + o.h, o.x:o.x + o.w] == want).all()
     assert (frames[0][o.y:o.y + o.h, o.x:o.x + o.w] == 255).all()  # empty before the sweep
     bias = float(ctx.weights["conv_1_2.bias"][6])
-    assert conv.fmt(bias) in r.alt["en"] and conv.fmt(bias) in r.alt["zh"]
+    assert fmt_ascii(bias) in r.alt["en"] and fmt_ascii(bias) in r.alt["zh"]
 
 
 @pytest.mark.parametrize("kind,layer", [("conv-overview", "conv_1_1"), ("conv-overview", "conv_2_1"),
@@ -113,7 +115,7 @@ def test_detail_frames_show_the_kernel_and_fill_the_intermediate_map():
     assert not (frames[2][w.y:w.y + w.h, w.x:w.x + w.w] == frames[i + 2][w.y:w.y + w.h, w.x:w.x + w.w]).all()
     k = conv.detail_channel(probe, "conv_1_1", 4)
     inter = probe.intermediates["conv_1_1"][4, k]  # (62, 62)
-    lo, hi = conv.symmetric(inter)
+    lo, hi = symmetric(inter)
     z, m = lay.zoom, lay.mid
     want = conv.PALETTE.colors[conv.PALETTE.index(np.repeat(np.repeat(inter, z, 0), z, 1), lo, hi, "RdBu")]
     rows = m.h - 3 * z  # away from the last window's highlight in the bottom-right corner
@@ -123,14 +125,7 @@ def test_detail_frames_show_the_kernel_and_fill_the_intermediate_map():
 
 def test_bad_layer_is_rejected():
     ctx = render_context()
-    with pytest.raises(ShortcodeError, match="conv_1_1, conv_1_2"):
+    with pytest.raises(FigureSpecError, match="conv_1_1, conv_1_2"):
         conv.render_conv_overview(spec("conv-overview", "ladybug", "relu_1_1", 0), ctx)
-    with pytest.raises(ShortcodeError, match="out of range"):
+    with pytest.raises(FigureSpecError, match="out of range"):
         conv.render_conv_detail(spec("conv-detail", "ladybug", "conv_1_1", -1), ctx)
-
-
-def test_sweep_positions():
-    assert conv.sweep_positions(10, 3, 6) == [0, 1, 2, 4, 6, 9]
-    assert conv.sweep_positions(4, 12, 20) == [0, 1, 2, 3]
-    ends = conv.sweep_positions(3844, 8, 30)
-    assert len(ends) == 30 and ends[-1] == 3843 and ends == sorted(set(ends))

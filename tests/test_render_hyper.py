@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from render_fixtures import render_context, spec
 
-from generator.errors import ConfigError
+from generator.errors import ConfigError, FigureSpecError
 from generator.render.hyper import SETTINGS, convolve, output_size, render_hyperparameter, sample_input, sample_kernel
 
 
@@ -70,7 +70,7 @@ def test_deterministic_and_unknown_hyper():
     ctx = render_context()
     s = spec("hyperparameter", image=None, hyper="kernel-size")
     assert render_hyperparameter(s, ctx).data == render_hyperparameter(s, ctx).data
-    with pytest.raises(ConfigError, match="hyper"):
+    with pytest.raises(FigureSpecError, match="hyper"):
         render_hyperparameter(spec("hyperparameter", image=None, hyper="dilation"), ctx)
 
 

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from render_fixtures import render_context, spec
 
-from generator.errors import DataError
+from generator.errors import FigureSpecError
 from generator.render.kernels import mosaic, render_kernel_evolution, render_kernels, render_logo, strongest_kernel
 
 
@@ -47,7 +47,7 @@ def test_kernels_png(layer):
 
 
 def test_kernels_of_a_non_conv_layer():
-    with pytest.raises(DataError, match="conv_1_1"):
+    with pytest.raises(FigureSpecError, match="conv_1_1"):
         render_kernels(spec("kernels", image=None, layer="relu_1_1"), render_context())
 
 

@@ -11,6 +11,7 @@ from render_fixtures import render_context, spec
 
 from generator.names import CLASS_NAMES_ZH, zh_label
 from generator.render import inputs, overview
+from generator.render.common import fmt_ascii
 from generator.render.text import resize_nearest
 
 
@@ -53,5 +54,5 @@ def test_input_figure():
     want = resize_nearest(pixels, inputs.SIDE, inputs.SIDE)
     assert (img[top:top + inputs.SIDE, inputs.PAD:inputs.PAD + inputs.SIDE] == want).all()
     r_mean = ctx.probes["ladybug"].stages["input"][0].mean()
-    assert inputs.fmt(float(r_mean)) in r.alt["en"]
+    assert fmt_ascii(float(r_mean)) in r.alt["en"]
     assert r == inputs.render_input(spec("input", "ladybug"), ctx)

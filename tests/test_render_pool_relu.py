@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageSequence
 from render_fixtures import render_context, spec
 
-from generator.errors import ShortcodeError
+from generator.errors import FigureSpecError
 from generator.render import pool, relu
 
 
@@ -65,7 +65,7 @@ def test_relu_counts_and_picture():
 
 def test_bad_layers():
     ctx = render_context()
-    with pytest.raises(ShortcodeError, match="max_pool_1, max_pool_2"):
+    with pytest.raises(FigureSpecError, match="max_pool_1, max_pool_2"):
         pool.render_pool(spec("pool", "ladybug", "relu_1_1", 0), ctx)
-    with pytest.raises(ShortcodeError, match="relu_1_1"):
+    with pytest.raises(FigureSpecError, match="relu_1_1"):
         relu.render_relu(spec("relu", "ladybug", "conv_1_1", 0), ctx)

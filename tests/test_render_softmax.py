@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from render_fixtures import render_context, spec
 
-from generator.errors import DataError
+from generator.errors import DataError, FigureSpecError
 from generator.names import CLASS_NAMES_ZH
 from generator.render.softmax import render_softmax, softmax_numbers
 
@@ -71,8 +71,8 @@ def test_alt_and_caption_quote_the_numbers():
     assert render_softmax(spec("softmax", image="ladybug"), ctx).data != r.data
 
 
-def test_unknown_image_is_a_data_error():
-    with pytest.raises(DataError, match="no probe"):
+def test_unknown_image_is_a_figure_spec_error():
+    with pytest.raises(FigureSpecError, match="unknown image 'nope'"):
         render_softmax(spec("softmax", image="nope"), render_context())
 
 

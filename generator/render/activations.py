@@ -7,53 +7,33 @@ palette mode. No matplotlib figure is ever created here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
 
-from generator.arch import LAYER_NAMES
-from generator.errors import ShortcodeError
+from generator.arch import ACTIVATION_LAYERS
+from generator.errors import DataError
 from generator.names import zh_label
 from generator.records import FigureSpec, ProbeResult, RenderContext, Rendered
-from generator.render.colors import ACTIVATION, CHANNEL_TINTS, LOGIT, figure_palette, fmt, stage_scale
+from generator.render.colors import ACTIVATION, CHANNEL_TINTS, LOGIT, figure_palette, stage_scale
+from generator.render.common import (
+    BAR,
+    CHANNEL_NAMES,
+    PAD,
+    below_bar,
+    fmt_ascii,
+    layer_of,
+    map_palette,
+    neuron_of,
+    probe_for,
+    ticks,
+    upscale_factor,
+)
 from generator.render.text import Canvas
 
-MAP_LAYERS = ("input", *LAYER_NAMES, "output")
-CHANNEL_NAMES = ("R", "G", "B")
 CHANNEL_ZH = {"R": "红", "G": "绿", "B": "蓝"}
-LEVELS = 201  # odd, so 0 of a symmetric range is exactly the scale's middle colour
-PAD = 12
-
-
-# ---- spec helpers shared by the per-image renderers ------------------------------------------
-
-def probe_for(spec: FigureSpec, ctx: RenderContext) -> ProbeResult:
-    """The probe of the spec's image, or a ShortcodeError naming the figure."""
-    slug = spec.image or ctx.featured
-    if slug not in ctx.probes:
-        known = ", ".join(ctx.probes) or "none"
-        raise ShortcodeError(f"figure {spec.id!r}: unknown image {slug!r}; sample images are: {known}")
-    return ctx.probes[slug]
-
-
-def layer_of(spec: FigureSpec, allowed: tuple[str, ...] | list[str]) -> str:
-    if spec.layer not in allowed:
-        raise ShortcodeError(f"figure {spec.id!r} ({spec.kind}): layer={spec.layer!r} is not valid; "
-                             f"use one of {', '.join(allowed)}")
-    return spec.layer
-
-
-def neuron_of(spec: FigureSpec, count: int) -> int:
-    n = spec.neuron
-    if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n < count:
-        raise ShortcodeError(f"figure {spec.id!r} ({spec.kind}): neuron={n!r} is out of range; "
-                             f"layer {spec.layer} has neurons 0..{count - 1}")
-    return n
-
-
-def upscale_factor(size: int, target: int) -> int:
-    """Integer zoom that brings `size` pixels closest to `target` (at least 1)."""
-    return max(1, int(round(target / size)))
+SINGLE_BAR_LABELS = 20  # one map's bar patch: its labels need a little less room than the grids'
 
 
 def range_words(lo: float, hi: float, scale: str, layer: str) -> tuple[str, str]:
@@ -61,24 +41,11 @@ def range_words(lo: float, hi: float, scale: str, layer: str) -> tuple[str, str]
     if layer == "input":
         return "颜色范围 0 到 1", "colour range 0 to 1"
     if layer == "output":
-        return (f"颜色范围 {fmt(lo)} 到 {fmt(hi)}（本图全部 logit）",
-                f"colour range {fmt(lo)} to {fmt(hi)} (all logits)")
+        return (f"颜色范围 {fmt_ascii(lo)} 到 {fmt_ascii(hi)}（本图全部 logit）",
+                f"colour range {fmt_ascii(lo)} to {fmt_ascii(hi)} (all logits)")
     if scale == "layer":
-        return f"颜色范围 ±{fmt(hi)}（整层共用）", f"colour range ±{fmt(hi)}, shared across the layer"
-    return f"颜色范围 ±{fmt(hi)}（本神经元）", f"colour range ±{fmt(hi)} for this neuron alone"
-
-
-@lru_cache(maxsize=16)
-def map_palette(scale: str, levels: int = LEVELS):
-    return figure_palette((scale, levels))
-
-
-def ticks(lo: float, hi: float) -> list[tuple[float, str]]:
-    """Tick marks for a colour bar: the ends, and 0 when it lies inside."""
-    out = [(lo, fmt(lo)), (hi, fmt(hi))]
-    if lo < 0 < hi:
-        out.insert(1, (0.0, "0"))
-    return out
+        return f"颜色范围 ±{fmt_ascii(hi)}（整层共用）", f"colour range ±{fmt_ascii(hi)}, shared across the layer"
+    return f"颜色范围 ±{fmt_ascii(hi)}（本神经元）", f"colour range ±{fmt_ascii(hi)} for this neuron alone"
 
 
 # ---- one neuron -------------------------------------------------------------------------------
@@ -101,7 +68,8 @@ def _single(probe: ProbeResult, layer: str, neuron: int, scale: str, classes: tu
     width = max(side, 200) + 2 * PAD
     top = PAD + 20
     extra = 22 if layer == "output" else 0
-    height = top + side + extra + 8 + 10 + 20 + PAD
+    bar_y = top + side + extra + 8
+    height = below_bar(bar_y, labels=SINGLE_BAR_LABELS)
     c = Canvas(width, height, pal)
     c.text(PAD, PAD, title, 14, bold=True)
     c.text(width - PAD, PAD + 2, f"{h}×{w}", 12, anchor="rt")
@@ -109,33 +77,32 @@ def _single(probe: ProbeResult, layer: str, neuron: int, scale: str, classes: tu
     c.heatmap(values, x0, top, side, side, cmap, lo, hi)
     if layer == "output":
         c.frame(x0, top, side, side, "ink")
-        c.text(width // 2, top + side + 4, f"{classes[neuron]}  {fmt(values[0, 0])}", 12, anchor="mt")
-    bar_y = top + side + extra + 8
+        c.text(width // 2, top + side + 4, f"{classes[neuron]}  {fmt_ascii(values[0, 0])}", 12, anchor="mt")
     c.blit(_bar(cmap, lo, hi, width - 2 * PAD), 0, bar_y)
     vmin, vmax = float(values.min()), float(values.max())
     rz, ren = range_words(lo, hi, scale, layer)
     if layer == "output":
         name = classes[neuron]
         alt = {"zh": f"图像 {slug} 的输出层第 {neuron} 个神经元（类别 {zh_label(name)}）的 logit："
-                     f"{fmt(vmax)}，以橙色色块表示；{rz}。",
-               "en": f"Output neuron {neuron} (class {name}) for image {slug}: logit {fmt(vmax)}, "
+                     f"{fmt_ascii(vmax)}，以橙色色块表示；{rz}。",
+               "en": f"Output neuron {neuron} (class {name}) for image {slug}: logit {fmt_ascii(vmax)}, "
                      f"shown as an orange swatch; {ren}."}
-        cap = {"zh": f"输出层神经元 {neuron}（{zh_label(name)}）的 logit 为 {fmt(vmax)}。",
-               "en": f"Output neuron {neuron} ({name}): logit {fmt(vmax)}."}
+        cap = {"zh": f"输出层神经元 {neuron}（{zh_label(name)}）的 logit 为 {fmt_ascii(vmax)}。",
+               "en": f"Output neuron {neuron} ({name}): logit {fmt_ascii(vmax)}."}
     elif layer == "input":
         ch = CHANNEL_NAMES[neuron]
-        alt = {"zh": f"图像 {slug} 的输入{CHANNEL_ZH[ch]}色（{ch}）通道，{h}×{w} 像素，取值 {fmt(vmin)} 到 "
-                     f"{fmt(vmax)}；{rz}。",
-               "en": f"The {ch} channel of input image {slug}, {h}×{w} pixels, values {fmt(vmin)} to "
-                     f"{fmt(vmax)}; {ren}."}
+        alt = {"zh": f"图像 {slug} 的输入{CHANNEL_ZH[ch]}色（{ch}）通道，{h}×{w} 像素，取值 {fmt_ascii(vmin)} 到 "
+                     f"{fmt_ascii(vmax)}；{rz}。",
+               "en": f"The {ch} channel of input image {slug}, {h}×{w} pixels, values {fmt_ascii(vmin)} to "
+                     f"{fmt_ascii(vmax)}; {ren}."}
         cap = {"zh": f"输入的 {ch} 通道（{h}×{w}）。", "en": f"Input channel {ch} ({h}×{w})."}
     else:
-        alt = {"zh": f"图像 {slug} 在 {layer} 层第 {neuron} 个神经元的激活图，{h}×{w}，取值 {fmt(vmin)} 到 "
-                     f"{fmt(vmax)}；红色为负、蓝色为正，{rz}。",
+        alt = {"zh": f"图像 {slug} 在 {layer} 层第 {neuron} 个神经元的激活图，{h}×{w}，取值 {fmt_ascii(vmin)} 到 "
+                     f"{fmt_ascii(vmax)}；红色为负、蓝色为正，{rz}。",
                "en": f"Activation map of neuron {neuron} in {layer} for image {slug}, {h}×{w}, values "
-                     f"{fmt(vmin)} to {fmt(vmax)}; red is negative, blue positive, {ren}."}
-        cap = {"zh": f"{layer} 第 {neuron} 个神经元的激活图（{h}×{w}），取值 {fmt(vmin)} 到 {fmt(vmax)}。",
-               "en": f"{layer}, neuron {neuron} ({h}×{w}): values {fmt(vmin)} to {fmt(vmax)}."}
+                     f"{fmt_ascii(vmin)} to {fmt_ascii(vmax)}; red is negative, blue positive, {ren}."}
+        cap = {"zh": f"{layer} 第 {neuron} 个神经元的激活图（{h}×{w}），取值 {fmt_ascii(vmin)} 到 {fmt_ascii(vmax)}。",
+               "en": f"{layer}, neuron {neuron} ({h}×{w}): values {fmt_ascii(vmin)} to {fmt_ascii(vmax)}."}
     # zlib level 3: a third of level 6's time for ~15% more bytes; this runs 1,130 times a build.
     return Rendered(c.png(compress_level=3), c.width, c.height, alt, cap)
 
@@ -143,8 +110,8 @@ def _single(probe: ProbeResult, layer: str, neuron: int, scale: str, classes: tu
 @lru_cache(maxsize=256)
 def _bar(cmap: str, lo: float, hi: float, length: int) -> np.ndarray:
     """A colour bar with ticks as a ready index patch (full canvas width): maps of one layer share it."""
-    c = Canvas(length + 2 * PAD, 10 + 20, map_palette(cmap))
-    c.colorbar(PAD, 0, length, 10, cmap, lo, hi, ticks(lo, hi))
+    c = Canvas(length + 2 * PAD, BAR + SINGLE_BAR_LABELS, map_palette(cmap))
+    c.colorbar(PAD, 0, length, BAR, cmap, lo, hi, ticks(lo, hi))
     c.pix.setflags(write=False)
     return c.pix
 
@@ -157,18 +124,18 @@ def render_activation(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     """One neuron's map of one layer ("input" channel, conv/relu/pool map, or "output" logit),
     nearest-neighbour upscaled, with a colour bar."""
     probe = probe_for(spec, ctx)
-    layer = layer_of(spec, MAP_LAYERS)
+    layer = layer_of(spec, ACTIVATION_LAYERS)
     neuron = neuron_of(spec, _count(layer, probe))
     return _single(probe, layer, neuron, ctx.scale, ctx.classes)
 
 
-def render_activation_batch(probe: ProbeResult, layers: tuple[str, ...] | list[str] = MAP_LAYERS,
+def render_activation_batch(probe: ProbeResult, layers: Sequence[str] = tuple(ACTIVATION_LAYERS),
                             scale: str = "layer",
                             classes: tuple[str, ...] = ()) -> dict[tuple[str, int], Rendered]:
     """Every neuron's map of `layers` for one probe: {(layer, neuron): Rendered}. Same bytes as
     render_activation; handy for benchmarks and bulk builds."""
     if "output" in layers and len(classes) != len(probe.stages["output"]):
-        raise ShortcodeError("activation batch: the output layer needs the class names")
+        raise DataError("activation batch: the output layer needs the class names")
     return {(layer, n): _single(probe, layer, n, scale, classes)
             for layer in layers for n in range(_count(layer, probe))}
 
@@ -186,7 +153,7 @@ def _grid_layer(probe: ProbeResult, layer: str, scale: str) -> tuple[Canvas, str
     top = PAD + 26
     bar_y = top + rows * (side + label_h + gap)
     pal = map_palette(ACTIVATION)
-    c = Canvas(width, bar_y + 10 + 22 + PAD, pal)
+    c = Canvas(width, below_bar(bar_y), pal)
     c.text(PAD, PAD, layer, 16, bold=True)
     c.text(width - PAD, PAD + 2, f"{h}×{w}×{n}", 13, anchor="rt")
     for i in range(n):
@@ -195,20 +162,20 @@ def _grid_layer(probe: ProbeResult, layer: str, scale: str) -> tuple[Canvas, str
         y = top + (i // cols) * (side + label_h + gap)
         c.text(x, y, f"#{i}", 12, bold=True)
         if scale == "neuron":
-            c.text(x + side, y, f"±{fmt(hi)}", 11, anchor="rt")
+            c.text(x + side, y, f"±{fmt_ascii(hi)}", 11, anchor="rt")
         c.heatmap(maps[i], x, y + label_h, side, side, ACTIVATION, lo, hi)
     _, lo, hi = stage_scale(probe.stages, layer, None, "layer")
     if scale == "neuron":  # each map has its own range: the bar shows the shape of the scale only
-        c.colorbar(PAD, bar_y, width - 2 * PAD, 10, ACTIVATION, -1.0, 1.0,
+        c.colorbar(PAD, bar_y, width - 2 * PAD, BAR, ACTIVATION, -1.0, 1.0,
                    [(-1.0, "-max"), (0.0, "0"), (1.0, "+max")])
     else:
-        c.colorbar(PAD, bar_y, width - 2 * PAD, 10, ACTIVATION, lo, hi, ticks(lo, hi))
+        c.colorbar(PAD, bar_y, width - 2 * PAD, BAR, ACTIVATION, lo, hi, ticks(lo, hi))
     rz, ren = range_words(lo, hi, scale, layer)
     vmin, vmax = float(maps.min()), float(maps.max())
-    zh = (f"{layer} 层全部 {n} 个神经元的激活图（每个 {h}×{w}），取值 {fmt(vmin)} 到 {fmt(vmax)}；"
+    zh = (f"{layer} 层全部 {n} 个神经元的激活图（每个 {h}×{w}），取值 {fmt_ascii(vmin)} 到 {fmt_ascii(vmax)}；"
           f"红色为负、蓝色为正，{rz}。")
-    en = (f"Activation maps of all {n} neurons of {layer} ({h}×{w} each), values {fmt(vmin)} to "
-          f"{fmt(vmax)}; red is negative, blue positive, {ren}.")
+    en = (f"Activation maps of all {n} neurons of {layer} ({h}×{w} each), values {fmt_ascii(vmin)} to "
+          f"{fmt_ascii(vmax)}; red is negative, blue positive, {ren}.")
     return c, zh, en
 
 
@@ -219,15 +186,16 @@ def _grid_input(probe: ProbeResult) -> tuple[Canvas, str, str]:
     pal = figure_palette(*((t, 64) for t in CHANNEL_TINTS))
     width = 2 * PAD + 3 * side + 2 * gap
     top = PAD + 26
-    c = Canvas(width, top + 18 + side + 8 + 10 + 22 + PAD, pal)
+    bar_y = top + 18 + side + 8
+    c = Canvas(width, below_bar(bar_y), pal)
     c.text(PAD, PAD, "input", 16, bold=True)
     c.text(width - PAD, PAD + 2, "64×64×3", 13, anchor="rt")
     for i, tint in enumerate(CHANNEL_TINTS):
         x = PAD + i * (side + gap)
         c.text(x, top, CHANNEL_NAMES[i], 12, bold=True)
         c.heatmap(x_in[i], x, top + 18, side, side, tint, 0.0, 1.0)
-        c.colorbar(x, top + 18 + side + 8, side, 10, tint, 0.0, 1.0, [(0.0, "0"), (1.0, "1")])
-    means = ", ".join(f"{ch} {fmt(float(x_in[i].mean()))}" for i, ch in enumerate(CHANNEL_NAMES))
+        c.colorbar(x, bar_y, side, BAR, tint, 0.0, 1.0, [(0.0, "0"), (1.0, "1")])
+    means = ", ".join(f"{ch} {fmt_ascii(float(x_in[i].mean()))}" for i, ch in enumerate(CHANNEL_NAMES))
     zh = f"输入图像的红、绿、蓝三个通道（各 64×64），取值 0 到 1，平均值 {means}。"
     en = f"The red, green and blue channels of the input (64×64 each), values 0 to 1; means {means}."
     return c, zh, en
@@ -236,7 +204,7 @@ def _grid_input(probe: ProbeResult) -> tuple[Canvas, str, str]:
 def output_rows(c: Canvas, probe: ProbeResult, classes: tuple[str, ...], x: int, y: int, width: int,
                 row_h: int, size: int = 13) -> None:
     """One row per class: Oranges swatch (logit), class name, logit and probability; the predicted
-    class in bold with an accent frame. Shared with the overview."""
+    class in bold with an accent frame."""
     logits, probs = probe.stages["output"], probe.stages["softmax"]
     _, lo, hi = stage_scale(probe.stages, "output", None, "layer")
     sw = row_h - 6
@@ -248,7 +216,7 @@ def output_rows(c: Canvas, probe: ProbeResult, classes: tuple[str, ...], x: int,
         if bold:
             c.frame(x, ry, sw, sw, "accent", 3)
         c.text(x + sw + 8, ry + sw // 2, name, size, anchor="lm", bold=bold)
-        c.text(x + width, ry + sw // 2, f"{fmt(logits[i])}  {100 * probs[i]:.1f}%", size - 1,
+        c.text(x + width, ry + sw // 2, f"{fmt_ascii(logits[i])}  {100 * probs[i]:.1f}%", size - 1,
                anchor="rm", bold=bold)
 
 
@@ -257,31 +225,32 @@ def _grid_output(probe: ProbeResult, classes: tuple[str, ...]) -> tuple[Canvas, 
     pal = figure_palette((LOGIT, 128))
     top = PAD + 30
     n = len(classes)
-    c = Canvas(width, top + n * row_h + 8 + 10 + 22 + PAD, pal)
+    bar_y = top + n * row_h + 8
+    c = Canvas(width, below_bar(bar_y), pal)
     c.text(PAD, PAD, "output", 16, bold=True)
     c.text(width - PAD, PAD + 2, "logit  softmax", 12, anchor="rt")
     output_rows(c, probe, classes, PAD, top, width - 2 * PAD, row_h)
     _, lo, hi = stage_scale(probe.stages, "output", None, "layer")
-    c.colorbar(PAD, top + n * row_h + 8, width - 2 * PAD, 10, LOGIT, lo, hi, ticks(lo, hi))
+    c.colorbar(PAD, bar_y, width - 2 * PAD, BAR, LOGIT, lo, hi, ticks(lo, hi))
     p = probe.predicted
     prob = 100 * float(probe.stages["softmax"][p])
     zh = (f"输出层 {n} 个类别的 logit（橙色深浅）与 softmax 概率；预测类别为 {zh_label(classes[p])}"
-          f"（logit {fmt(probe.stages['output'][p])}，概率 {prob:.1f}%）。")
+          f"（logit {fmt_ascii(probe.stages['output'][p])}，概率 {prob:.1f}%）。")
     en = (f"The {n} output logits (orange shade) and softmax probabilities; the prediction is "
-          f"{classes[p]} (logit {fmt(probe.stages['output'][p])}, probability {prob:.1f}%).")
+          f"{classes[p]} (logit {fmt_ascii(probe.stages['output'][p])}, probability {prob:.1f}%).")
     return c, zh, en
 
 
 def render_activation_grid(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     """All neurons of one layer for one image, labelled, with a colour bar."""
     probe = probe_for(spec, ctx)
-    layer = layer_of(spec, MAP_LAYERS)
+    layer = layer_of(spec, ACTIVATION_LAYERS)
     if layer == "input":
         c, zh, en = _grid_input(probe)
     elif layer == "output":
         if len(ctx.classes) != len(probe.stages["output"]):
-            raise ShortcodeError(f"figure {spec.id!r}: {len(ctx.classes)} class names for "
-                                 f"{len(probe.stages['output'])} outputs")
+            raise DataError(f"figure {spec.id!r}: {len(ctx.classes)} class names for "
+                            f"{len(probe.stages['output'])} outputs")
         c, zh, en = _grid_output(probe, ctx.classes)
     else:
         c, zh, en = _grid_layer(probe, layer, ctx.scale)

@@ -155,18 +155,3 @@ def figure_palette(*scales: tuple[str, int]) -> Palette:
     parts += [(name, lut(name, n)) for name, n in scales]
     return Palette(parts)
 
-
-def fmt(value: float, digits: int = 3) -> str:
-    """A short, readable number with `digits` significant digits and no exponent; ASCII '-' for
-    negatives (it renders in every font and reads the same in alt text)."""
-    v = float(value)
-    if v == 0 or not np.isfinite(v):
-        return "0" if v == 0 else str(v)
-    mag = abs(v)
-    if mag >= 1000:
-        return f"{v:,.0f}"
-    decimals = max(0, digits - 1 - int(np.floor(np.log10(mag))))
-    text = f"{v:.{min(decimals, 6)}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text

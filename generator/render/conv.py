@@ -18,41 +18,32 @@ from typing import NamedTuple
 
 import numpy as np
 
-from generator.arch import CONV_LAYERS, LAYER_NAMES
+from generator.arch import CONV_LAYERS, previous_stage
 from generator.records import FigureSpec, ProbeResult, RenderContext, Rendered
-from generator.render.activations import CHANNEL_NAMES, layer_of, neuron_of, probe_for
-from generator.render.colors import (
-    ACTIVATION,
-    WEIGHT,
-    figure_palette,
-    fmt,
-    normalise_index,
-    stage_scale,
-    symmetric,
+from generator.render.colors import ACTIVATION, WEIGHT, figure_palette, normalise_index, stage_scale, symmetric
+from generator.render.common import (
+    CHANNEL_NAMES,
+    PAD,
+    Box,
+    below_bar_row,
+    colorbar_row,
+    fmt_ascii,
+    layer_of,
+    light_text,
+    neuron_of,
+    probe_for,
+    reveal,
+    sweep_animation,
+    sweep_positions,
 )
-from generator.render.gif import encode_gif, poster_first
 from generator.render.text import Canvas
 
-PAD = 12
 WIN = 2  # outline width of the sliding window
 # Few colour levels and few frames keep the GIFs small: LZW pays for every change and for every
 # transparent run of every frame (~1 KB per frame at these sizes).
 PALETTE = figure_palette(("gray", 31), (ACTIVATION, 49), (WEIGHT, 33))
 MAX_FRAMES = 60
 OVERVIEW_STEPS = (5, 15)  # single steps, then jumps to the end of the sweep (frames cost bytes: 400 of these per site)
-
-
-class Box(NamedTuple):
-    x: int
-    y: int
-    w: int
-    h: int
-
-
-def previous_stage(layer: str) -> str:
-    """The stage a conv layer reads: "input" for conv_1_1, else the layer before it."""
-    i = LAYER_NAMES.index(layer)
-    return "input" if i == 0 else LAYER_NAMES[i - 1]
 
 
 def input_scale(probe: ProbeResult, layer: str) -> tuple[str, float, float]:
@@ -66,28 +57,6 @@ def input_scale(probe: ProbeResult, layer: str) -> tuple[str, float, float]:
 
 def channel_label(layer: str, k: int) -> str:
     return CHANNEL_NAMES[k] if previous_stage(layer) == "input" else str(k)
-
-
-def sweep_positions(n: int, first: int, frames: int) -> list[int]:
-    """Last position index shown by each animation step over n positions (row-major): `first`
-    single steps, then even jumps so that the whole sweep takes at most `frames` steps."""
-    first = min(first, n)
-    ends = list(range(1, first + 1))
-    rest = n - first
-    jumps = max(1, min(frames - first, rest)) if rest else 0
-    ends += [first + (rest * (j + 1)) // jumps for j in range(jumps)]
-    return [e - 1 for e in ends]
-
-
-def colorbar_row(c: Canvas, y: int, items: list[tuple[str, str, float, float]]) -> None:
-    """A row of labelled colour bars: (label, scale, lo, hi) each."""
-    n = len(items)
-    w = (c.width - 2 * PAD - (n - 1) * 18) // n
-    for i, (label, scale, lo, hi) in enumerate(items):
-        x = PAD + i * (w + 18)
-        c.text(x, y, label, 11, bold=True)
-        ticks = [(lo, fmt(lo)), (hi, fmt(hi))] + ([(0.0, "0")] if lo < 0 < hi else [])
-        c.colorbar(x, y + 17, w, 8, scale, lo, hi, ticks, size=10)
 
 
 # ---- conv-overview ------------------------------------------------------------------------------
@@ -122,7 +91,7 @@ def overview_layout(in_c: int, size_in: int) -> OverviewLayout:
     body = in_c * row - 10
     out = Box(x_out, top + max(0, (body - s_out) // 2), s_out, s_out)
     width = max(x_out + s_out + PAD, 470)
-    height = top + max(body, s_out + 30) + 16 + 45 + PAD
+    height = below_bar_row(top + max(body, s_out + 30) + 16)
     return OverviewLayout(inputs, kernels, mids, out, zoom, out_zoom, width, height)
 
 
@@ -130,14 +99,6 @@ def conv_output(probe: ProbeResult, weights: dict[str, np.ndarray], layer: str, 
     """The neuron's output map as the animation builds it: sum of its intermediate maps + bias."""
     inter = probe.intermediates[layer][neuron]  # (in_c, H, W)
     return inter.sum(axis=0) + weights[f"{layer}.bias"][neuron]  # (H, W)
-
-
-def reveal(c: Canvas, full: np.ndarray, box: Box, zoom: int, cols: int, upto: int) -> None:
-    """Copy the display pixels of map positions 0..upto (row-major) from `full` into the canvas."""
-    r, col = divmod(upto, cols)
-    c.pix[box.y:box.y + r * zoom, box.x:box.x + box.w] = full[:r * zoom]
-    c.pix[box.y + r * zoom:box.y + (r + 1) * zoom, box.x:box.x + (col + 1) * zoom] = \
-        full[r * zoom:(r + 1) * zoom, :(col + 1) * zoom]
 
 
 def render_conv_overview(spec: FigureSpec, ctx: RenderContext) -> Rendered:
@@ -178,12 +139,12 @@ def render_conv_overview(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     bo = lay.output
     mid_x = (lay.mids[0].x + lay.mids[0].w + bo.x) // 2
     base.text(mid_x, bo.y + bo.h // 2 - 14, "Σ", 22, anchor="mm", bold=True)
-    bias_text = f"+ ({fmt(bias)})" if bias < 0 else f"+ {fmt(bias)}"
+    bias_text = f"+ ({fmt_ascii(bias)})" if bias < 0 else f"+ {fmt_ascii(bias)}"
     base.text(mid_x, bo.y + bo.h // 2 + 14, bias_text, 11, anchor="mm")
     base.text(bo.x, bo.y - 18, f"{layer} #{neuron}", 12, bold=True)
     base.frame(bo.x, bo.y, bo.w, bo.h, "ink")
-    colorbar_row(base, lay.height - PAD - 45, [(prev, iscale, ilo, ihi), ("w", WEIGHT, klo, khi),
-                                       ("x ∗ w", ACTIVATION, mlo, mhi), (layer, ACTIVATION, olo, ohi)])
+    colorbar_row(base, [(prev, iscale, ilo, ihi), ("w", WEIGHT, klo, khi),
+                        ("x ∗ w", ACTIVATION, mlo, mhi), (layer, ACTIVATION, olo, ohi)])
 
     z, zo = lay.zoom, lay.out_zoom
     full_mid = [PALETTE.index(np.repeat(np.repeat(inter[k], z, 0), z, 1), mlo, mhi, ACTIVATION)
@@ -191,24 +152,22 @@ def render_conv_overview(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     full_out = PALETTE.index(np.repeat(np.repeat(out, zo, 0), zo, 1), olo, ohi, ACTIVATION)
     n = oh * ow
     ends = sweep_positions(n, OVERVIEW_STEPS[0], sum(OVERVIEW_STEPS))
-    frames, durations = [base.pix.copy()], [700]
-    for e, p in enumerate(ends):
-        c = base.copy()
+
+    def draw(c: Canvas, p: int) -> None:
         for k in range(in_c):
             reveal(c, full_mid[k], lay.mids[k], z, ow, p)
         reveal(c, full_out, bo, zo, ow, p)
         r, col = divmod(p, ow)
         if p < n - 1:  # the window and the pixel it produces (the last frame shows the result alone)
             for k in range(in_c):
-                bi, bm = lay.inputs[k], lay.mids[k]
+                bi = lay.inputs[k]
                 c.frame(bi.x + col * z, bi.y + r * z, 3 * z, 3 * z, "accent", WIN)
             c.frame(bo.x + col * zo, bo.y + r * zo, zo, zo, "accent", 2)
-        c.text(bo.x, bo.y + bo.h + 6, f"[{r}, {col}] = {fmt(out[r, col])}", 12, crisp=True)
-        frames.append(c.pix)
-        durations.append(300 if e < OVERVIEW_STEPS[0] else 120)
-    durations[-1] = 2000
-    # No poster_first here, unlike the detail and pool animations: the finished maps would be encoded
+        c.text(bo.x, bo.y + bo.h + 6, f"[{r}, {col}] = {fmt_ascii(out[r, col])}", 12, crisp=True)
+
+    # No poster frame here, unlike the detail and pool animations: the finished maps would be encoded
     # twice (once whole, once revealed by the sweep), +12 KiB on each of the site's 400 overviews.
+    data = sweep_animation(base, ends, draw, 700, lambda e: 300 if e < OVERVIEW_STEPS[0] else 120, poster=False)
     vmin, vmax = float(out.min()), float(out.max())
     slug = probe.image.slug
     src_zh = "输入图像的 R、G、B 三个通道" if prev == "input" else f"{prev} 的 {in_c} 个通道"
@@ -216,15 +175,15 @@ def render_conv_overview(spec: FigureSpec, ctx: RenderContext) -> Rendered:
               else f"the {in_c} channels of {prev}")
     alt = {"zh": f"动画：图像 {slug} 在 {layer} 第 {neuron} 个神经元的卷积。"
                  f"{in_c} 个 3×3 卷积核分别在{src_zh}上滑动，得到 {in_c} 个中间结果；"
-                 f"它们相加再加上偏置 {fmt(bias)}，逐步填满 {oh}×{ow} 的输出，"
-                 f"取值 {fmt(vmin)} 到 {fmt(vmax)}。",
+                 f"它们相加再加上偏置 {fmt_ascii(bias)}，逐步填满 {oh}×{ow} 的输出，"
+                 f"取值 {fmt_ascii(vmin)} 到 {fmt_ascii(vmax)}。",
            "en": f"Animation: the convolution of neuron {neuron} in {layer} on image {slug}. {in_c} kernels "
                  f"of 3×3 slide over {src_en}, giving {in_c} intermediate maps; their sum plus the bias "
-                 f"{fmt(bias)} fills in the {oh}×{ow} output, values {fmt(vmin)} to {fmt(vmax)}."}
-    cap = {"zh": f"{layer} 第 {neuron} 个神经元：{in_c} 个中间结果之和加上偏置 {fmt(bias)} 即为输出。",
+                 f"{fmt_ascii(bias)} fills in the {oh}×{ow} output, values {fmt_ascii(vmin)} to {fmt_ascii(vmax)}."}
+    cap = {"zh": f"{layer} 第 {neuron} 个神经元：{in_c} 个中间结果之和加上偏置 {fmt_ascii(bias)} 即为输出。",
            "en": f"{layer}, neuron {neuron}: the sum of {in_c} intermediate results plus the bias "
-                 f"{fmt(bias)} is the output."}
-    return Rendered(encode_gif(frames, PALETTE.colors, durations), lay.width, lay.height, alt, cap)
+                 f"{fmt_ascii(bias)} is the output."}
+    return Rendered(data, lay.width, lay.height, alt, cap)
 
 
 # ---- conv-detail --------------------------------------------------------------------------------
@@ -282,13 +241,13 @@ def _grid(c: Canvas, x: int, y: int, values: np.ndarray, scale: str, lo: float, 
     start, size = PALETTE.part(scale)
     level = normalise_index(values, lo, hi, size).astype(np.int32)
     idx = (start + np.minimum(np.rint(level / 6) * 6, size - 1)).astype(np.uint8)
-    lum = PALETTE.colors[idx].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    light = light_text(PALETTE.colors[idx])
     for i in range(3):
         for j in range(3):
             cx, cy = x + j * CELL, y + i * CELL
             c.fill(cx, cy, CELL, CELL, int(idx[i, j]))
             c.text(cx + CELL // 2, cy + CELL // 2, cell_text(values[i, j], values), 10, bold=True, crisp=True,
-                   color="white" if lum[i, j] < 120 else "mark", anchor="mm")
+                   color="white" if light[i, j] else "mark", anchor="mm")
     _grid_lines(c, x, y)
 
 
@@ -321,7 +280,7 @@ def detail_layout(h: int, w: int) -> DetailLayout:
     grids = tuple(Box(PAD + i * (grid_w + 30), gy, grid_w, grid_w) for i in range(3))
     sum_y = gy + grid_w + 16
     return DetailLayout(Box(x_in, top, w * z, h * z), Box(x_mid, top + z, (w - 2) * z, (h - 2) * z), grids,
-                        sum_y, z, width, sum_y + 24 + 14 + 45 + PAD)
+                        sum_y, z, width, below_bar_row(sum_y + 24 + 14))
 
 
 def render_conv_detail(spec: FigureSpec, ctx: RenderContext) -> Rendered:
@@ -362,37 +321,34 @@ def render_conv_detail(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     _grid(base, gx1.x, gy, kernel, WEIGHT, klo, khi)
     _grid_lines(base, gx0.x, gy)  # empty until the first window
     _grid_lines(base, gx2.x, gy)
-    colorbar_row(base, lay.height - PAD - 45, [(prev, iscale, ilo, ihi), ("w", WEIGHT, klo, khi),
-                                       ("x · w", ACTIVATION, plo, phi), ("x ∗ w", ACTIVATION, mlo, mhi)])
+    colorbar_row(base, [(prev, iscale, ilo, ihi), ("w", WEIGHT, klo, khi),
+                        ("x · w", ACTIVATION, plo, phi), ("x ∗ w", ACTIVATION, mlo, mhi)])
 
     full = PALETTE.index(np.repeat(np.repeat(inter, z, 0), z, 1), mlo, mhi, ACTIVATION)
-    frames, durations = [base.pix.copy()], [800]
-    for i, st in enumerate(steps):
-        c = base.copy()
+
+    def draw(c: Canvas, st: DetailStep) -> None:
         reveal(c, full, bm, z, ow, st.row * ow + st.col)
         c.frame(bi.x + st.col * z, bi.y + st.row * z, 3 * z, 3 * z, "accent", 2)
         c.frame(bm.x + st.col * z, bm.y + st.row * z, z, z, "accent", 2)
         _grid(c, gx0.x, gy, st.window, iscale, ilo, ihi)
         _grid(c, gx2.x, gy, st.products, ACTIVATION, plo, phi)
         # Crisp (1-bit) glyphs for text that changes every frame: antialiased text costs ~1 KB a frame.
-        c.text(width // 2, lay.sum_y, f"Σ (x · w) = {fmt(st.total, 4)}   →   x ∗ w [{st.row}, {st.col}]", 14,
-               anchor="mt", bold=True, crisp=True)
-        frames.append(c.pix)
-        durations.append(900 if i < 2 else 500 if i < DETAIL_STEPS[0] else 120)
-    durations[-1] = 2000
-    frames, durations = poster_first(frames, durations)
+        c.text(width // 2, lay.sum_y, f"Σ (x · w) = {fmt_ascii(st.total, 4)}   →   x ∗ w [{st.row}, {st.col}]",
+               14, anchor="mt", bold=True, crisp=True)
+
+    data = sweep_animation(base, steps, draw, 800, lambda i: 900 if i < 2 else 500 if i < DETAIL_STEPS[0] else 120)
     slug = probe.image.slug
     first = steps[0]
     src_zh = f"输入的 {label} 通道" if prev == "input" else f"{prev} 的第 {k} 个通道"
     src_en = f"the input's {label} channel" if prev == "input" else f"channel {k} of {prev}"
     alt = {"zh": f"动画：{layer} 第 {neuron} 个神经元的 3×3 卷积核在{src_zh}（贡献最大的通道）上滑动"
                  f"（图像 {slug}）。每一步写出窗口中的 9 个数值、卷积核权重、逐元素乘积及其和；"
-                 f"例如第一个窗口的和为 {fmt(first.total, 4)}。前 {DETAIL_STEPS[0]} 步逐个展示，"
+                 f"例如第一个窗口的和为 {fmt_ascii(first.total, 4)}。前 {DETAIL_STEPS[0]} 步逐个展示，"
                  f"之后快进，直到填满 {oh}×{ow} 的中间结果。",
            "en": f"Animation: the 3×3 kernel of neuron {neuron} in {layer} sliding over {src_en}, "
                  f"the channel that contributes most (image {slug}). "
                  f"Each step writes out the 9 input values under the window, the kernel weights, "
-                 f"their element-wise products and the sum; the first window sums to {fmt(first.total, 4)}. "
+                 f"their element-wise products and the sum; the first window sums to {fmt_ascii(first.total, 4)}. "
                  f"The first {DETAIL_STEPS[0]} steps go one by one, then it fast-forwards "
                  f"until the {oh}×{ow} intermediate map is complete."}
     cap = {"zh": f"{layer} 第 {neuron} 个神经元在{src_zh}上的卷积：窗口与卷积核逐元素相乘再求和。"
@@ -400,4 +356,4 @@ def render_conv_detail(spec: FigureSpec, ctx: RenderContext) -> Rendered:
            "en": f"{layer}, neuron {neuron}, on {src_en}: multiply the window and the kernel element by "
                  "element, then add up. The neuron's output also adds the other channels' results and the "
                  "bias."}
-    return Rendered(encode_gif(frames, PALETTE.colors, durations), lay.width, lay.height, alt, cap)
+    return Rendered(data, lay.width, lay.height, alt, cap)

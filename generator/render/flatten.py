@@ -12,7 +12,8 @@ from generator.errors import DataError
 from generator.names import zh_label
 from generator.records import FigureSpec, ProbeResult, RenderContext, Rendered
 from generator.render import colors, png
-from generator.render.mpl import escape_text, figure, fmt, gap_cmap, to_rgb
+from generator.render.common import fmt_ascii, probe_for
+from generator.render.mpl import escape_text, figure, fmt_fixed, gap_cmap, to_rgb
 
 WIDTH, HEIGHT = 1000, 760
 PRODUCT = "PiYG"  # x*w: its own diverging scale, distinct from activations (RdBu) and weights (BrBG)
@@ -96,20 +97,19 @@ def _draw(n: FlattenNumbers, cls: str, scale: tuple[float, float]) -> np.ndarray
         # Per-channel sums of the products, right of their row: where the logit comes from.
         sums = n.products.reshape(10, -1).sum(axis=1)
         for c, s in enumerate(sums):
-            fig.text(0.83, 0.175 + h * (1 - (c + 0.5) / 10), colors.fmt(s), fontsize=7, va="center",
+            fig.text(0.83, 0.175 + h * (1 - (c + 0.5) / 10), fmt_ascii(s), fontsize=7, va="center",
                      color="#1b7837" if s > 0 else "#c51b7d" if s < 0 else "#555555")
         fig.text(0.83, 0.175 + h + 0.012, "\u03a3", fontsize=8, color="#555555")
         sign = "\u2212" if n.bias < 0 else "+"
-        fig.text(0.5, 0.075, f"z({escape_text(cls)}) = \u03a3 x\u1d62 \u00b7 w\u1d62 + b = {fmt(n.dot, 3)} {sign} "
-                 f"{fmt(abs(n.bias), 3)} = {fmt(n.logit, 3)}", ha="center", va="center", fontsize=16)
+        fig.text(0.5, 0.075, f"z({escape_text(cls)}) = \u03a3 x\u1d62 \u00b7 w\u1d62 + b = "
+                 f"{fmt_fixed(n.dot, 3)} {sign} {fmt_fixed(abs(n.bias), 3)} = {fmt_fixed(n.logit, 3)}",
+                 ha="center", va="center", fontsize=16)
         return to_rgb(fig)
 
 
 def render_flatten(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     """The flatten figure of one image (kind "flatten")."""
-    probe = ctx.probes.get(spec.image or "")
-    if probe is None:
-        raise DataError(f"flatten figure: no probe for image {spec.image!r}; known: {', '.join(ctx.probes)}")
+    probe = probe_for(spec, ctx)
     n = flatten_numbers(probe, ctx.weights)
     cls = ctx.classes[n.pred]
     # The maps' colour range: max_pool_2's layer range for this image, as the activation figures use.
@@ -117,10 +117,10 @@ def render_flatten(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     data = png.encode_rgb(_draw(n, cls, (lo, hi)))
     pos = int((n.products > 0).sum())
     alt = {
-        "zh": f"展平示意：图像 {spec.image} 在 max_pool_2 的 10 张 13×13 特征图按通道依次展开成 1,690 个数，"
+        "zh": f"展平示意：图像 {probe.image.slug} 在 max_pool_2 的 10 张 13×13 特征图按通道依次展开成 1,690 个数，"
               f"与类别 {zh_label(cls)} 的 1,690 个权重逐个相乘（{pos} 个乘积为正），乘积之和 {n.dot:.3f} 加偏置 "
               f"{n.bias:.3f} 得到 logit {n.logit:.3f}。",
-        "en": f"Flatten: image {spec.image}'s ten 13×13 max_pool_2 maps unrolled channel by channel into "
+        "en": f"Flatten: image {probe.image.slug}'s ten 13×13 max_pool_2 maps unrolled channel by channel into "
               f"1,690 values, multiplied one by one with the 1,690 weights of class {cls} ({pos} products "
               f"are positive); their sum {n.dot:.3f} plus the bias {n.bias:.3f} gives the logit {n.logit:.3f}.",
     }

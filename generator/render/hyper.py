@@ -9,12 +9,13 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.patches import Rectangle
 
-from generator.errors import ConfigError
+from generator.catalog import HYPERS
+from generator.errors import ConfigError, FigureSpecError
 from generator.records import FigureSpec, RenderContext, Rendered
 from generator.render import colors, gif
-from generator.render.mpl import Blitter, figure, fmt, index_frames
+from generator.render.common import light_text
+from generator.render.mpl import Blitter, figure, fmt_fixed, index_frames
 
-HYPERS = ("padding", "kernel-size", "stride")
 CELL = 30  # pixels per grid cell
 STEP_MS, HOLD_MS = 140, 1800
 INVALID = "#d62728"
@@ -79,15 +80,15 @@ def _cells(ax, x0: float, y0: float, values: np.ndarray, rgb: np.ndarray, ink: s
            animated: bool = False) -> list[list]:
     """A grid of coloured squares with their numbers; returns [patch, text] per cell (row-major)."""
     out = []
-    longest = max(len(fmt(v, 0)) for v in values.reshape(-1))
+    longest = max(len(fmt_fixed(v, 0)) for v in values.reshape(-1))
     size = {1: 13, 2: 11}.get(longest, 10)  # "−12" must fit a cell
+    light = light_text(rgb, 110)
     for r in range(values.shape[0]):
         for c in range(values.shape[1]):
             patch = ax.add_patch(Rectangle((x0 + c * CELL, y0 + r * CELL), CELL, CELL, facecolor=rgb[r, c] / 255,
                                            edgecolor="#bbbbbb", lw=0.8, animated=animated))
-            lum = rgb[r, c].astype(float) @ (0.299, 0.587, 0.114)
-            text = ax.text(x0 + (c + 0.5) * CELL, y0 + (r + 0.5) * CELL, fmt(values[r, c], 0), ha="center",
-                           va="center", fontsize=size, color="white" if lum < 110 else ink, animated=animated)
+            text = ax.text(x0 + (c + 0.5) * CELL, y0 + (r + 0.5) * CELL, fmt_fixed(values[r, c], 0), ha="center",
+                           va="center", fontsize=size, color="white" if light[r, c] else ink, animated=animated)
             out.append([patch, text])
     return out
 
@@ -202,8 +203,8 @@ def render_hyperparameter(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     """One hyperparameter's animation (spec.params["hyper"] in padding, kernel-size, stride)."""
     hyper = spec.params.get("hyper")
     if hyper not in SETTINGS:
-        raise ConfigError(f"hyperparameter figure {spec.id!r}: hyper must be one of {', '.join(HYPERS)}, "
-                          f"got {hyper!r}")
+        raise FigureSpecError(f"hyperparameter figure {spec.id!r}: hyper must be one of {', '.join(HYPERS)}, "
+                              f"got {hyper!r}")
     settings = SETTINGS[hyper]
     pad_max = max(st.w + 2 * st.p for st in settings)
     gap = max(80, 40 + max(_overflow(st) for st in settings) * CELL + 30)  # room for a red overflow

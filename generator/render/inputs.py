@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from generator.records import FigureSpec, RenderContext, Rendered
-from generator.render.activations import CHANNEL_NAMES, PAD, probe_for
-from generator.render.colors import CHANNEL_TINTS, figure_palette, fmt
+from generator.render.colors import CHANNEL_TINTS, figure_palette
+from generator.render.common import BAR, CHANNEL_NAMES, PAD, below_bar, fmt_ascii, probe_for
 from generator.render.png import encode_rgb
 from generator.render.text import Canvas, resize_nearest
 
@@ -23,7 +23,8 @@ def render_input(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     pal = figure_palette(*((t, 64) for t in CHANNEL_TINTS))
     width = 2 * PAD + 4 * SIDE + 3 * GAP + 14  # the "=" between photo and channels
     top = PAD + 22
-    c = Canvas(width, top + SIDE + 8 + 10 + 22 + PAD, pal)
+    bar_y = top + SIDE + 8
+    c = Canvas(width, below_bar(bar_y), pal)
     h, w = x_in.shape[1:]
     c.text(PAD, PAD, f"RGB  {h}×{w}×3", 13, bold=True)
     xs = [PAD + (SIDE + GAP) * i + (14 if i else 0) for i in range(4)]
@@ -32,13 +33,14 @@ def render_input(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         x = xs[i + 1]
         c.text(x, PAD, f"{CHANNEL_NAMES[i]}  {h}×{w}", 13, bold=True)
         c.heatmap(x_in[i], x, top, SIDE, SIDE, tint, 0.0, 1.0)
-        c.colorbar(x, top + SIDE + 8, SIDE, 10, tint, 0.0, 1.0, [(0.0, "0"), (0.5, "0.5"), (1.0, "1")])
+        c.colorbar(x, bar_y, SIDE, BAR, tint, 0.0, 1.0, [(0.0, "0"), (0.5, "0.5"), (1.0, "1")])
     rgb = c.rgb()
     rgb[top:top + SIDE, xs[0]:xs[0] + SIDE] = resize_nearest(pixels, SIDE, SIDE)  # the photo itself
     stats = {ch: (float(x_in[i].min()), float(x_in[i].mean()), float(x_in[i].max()))
              for i, ch in enumerate(CHANNEL_NAMES)}
-    en_stats = "; ".join(f"{ch} {fmt(lo)} to {fmt(hi)} (mean {fmt(m)})" for ch, (lo, m, hi) in stats.items())
-    zh_stats = "；".join(f"{ch} 通道 {fmt(lo)} 到 {fmt(hi)}（平均 {fmt(m)}）"
+    en_stats = "; ".join(f"{ch} {fmt_ascii(lo)} to {fmt_ascii(hi)} (mean {fmt_ascii(m)})"
+                         for ch, (lo, m, hi) in stats.items())
+    zh_stats = "；".join(f"{ch} 通道 {fmt_ascii(lo)} 到 {fmt_ascii(hi)}（平均 {fmt_ascii(m)}）"
                          for ch, (lo, m, hi) in stats.items())
     slug = probe.image.slug
     alt = {"zh": f"输入图像 {slug}（{h}×{w} 像素，放大显示）及其红、绿、蓝三个通道，"

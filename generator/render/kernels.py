@@ -13,7 +13,8 @@ from generator.arch import CONV_LAYERS
 from generator.errors import DataError
 from generator.records import FigureSpec, RenderContext, Rendered
 from generator.render import colors, gif, png
-from generator.render.mpl import Blitter, figure, fmt, gap_cmap, index_frames, to_rgb
+from generator.render.common import CHANNEL_NAMES, layer_of
+from generator.render.mpl import Blitter, figure, fmt_fixed, gap_cmap, index_frames, to_rgb
 
 CELL = 3  # kernel size
 GAP = 1  # blank cells between kernels in the mosaic
@@ -33,7 +34,7 @@ def mosaic(weight: np.ndarray) -> np.ndarray:
 
 
 def _channel_names(layer: str, in_c: int) -> list[str]:
-    return ["R", "G", "B"] if layer == CONV_LAYERS[0] and in_c == 3 else [f"in {k}" for k in range(in_c)]
+    return list(CHANNEL_NAMES) if layer == CONV_LAYERS[0] and in_c == 3 else [f"in {k}" for k in range(in_c)]
 
 
 def _size(weight: np.ndarray, cell: int | None = None) -> tuple[int, int, int]:
@@ -72,8 +73,6 @@ def _layout(fig, weight: np.ndarray, layer: str, lo: float, hi: float, title: st
 
 
 def _conv_weight(ctx: RenderContext, layer: str) -> tuple[np.ndarray, np.ndarray]:
-    if layer not in CONV_LAYERS:
-        raise DataError(f"kernels figure: layer must be one of {', '.join(CONV_LAYERS)}, got {layer!r}")
     try:
         return ctx.weights[f"{layer}.weight"], ctx.weights[f"{layer}.bias"]
     except KeyError:
@@ -82,7 +81,7 @@ def _conv_weight(ctx: RenderContext, layer: str) -> tuple[np.ndarray, np.ndarray
 
 def render_kernels(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     """All kernels of one conv layer (kind "kernels"), biases under their neuron."""
-    layer = spec.layer or ""
+    layer = layer_of(spec, CONV_LAYERS)
     weight, bias = _conv_weight(ctx, layer)  # (10, in_c, 3, 3), (10,)
     out_c, in_c = weight.shape[:2]
     lo, hi = colors.symmetric(weight)
@@ -92,7 +91,7 @@ def render_kernels(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     with figure(width, height) as fig:
         ax, _ = _layout(fig, weight, layer, lo, hi, title, cell)
         for o in range(out_c):  # bias of each neuron under its column
-            ax.text(o * (CELL + GAP) + 1, in_c * (CELL + GAP) - GAP + 0.4, f"b={fmt(bias[o])}", ha="center",
+            ax.text(o * (CELL + GAP) + 1, in_c * (CELL + GAP) - GAP + 0.4, f"b={fmt_fixed(bias[o])}", ha="center",
                     va="top", fontsize=8, color="#444444")
         rgb = to_rgb(fig)
     norms = np.sqrt((weight.astype(np.float64) ** 2).sum(axis=(1, 2, 3)))  # (out_c,)
@@ -183,7 +182,7 @@ def render_logo(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     im = im.resize((LOGO_SIZE, LOGO_SIZE), Image.Resampling.LANCZOS)
     buf = io.BytesIO()
     im.save(buf, format="PNG", optimize=False, compress_level=9)  # fresh image: no metadata chunks
-    values = ", ".join(fmt(v) for v in kernel.reshape(-1))
+    values = ", ".join(fmt_fixed(v) for v in kernel.reshape(-1))
     channel = _channel_names(CONV_LAYERS[0], weight.shape[1])[k]
     alt = {
         "zh": f"标志：{CONV_LAYERS[0]} 中权重范数最大的 3×3 卷积核（神经元 {o}，{channel} 通道），"

@@ -163,9 +163,10 @@ def escape_text(text: str) -> str:
     return text.replace("\\", "\\\\").replace("$", r"\$")
 
 
-def fmt(value: float, digits: int = 2) -> str:
-    """A number for text inside figures: fixed decimals, the true minus sign, '0.00' never '-0.00'."""
-    text = f"{value:.{digits}f}"
+def fmt_fixed(value: float, decimals: int = 2) -> str:
+    """A number for text inside matplotlib figures: fixed decimals, the true minus sign, '0.00' never
+    '-0.00'."""
+    text = f"{value:.{decimals}f}"
     if float(text) == 0.0:
         text = text.lstrip("-")
     return text.replace("-", "\u2212")

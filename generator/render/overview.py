@@ -8,8 +8,8 @@ import numpy as np
 from generator.arch import LAYER_NAMES
 from generator.names import zh_label
 from generator.records import FigureSpec, ProbeResult, RenderContext, Rendered
-from generator.render.activations import CHANNEL_NAMES, probe_for
-from generator.render.colors import ACTIVATION, CHANNEL_TINTS, LOGIT, figure_palette, fmt, stage_scale
+from generator.render.colors import ACTIVATION, CHANNEL_TINTS, LOGIT, figure_palette, stage_scale
+from generator.render.common import BAR, CHANNEL_NAMES, below_bar, end_ticks, probe_for
 from generator.render.png import encode_rgb
 from generator.render.text import Canvas, resize_nearest
 
@@ -49,7 +49,7 @@ def render_overview(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     width = PAD + D + len(LAYER_NAMES) * COL + 30 + OUT_W + PAD
     top = PAD + HEAD
     bar_y = top + n_rows * ROW + 4
-    height = bar_y + 10 + 22 + PAD
+    height = below_bar(bar_y, pad=PAD)
     c = Canvas(width, height, _palette())
 
     # Input column: the photo, then its three channels, centred on the map rows.
@@ -74,9 +74,9 @@ def render_overview(spec: FigureSpec, ctx: RenderContext) -> Rendered:
             c.heatmap(maps[i], x, top + i * ROW, D, D, ACTIVATION, lo, hi)
         _, lo, hi = stage_scale(probe.stages, layer, None, "layer")
         if ctx.scale == "neuron":
-            c.colorbar(x, bar_y, D, 10, ACTIVATION, -1.0, 1.0, [(-1.0, "-max"), (1.0, "max")], size=11)
+            c.colorbar(x, bar_y, D, BAR, ACTIVATION, -1.0, 1.0, [(-1.0, "-max"), (1.0, "max")], size=11)
         else:
-            c.colorbar(x, bar_y, D, 10, ACTIVATION, lo, hi, [(lo, fmt(lo, 2)), (hi, fmt(hi, 2))], size=11)
+            c.colorbar(x, bar_y, D, BAR, ACTIVATION, lo, hi, end_ticks(lo, hi, 2), size=11)
     for i in range(n_rows):  # neuron indices down the left edge of the first layer column
         c.text(PAD + D + (COL - D) - 4, top + i * ROW + D // 2, str(i), 11, anchor="rm")
 
@@ -85,7 +85,7 @@ def render_overview(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     c.text(xo, PAD + 24, f"{len(classes)} classes, softmax", 13)
     _draw_scores(c, probe, classes, xo, top)
     _, lo, hi = stage_scale(probe.stages, "output", None, "layer")
-    c.colorbar(xo, bar_y, OUT_W - 70, 10, LOGIT, lo, hi, [(lo, fmt(lo, 2)), (hi, fmt(hi, 2))], size=11)
+    c.colorbar(xo, bar_y, OUT_W - 70, BAR, LOGIT, lo, hi, end_ticks(lo, hi, 2), size=11)
 
     rgb = c.rgb()
     rgb[first:first + D, PAD:PAD + D] = resize_nearest(probe.image.pixels, D, D)

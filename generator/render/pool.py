@@ -7,12 +7,23 @@ from typing import NamedTuple
 
 import numpy as np
 
-from generator.arch import LAYER_NAMES, POOL_LAYERS
+from generator.arch import POOL_LAYERS, previous_stage
 from generator.records import FigureSpec, ProbeResult, RenderContext, Rendered
-from generator.render.activations import PAD, layer_of, neuron_of, probe_for
-from generator.render.colors import ACTIVATION, figure_palette, fmt, stage_scale
-from generator.render.conv import Box, colorbar_row, reveal, sweep_positions
-from generator.render.gif import encode_gif, poster_first
+from generator.render.colors import ACTIVATION, figure_palette, stage_scale
+from generator.render.common import (
+    PAD,
+    Box,
+    below_bar_row,
+    colorbar_row,
+    fmt_ascii,
+    layer_of,
+    light_text,
+    neuron_of,
+    probe_for,
+    reveal,
+    sweep_animation,
+    sweep_positions,
+)
 from generator.render.text import Canvas
 
 PALETTE = figure_palette((ACTIVATION, 49))
@@ -32,7 +43,7 @@ class PoolStep(NamedTuple):
 
 def pool_steps(probe: ProbeResult, layer: str, neuron: int) -> list[PoolStep]:
     """The numbers the animation writes, one entry per frame with a window."""
-    x = probe.stages[LAYER_NAMES[LAYER_NAMES.index(layer) - 1]][neuron]  # (H, W)
+    x = probe.stages[previous_stage(layer)][neuron]  # (H, W)
     oh, ow = x.shape[0] // 2, x.shape[1] // 2
     steps = []
     for p in sweep_positions(oh * ow, STEPS[0], sum(STEPS)):
@@ -48,7 +59,7 @@ def render_pool(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     probe = probe_for(spec, ctx)
     layer = layer_of(spec, POOL_LAYERS)
     neuron = neuron_of(spec, len(probe.stages[layer]))
-    prev = LAYER_NAMES[LAYER_NAMES.index(layer) - 1]
+    prev = previous_stage(layer)
     x, out = probe.stages[prev][neuron], probe.stages[layer][neuron]  # (H, W), (H/2, W/2)
     h, w = x.shape
     oh, ow = out.shape
@@ -60,7 +71,7 @@ def render_pool(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     x_cells = PAD + side + 56
     x_out = x_cells + 2 * CELL + 56
     y_cells = top + (side - 2 * CELL) // 2
-    height = top + side + 16 + 45 + PAD
+    height = below_bar_row(top + side + 16)
     base = Canvas(width, height, PALETTE)
     base.text(PAD, PAD, f"{layer} #{neuron}", 16, bold=True)
     base.text(width - PAD, PAD + 2, f"2×2, stride 2:  {h}×{w} → {oh}×{ow}", 13, anchor="rt")
@@ -71,44 +82,41 @@ def render_pool(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     base.frame(x_out, top, oside, oside, "ink")
     base.text(x_cells - 28, top + side // 2, "→", 20, anchor="mm", bold=True)
     base.text(x_out - 28, top + side // 2, "→", 20, anchor="mm", bold=True)
-    colorbar_row(base, height - PAD - 45, [(f"{prev} / {layer}", ACTIVATION, lo, hi)])
+    colorbar_row(base, [(f"{prev} / {layer}", ACTIVATION, lo, hi)])
 
     full = PALETTE.index(np.repeat(np.repeat(out, 2 * z, 0), 2 * z, 1), lo, hi, ACTIVATION)
     box = Box(x_out, top, oside, oside)
     steps = pool_steps(probe, layer, neuron)
-    frames, durations = [base.pix.copy()], [700]
-    for s, st in enumerate(steps):
-        c = base.copy()
+
+    def draw(c: Canvas, st: PoolStep) -> None:
         reveal(c, full, box, 2 * z, ow, st.row * ow + st.col)
         c.frame(PAD + 2 * st.col * z, top + 2 * st.row * z, 2 * z, 2 * z, "accent", 2)
         c.frame(x_out + 2 * st.col * z, top + 2 * st.row * z, 2 * z, 2 * z, "accent", 2)
         idx = PALETTE.index(st.window, lo, hi, ACTIVATION)
-        lum = PALETTE.colors[idx].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        light = light_text(PALETTE.colors[idx])
         for i in range(2):
             for j in range(2):
                 cx, cy = x_cells + j * CELL, y_cells + i * CELL
                 c.fill(cx, cy, CELL, CELL, int(idx[i, j]))
                 c.frame(cx, cy, CELL, CELL, "ink")
-                c.text(cx + CELL // 2, cy + CELL // 2, fmt(st.window[i, j]), 11, anchor="mm", crisp=True,
-                       bold=(i, j) == st.argmax, color="white" if lum[i, j] < 120 else "mark")
+                c.text(cx + CELL // 2, cy + CELL // 2, fmt_ascii(st.window[i, j]), 11, anchor="mm", crisp=True,
+                       bold=(i, j) == st.argmax, color="white" if light[i, j] else "mark")
         i, j = st.argmax
         c.frame(x_cells + j * CELL + 1, y_cells + i * CELL + 1, CELL - 2, CELL - 2, "accent", 3)
-        c.text(x_cells + CELL, y_cells + 2 * CELL + 10, f"= {fmt(st.value)}", 14, anchor="mt", bold=True)
-        frames.append(c.pix)
-        durations.append(700 if s < STEPS[0] else 120)
-    durations[-1] = 2000
-    frames, durations = poster_first(frames, durations)
+        c.text(x_cells + CELL, y_cells + 2 * CELL + 10, f"= {fmt_ascii(st.value)}", 14, anchor="mt", bold=True)
+
+    data = sweep_animation(base, steps, draw, 700, lambda s: 700 if s < STEPS[0] else 120)
     kept = 100.0 * out.size / x.size
     slug = probe.image.slug
     alt = {"zh": f"动画：图像 {slug} 的 {layer} 第 {neuron} 个神经元的最大池化。"
                  f"2×2 窗口以步长 2 在 {prev} 的 {h}×{w} 激活图上移动，每次写出 4 个值并保留其中最大的一个，"
                  f"逐步填满 {oh}×{ow} 的输出（只保留 {kept:.0f}% 的数值），"
-                 f"输出取值 {fmt(out.min())} 到 {fmt(out.max())}。",
+                 f"输出取值 {fmt_ascii(out.min())} 到 {fmt_ascii(out.max())}。",
            "en": f"Animation: max pooling for neuron {neuron} of {layer} on image {slug}. A 2×2 window moves "
                  f"with stride 2 over the {h}×{w} map of {prev}; each step writes the 4 values and keeps the "
                  f"largest, "
                  f"filling in the {oh}×{ow} output ({kept:.0f}% of the values remain), values "
-                 f"{fmt(out.min())} to {fmt(out.max())}."}
+                 f"{fmt_ascii(out.min())} to {fmt_ascii(out.max())}."}
     cap = {"zh": f"最大池化：每个 2×2 窗口只保留最大值，{h}×{w} 变为 {oh}×{ow}。",
            "en": f"Max pooling: each 2×2 window keeps only its maximum; {h}×{w} becomes {oh}×{ow}."}
-    return Rendered(encode_gif(frames, PALETTE.colors, durations), width, height, alt, cap)
+    return Rendered(data, width, height, alt, cap)

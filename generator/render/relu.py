@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from generator.arch import LAYER_NAMES, RELU_LAYERS
+from generator.arch import RELU_LAYERS, previous_stage
 from generator.records import FigureSpec, ProbeResult, RenderContext, Rendered
-from generator.render.activations import (
+from generator.render.colors import ACTIVATION, stage_scale
+from generator.render.common import (
+    BAR,
     PAD,
+    below_bar,
+    fmt_ascii,
     layer_of,
     map_palette,
     neuron_of,
@@ -16,13 +20,12 @@ from generator.render.activations import (
     ticks,
     upscale_factor,
 )
-from generator.render.colors import ACTIVATION, fmt, stage_scale
 from generator.render.text import Canvas
 
 
 def relu_counts(probe: ProbeResult, layer: str, neuron: int) -> tuple[int, int]:
     """(values set to zero, total values): the conv output's negative entries become 0."""
-    before = probe.stages[LAYER_NAMES[LAYER_NAMES.index(layer) - 1]][neuron]
+    before = probe.stages[previous_stage(layer)][neuron]
     return int(np.count_nonzero(before < 0)), int(before.size)
 
 
@@ -31,7 +34,7 @@ def render_relu(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     probe = probe_for(spec, ctx)
     layer = layer_of(spec, RELU_LAYERS)
     neuron = neuron_of(spec, len(probe.stages[layer]))
-    conv = LAYER_NAMES[LAYER_NAMES.index(layer) - 1]
+    conv = previous_stage(layer)
     before, after = probe.stages[conv][neuron], probe.stages[layer][neuron]  # (H, W) each
     _, lo, hi = stage_scale(probe.stages, conv, neuron, ctx.scale)  # the conv range covers both
     h, w = before.shape
@@ -39,7 +42,8 @@ def render_relu(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     gap = 110
     width = 2 * PAD + 2 * side + gap
     top = PAD + 22
-    c = Canvas(width, top + side + 12 + 10 + 22 + PAD, map_palette(ACTIVATION))
+    bar_y = top + side + 12
+    c = Canvas(width, below_bar(bar_y), map_palette(ACTIVATION))
     x2 = PAD + side + gap
     c.text(PAD, PAD, f"{conv} #{neuron}  {h}×{w}", 13, bold=True)
     c.text(x2, PAD, f"{layer} #{neuron}  {h}×{w}", 13, bold=True)
@@ -47,20 +51,20 @@ def render_relu(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     c.heatmap(after, x2, top, side, side, ACTIVATION, lo, hi)
     c.text(PAD + side + gap // 2, top + side // 2 - 10, "max(0, x)", 13, anchor="mm", bold=True)
     c.text(PAD + side + gap // 2, top + side // 2 + 12, "→", 22, anchor="mm", bold=True)
-    c.colorbar(PAD, top + side + 12, width - 2 * PAD, 10, ACTIVATION, lo, hi, ticks(lo, hi))
+    c.colorbar(PAD, bar_y, width - 2 * PAD, BAR, ACTIVATION, lo, hi, ticks(lo, hi))
     zeroed, total = relu_counts(probe, layer, neuron)
     share = 100.0 * zeroed / total
     slug = probe.image.slug
     alt = {"zh": f"图像 {slug} 的 {conv} 第 {neuron} 个神经元输出"
-                 f"（左，取值 {fmt(before.min())} 到 {fmt(before.max())}）"
-                 f"经过 ReLU 后（右，{layer}，取值 {fmt(after.min())} 到 {fmt(after.max())}）。"
+                 f"（左，取值 {fmt_ascii(before.min())} 到 {fmt_ascii(before.max())}）"
+                 f"经过 ReLU 后（右，{layer}，取值 {fmt_ascii(after.min())} 到 {fmt_ascii(after.max())}）。"
                  f"{total} 个值中有 {zeroed} 个（{share:.1f}%）为负，被置为 0（白色）；正值保持不变。"
-                 f"两图使用同一颜色范围 ±{fmt(hi)}。",
+                 f"两图使用同一颜色范围 ±{fmt_ascii(hi)}。",
            "en": f"The output of neuron {neuron} of {conv} for image {slug} "
-                 f"(left, values {fmt(before.min())} to {fmt(before.max())}) "
-                 f"and after ReLU (right, {layer}, values {fmt(after.min())} to {fmt(after.max())}). "
+                 f"(left, values {fmt_ascii(before.min())} to {fmt_ascii(before.max())}) "
+                 f"and after ReLU (right, {layer}, values {fmt_ascii(after.min())} to {fmt_ascii(after.max())}). "
                  f"{zeroed} of {total} values ({share:.1f}%) were negative and became 0 (white); "
-                 f"positive values are unchanged. Both use the colour range ±{fmt(hi)}."}
+                 f"positive values are unchanged. Both use the colour range ±{fmt_ascii(hi)}."}
     cap = {"zh": f"ReLU 把 {layer} 第 {neuron} 个神经元的 {zeroed} 个负值（{share:.1f}%）变为 0。",
            "en": f"ReLU sets {zeroed} negative values ({share:.1f}%) of neuron {neuron} in {layer} to 0."}
     return Rendered(c.png(), c.width, c.height, alt, cap)

@@ -12,7 +12,8 @@ from generator.errors import DataError
 from generator.names import zh_label
 from generator.records import FigureSpec, RenderContext, Rendered
 from generator.render import colors, gif
-from generator.render.mpl import Blitter, escape_text, figure, fmt, fmt_sig, index_frames
+from generator.render.common import probe_for
+from generator.render.mpl import Blitter, escape_text, figure, fmt_fixed, fmt_sig, index_frames
 
 WIDTH, HEIGHT = 860, 600
 MAX_PLAIN_LOGIT = 80.0  # e^80 ~ 5.5e34 still prints; beyond, exponentials are shown shifted by max(z)
@@ -87,7 +88,7 @@ class _Formula:
 
     def show(self, i: int, name: str) -> list:
         self.name.set_text(f"p({name}) =")
-        self.z.set_text(fmt(self.n.logits[i] - self.n.shift))
+        self.z.set_text(fmt_fixed(self.n.logits[i] - self.n.shift))
         self.exp.set_text(fmt_sig(float(self.n.exps[i])))
         self.p.set_text(f"{self.n.probs[i]:.4f}")
         return self.artists()
@@ -126,13 +127,13 @@ def _draw(ctx: RenderContext, n: SoftmaxNumbers, pred: int) -> tuple[list[np.nda
             ax.add_patch(Rectangle((x_logit - 42, y - row_h / 2 + 1.5), 84, row_h - 3,
                                    color=table[level] / 255.0, lw=0))
             ink = "white" if level > len(table) * 0.55 else "#222222"
-            ax.text(x_logit, y, fmt(n.logits[i]), ha="center", va="center", fontsize=11, color=ink)
+            ax.text(x_logit, y, fmt_fixed(n.logits[i]), ha="center", va="center", fontsize=11, color=ink)
 
         # Colour bar of the logit scale (Oranges over this image's min..max logit).
         cb_y = bottom + 14
         ax.imshow(table[None], extent=(x_logit - 60, x_logit + 60, cb_y + 9, cb_y), aspect="auto")
-        ax.text(x_logit - 64, cb_y + 4.5, fmt(lo), ha="right", va="center", fontsize=9)
-        ax.text(x_logit + 64, cb_y + 4.5, fmt(hi), ha="left", va="center", fontsize=9)
+        ax.text(x_logit - 64, cb_y + 4.5, fmt_fixed(lo), ha="right", va="center", fontsize=9)
+        ax.text(x_logit + 64, cb_y + 4.5, fmt_fixed(hi), ha="left", va="center", fontsize=9)
         ax.set_xlim(0, WIDTH)
         ax.set_ylim(HEIGHT, 0)  # pixel coordinates, y down: the layout reads like the picture
 
@@ -187,9 +188,7 @@ def _draw(ctx: RenderContext, n: SoftmaxNumbers, pred: int) -> tuple[list[np.nda
 
 def render_softmax(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     """The softmax animation of one image (kind "softmax")."""
-    probe = ctx.probes.get(spec.image or "")
-    if probe is None:
-        raise DataError(f"softmax figure: no probe for image {spec.image!r}; known: {', '.join(ctx.probes)}")
+    probe = probe_for(spec, ctx)
     n = softmax_numbers(probe.stages["output"])
     if len(n.logits) != len(ctx.classes):
         raise DataError(f"softmax figure: {len(n.logits)} logits but {len(ctx.classes)} class names")
@@ -200,10 +199,10 @@ def render_softmax(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     top = ", ".join(f"{ctx.classes[i]} {n.logits[i]:.2f}" for i in np.argsort(-n.logits)[:3])
     top_zh = "，".join(f"{zh_label(ctx.classes[i])} {n.logits[i]:.2f}" for i in np.argsort(-n.logits)[:3])
     alt = {
-        "zh": f"softmax 动画：图像 {spec.image} 的 {len(n.logits)} 个 logit（最大的三个：{top_zh}）"
+        "zh": f"softmax 动画：图像 {probe.image.slug} 的 {len(n.logits)} 个 logit（最大的三个：{top_zh}）"
               f"取指数、求和（Σ = {fmt_sig(n.total)}）、逐类相除，得到概率；"
               f"预测为 {zh_label(name)}，概率 {100 * p:.1f}%。",
-        "en": f"Softmax animation: the {len(n.logits)} logits of image {spec.image} (largest three: {top}) "
+        "en": f"Softmax animation: the {len(n.logits)} logits of image {probe.image.slug} (largest three: {top}) "
               f"are exponentiated, summed (Σ = {fmt_sig(n.total)}) and divided class by class into "
               f"probabilities; the prediction is {name} with probability {100 * p:.1f} %.",
     }
