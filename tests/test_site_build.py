@@ -282,7 +282,7 @@ def test_manifest_schema_and_completeness(small_site: SmallSite) -> None:
     per_image = 4 + len(ACTIVATION_LAYERS) + len(CONV_LAYERS) * FILTERS + len(RELU_LAYERS) + len(POOL_LAYERS)
     assert len(ids) == 2 + 2 * per_image + len(CONV_LAYERS) * FILTERS  # conv-detail: the featured image only
     assert sum(i.startswith(f"{featured}/conv-detail/") for i in ids) == len(CONV_LAYERS) * FILTERS
-    assert "rendered %d of %d figures (0 from cache)" % (len(ids), len(catalog)) in small_site.log
+    assert f"rendered {len(ids)} of {len(catalog)} figures (0 from cache)" in small_site.log
 
 
 # -- (d) sitemaps and explore pages ---------------------------------------------------------------

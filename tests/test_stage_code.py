@@ -19,7 +19,7 @@ from generator.records import BuildOutput
 PACKAGE = cachemod.PACKAGE_DIR
 # Modules that run on every build and are never cached: nothing they do can go stale.
 EVERY_BUILD = {"__main__.py", "build.py", "cli.py", "markup.py", "pages.py", "plugin.py", "predict.py",
-               "progress.py", "shortcodes.py", "values.py"}
+               "progress.py", "shortcodes.py", "usage.py", "values.py"}
 
 
 def _rel(paths: list[Path], root: Path = PACKAGE) -> set[str]:
@@ -74,7 +74,8 @@ def test_editing_a_module_changes_the_key_of_every_stage_that_runs_it(package_co
     after = _state(cfg)
     for stage, roots in STAGE_ROOTS.items():
         runs_it = module in _rel(module_closure(roots, package_copy), package_copy)
-        changed = [k for k in before if k.startswith(stage if stage != "render" else "figure") and before[k] != after[k]]
+        prefix = "figure" if stage == "render" else stage
+        changed = [k for k in before if k.startswith(prefix) and before[k] != after[k]]
         assert changed or not runs_it, f"{stage} runs {module} but no key of it changed"
     figures = [k for k in before if k.startswith("figure")]
     assert any(before[k] != after[k] for k in figures)  # every module here shapes some figure
