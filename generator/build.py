@@ -56,22 +56,26 @@ def prepare(cfg: BuildConfig, progress: bool = True, log: Log = print) -> BuildO
     """Bring the model stages up to date (train, probe, the user's images) and assemble the facts."""
     store = Cache(cfg.cache_dir, log=log)
     with store.lock():
-        t0 = time.perf_counter()
-        keys = stage_keys(cfg)
-        timings = {"keys": time.perf_counter() - t0}
-        train_dir, probe_dir, ran = _upstream(cfg, store, keys, progress, log, timings)
-        image_dirs = []
-        for path, _, key in keys.images:
-            hit = store.get("image", key)
-            if hit is None:
-                from generator.stages.probe import image_stage  # imports torch: only on a miss
+        return _prepare(cfg, store, progress, log)
 
-                t = time.perf_counter()
-                hit = store.put("image", key, lambda d, path=path: image_stage(train_dir, path, d))
-                timings["images"] = timings.get("images", 0.0) + time.perf_counter() - t
-                if "images" not in ran:
-                    ran.append("images")
-            image_dirs.append(hit)
+
+def _prepare(cfg: BuildConfig, store: Cache, progress: bool, log: Log) -> BuildOutput:
+    t0 = time.perf_counter()
+    keys = stage_keys(cfg)
+    timings = {"keys": time.perf_counter() - t0}
+    train_dir, probe_dir, ran = _upstream(cfg, store, keys, progress, log, timings)
+    image_dirs = []
+    for path, _, key in keys.images:
+        hit = store.get("image", key)
+        if hit is None:
+            from generator.stages.probe import image_stage  # imports torch: only on a miss
+
+            t = time.perf_counter()
+            hit = store.put("image", key, lambda d, path=path: image_stage(train_dir, path, d))
+            timings["images"] = timings.get("images", 0.0) + time.perf_counter() - t
+            if "images" not in ran:
+                ran.append("images")
+        image_dirs.append(hit)
     facts = json.loads((probe_dir / "facts.json").read_text(encoding="utf-8"))
     files = {s["slug"]: probe_dir / "samples" / f"{s['slug']}.safetensors" for s in facts["samples"]}
     taken = set(files)
@@ -114,43 +118,51 @@ def render(cfg: BuildConfig, out: BuildOutput, specs: Iterable[FigureSpec], prog
            log: Log = print) -> tuple[int, int]:
     """Make sure every figure of `specs` is in the cache (rendering the misses) and add them to `out`.
     Returns (rendered now, served from the cache)."""
-    unique = list({spec.id: spec for spec in specs if spec.id not in out.paths}.values())
     store = Cache(cfg.cache_dir, log=log)
-    rendered = cached = 0
     with store.lock():
-        t = time.perf_counter()
-        keys = figure_keys(cfg, out, unique)
-        todo = []
-        for spec in unique:
-            hit = store.get("figure", keys[spec.id])
-            if hit is None:
-                todo.append(spec)
-            else:
-                out.add(json.loads((hit / "entry.json").read_text(encoding="utf-8")), hit / _name(spec))
-                cached += 1
-        if todo:
-            from generator.stages.render import render_figures  # imports torch: only on a miss
+        return _render(cfg, store, out, specs, progress)
 
-            for spec, fig in render_figures(cfg, out, todo, progress):
-                entry = {"id": spec.id, "kind": spec.kind, "image": spec.image, "layer": spec.layer,
-                         "neuron": spec.neuron, **spec.params, "file": spec.file, "bytes": len(fig.data),
-                         "width": fig.width, "height": fig.height, "alt": fig.alt, "caption": fig.caption,
-                         "hash": hashlib.sha256(fig.data).hexdigest()[:16]}
 
-                def write(d: Path, spec: FigureSpec = spec, data: bytes = fig.data, entry: dict = entry) -> None:
-                    (d / _name(spec)).write_bytes(data)
-                    (d / "entry.json").write_text(json.dumps(entry, ensure_ascii=False, sort_keys=True),
-                                                  encoding="utf-8")
+def _render(cfg: BuildConfig, store: Cache, out: BuildOutput, specs: Iterable[FigureSpec],
+            progress: bool) -> tuple[int, int]:
+    unique = list({spec.id: spec for spec in specs if spec.id not in out.paths}.values())
+    rendered = cached = 0
+    t = time.perf_counter()
+    keys = figure_keys(cfg, out, unique)
+    todo = []
+    found: dict[str, tuple[dict, Path]] = {}
+    for spec in unique:
+        hit = store.get("figure", keys[spec.id])
+        if hit is None:
+            todo.append(spec)
+        else:
+            found[spec.id] = (json.loads((hit / "entry.json").read_text(encoding="utf-8")), hit / _name(spec))
+            cached += 1
+    if todo:
+        from generator.stages.render import render_figures  # imports torch: only on a miss
 
-                folder = store.put("figure", keys[spec.id], write, record=False)
-                out.add(entry, folder / _name(spec))
-                rendered += 1
-            if "render" not in out.stages_run:
-                out.stages_run.append("render")
-        out.used_keys.update(keys.values())
-        if not store.read_only:
-            _record_used(store, out)
-        out.timings["render"] = out.timings.get("render", 0.0) + time.perf_counter() - t
+        for spec, fig in render_figures(cfg, out, todo, progress):
+            entry = {"id": spec.id, "kind": spec.kind, "image": spec.image, "layer": spec.layer,
+                     "neuron": spec.neuron, **spec.params, "file": spec.file, "bytes": len(fig.data),
+                     "width": fig.width, "height": fig.height, "alt": fig.alt, "caption": fig.caption,
+                     "hash": hashlib.sha256(fig.data).hexdigest()[:16]}
+
+            def write(d: Path, spec: FigureSpec = spec, data: bytes = fig.data, entry: dict = entry) -> None:
+                (d / _name(spec)).write_bytes(data)
+                (d / "entry.json").write_text(json.dumps(entry, ensure_ascii=False, sort_keys=True),
+                                              encoding="utf-8")
+
+            folder = store.put("figure", keys[spec.id], write, record=False)
+            found[spec.id] = (entry, folder / _name(spec))
+            rendered += 1
+        if "render" not in out.stages_run:
+            out.stages_run.append("render")
+    for spec in unique:  # in the order asked, whatever came from the cache
+        out.add(*found[spec.id])
+    out.used_keys.update(keys.values())
+    if not store.read_only:
+        _record_used(store, out)
+    out.timings["render"] = out.timings.get("render", 0.0) + time.perf_counter() - t
     out.rendered += rendered
     out.cached += cached
     return rendered, cached
@@ -178,9 +190,12 @@ def catalog(cfg: BuildConfig, out: BuildOutput) -> list[FigureSpec]:
 
 
 def run(cfg: BuildConfig, progress: bool = True, log: Log = print) -> BuildOutput:
-    """The whole pipeline for the whole catalogue (the command line's `build`)."""
-    out = prepare(cfg, progress, log)
-    render(cfg, out, catalog(cfg, out), progress, log)
+    """The whole pipeline for the whole catalogue (the command line's `build`), under one lock: a second
+    build waits for all of it, then finds everything cached."""
+    store = Cache(cfg.cache_dir, log=log)
+    with store.lock():
+        out = _prepare(cfg, store, progress, log)
+        _render(cfg, store, out, catalog(cfg, out), progress)
     return out
 
 

@@ -72,7 +72,7 @@ def assert_cache_clean(cache: Path) -> None:
     """No temp leftovers, and every published stage directory is complete."""
     assert not list(cache.rglob(".tmp-*")), list(cache.rglob(".tmp-*"))
     assert not list(cache.rglob("*.tmp"))
-    for stage in ("train", "probe", "render"):
+    for stage in ("train", "probe", "image", "figure"):
         for d in stage_dirs(cache, stage):
             assert (d / ".complete").is_file(), f"{d} has no .complete"
 
@@ -450,7 +450,7 @@ def test_bad_cli_option_names_the_option(case: str, bad_data: Path) -> None:
     assert not (bad_data.parent / "escaped.txt").exists()
     if cache.exists():
         assert_cache_clean(cache)
-        assert not any(stage_dirs(cache, s) for s in ("train", "probe", "render"))
+        assert not any(stage_dirs(cache, s) for s in ("train", "probe", "image", "figure"))
 
 
 def test_figure_options_are_checked_before_training(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -39,30 +40,27 @@ REPO = Path(__file__).resolve().parents[1]
 
 def assert_consistent(cache: Path) -> None:
     """No temp leftovers; every stage directory complete; the manifest names only complete stages;
-    every figure on disk is exactly the one the render manifest describes (nothing half-written)."""
+    every cached figure is exactly the one its entry describes (nothing half-written)."""
     assert not list(cache.rglob(".tmp-*")), list(cache.rglob(".tmp-*"))
     assert not list(cache.rglob("*.tmp"))
-    for stage in ("train", "probe", "render"):
+    for stage in ("train", "probe", "image", "figure"):
         for d in stage_dirs(cache, stage):
             assert (d / ".complete").is_file(), f"{d} is published without .complete"
     recorded = json.loads((cache / "manifest.json").read_text())
     for stage, keys in recorded.items():
         for key in keys:
             assert (cache / stage / key / ".complete").is_file(), f"manifest names missing {stage}/{key}"
-    for render in stage_dirs(cache, "render"):
-        figures = json.loads((render / "figures" / "manifest.json").read_text())["figures"]
-        on_disk = {p.relative_to(render / "figures").as_posix() for p in (render / "figures").rglob("*")
-                   if p.is_file() and p.name != "manifest.json"}
-        assert on_disk == {f["file"] for f in figures}
-        for f in figures:
-            data = (render / "figures" / f["file"]).read_bytes()
-            assert len(data) == f["bytes"] and hashlib.sha256(data).hexdigest()[:16] == f["hash"], f["file"]
+    for entry in stage_dirs(cache, "figure"):
+        f = json.loads((entry / "entry.json").read_text())
+        assert sorted(p.name for p in entry.iterdir()) == [".complete", "entry.json", "figure" + Path(f["file"]).suffix]
+        data = (entry / ("figure" + Path(f["file"]).suffix)).read_bytes()
+        assert len(data) == f["bytes"] and hashlib.sha256(data).hexdigest()[:16] == f["hash"], f["file"]
 
 
 def figure_hashes(cache: Path) -> dict[str, str]:
-    render = latest(cache, "render")
-    figures = json.loads((render / "figures" / "manifest.json").read_text())["figures"]
-    return {f["id"]: f["hash"] for f in figures}
+    """figure id -> hash of every cached figure."""
+    entries = [json.loads((d / "entry.json").read_text()) for d in stage_dirs(cache, "figure")]
+    return {f["id"]: f["hash"] for f in entries}
 
 
 def seed(cache: Path, source: Path, *stages: str) -> None:
@@ -160,21 +158,23 @@ def test_build_killed_during_training_then_two_rebuilds_at_once(small_cache: Pat
 
 def test_build_killed_during_rendering_then_rebuilt(small_cache: Path, tmp_path: Path) -> None:
     """SIGKILL halfway through rendering (the model already cached): the workers die with the build,
-    the rebuild renders again and every figure is whole."""
+    every figure already published is whole, and the rebuild renders only the rest."""
     cache = tmp_path / "cache"
     seed(cache, small_cache, "train", "probe")
     proc = start("build", *SMALL, "--quiet", "--cache-dir", cache, cwd=tmp_path)
 
     def some_figures_written() -> bool:
-        return any(p.is_file() for tmp in (cache / "render").glob(".tmp-*") for p in tmp.rglob("*.png"))
+        return len(stage_dirs(cache, "figure")) >= 20
     try:
         wait_for(some_figures_written, proc, "rendering started")
     finally:
         kill_build(proc)
-    assert stage_dirs(cache, "render") == [], "a half-rendered stage was published"
+    assert_consistent(cache)
+    kept = len(stage_dirs(cache, "figure"))
     rebuilt = gen("build", *SMALL, "--quiet", "--cache-dir", cache, cwd=tmp_path)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "stages run: render" in rebuilt.stdout
+    assert re.search(rf"^figures: \d+ \({kept} from the cache\)", rebuilt.stdout, re.M), (kept, rebuilt.stdout)
     assert_consistent(cache)
     assert figure_hashes(cache) == figure_hashes(small_cache)
 
