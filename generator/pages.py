@@ -164,8 +164,9 @@ def _samples_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) ->
         if lang == "en":
             target = "en/" + target
         prob = f"{s['probs'][s['predicted']] * 100:.1f} %"
+        href = get_relative_url(target, page.url or ".") if figs.explore_pages else None
         cells.append(el(
-            "a", {"class": "tv-sample", "href": get_relative_url(target, page.url or ".")},
+            "a" if href else "div", {"class": "tv-sample", "href": href},
             el("img", {"src": figs.url(entry, page.url), "alt": entry["alt"][lang], "loading": "lazy",
                        "class": "skip-lightbox"}),
             el("span", None, _sample_name(s, facts, lang)),

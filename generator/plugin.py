@@ -67,6 +67,8 @@ class TinyVGGConfig(Config):
     """Extra images (slugs) that also get every detailed convolution animation."""
     scale = c.Choice(("layer", "neuron"), default="layer")
     """Activation colour range: shared by the neurons of a 'layer' (comparable) or per 'neuron'."""
+    explore_pages = c.Type(bool, default=False)
+    """Generate one explore page per sample image (explore/<slug>/); they use pymdownx.tabbed."""
     figures = c.Choice(("used", "all"), default="used")
     """'used': render only the figures the pages show; 'all': every figure of the catalogue (for embedding)."""
     workers = c.Type(int, default=0)
@@ -124,7 +126,8 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
                 self.output = prepare(cfg, progress=True, log=log.info)
                 self.build_cfg = cfg
                 self.site_root = Path(config.site_dir)
-                self.figs = SiteFigures(self.output, self.site_url, cfg.render.detail_images, self._render_late)
+                self.figs = SiteFigures(self.output, self.site_url, cfg.render.detail_images, self._render_late,
+                                    explore_pages=self.config.explore_pages)
                 if self.output.stages_run:
                     log.info("tinyvgg: ran %s in %s", ", ".join(self.output.stages_run),
                              ", ".join(f"{k} {v:.1f} s" for k, v in self.output.timings.items()))
@@ -151,8 +154,9 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
             docs = Path(config.docs_dir)
             texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(docs.rglob("*.md"))]
             detailed = {out.facts["featured"], *cfg.render.detail_images}
-            texts += [gen_pages.explore_markdown(out.facts, detailed, s["slug"], lang)
-                      for s in out.facts["samples"] for lang in gen_pages.LANGS]
+            if self.config.explore_pages:
+                texts += [gen_pages.explore_markdown(out.facts, detailed, s["slug"], lang)
+                          for s in out.facts["samples"] for lang in gen_pages.LANGS]
             specs = used_specs(texts, out.facts, cfg.render.detail_images, SHORTCODES)
             if self._wants_logo(config):
                 specs += [s for s in everything if s.kind == "logo"]
@@ -196,6 +200,8 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
             logo = self.output.figure("model/logo")
             if logo is not None and self._wants_logo(config) and files.get_file_from_path(FAVICON) is None:
                 files.append(File.generated(config, FAVICON, abs_src_path=str(self.output.paths[logo["id"]])))
+        if not self.config.explore_pages:
+            return files
         detailed = {self.output.facts["featured"], *self.build_cfg.render.detail_images}
         explore = gen_pages.explore_pages(self.output.facts, detailed, lang, config)
         for page in explore:

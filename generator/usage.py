@@ -89,6 +89,7 @@ class SiteFigures:
     site_url: str
     detail_images: tuple[str, ...]
     render_missing: Callable[[FigureSpec], None]
+    explore_pages: bool = False  # the plugin generates explore/<slug>/ pages
     late: list[str] = field(default_factory=list)  # ids rendered after the files were collected
 
     @property

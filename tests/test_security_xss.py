@@ -68,7 +68,7 @@ def make_project(root: Path, cache: Path) -> Path:
         _png(root / name, rng, 1)
     config = (REPO / "mkdocs.yml").read_text(encoding="utf-8")
     options = {"dataset": "folder", "dataset_path": "data", "epochs": 1, "images": IMAGE_NAMES,
-               "cache_dir": str(cache), "featured": ""}
+               "cache_dir": str(cache), "featured": "", "explore_pages": True}
     block = "\n".join(f"      {k}: {json.dumps(v)}" for k, v in options.items())
     config, count = re.subn(r"  - tinyvgg:\n(?:      .*\n)+", f"  - tinyvgg:\n{block}\n", config)
     assert count == 1, "the tinyvgg block of mkdocs.yml changed shape"

@@ -67,6 +67,7 @@ def mkdocs_yml(cache_dir: Path) -> str:
               images_per_class: 60
               epochs: 1
               workers: 2
+              explore_pages: true
               cache_dir: {json.dumps(str(cache_dir))}
         nav:
           - index.md
@@ -394,3 +395,97 @@ def test_unknown_shortcode_fails_with_one_line_naming_page_and_line(
 def test_build_log_is_quiet(small_site: SmallSite) -> None:
     """A clean build prints no warnings (it ran with --strict, which would fail on one)."""
     assert "WARNING" not in small_site.log, small_site.log
+
+
+# -- (e) one cache entry per figure: what each kind of change renders ----------------------------------
+
+PER_IMAGE = 4 + len(ACTIVATION_LAYERS) + len(CONV_LAYERS) * FILTERS + len(RELU_LAYERS) + len(POOL_LAYERS)
+
+
+def renders(log: str) -> tuple[int, int]:
+    """(figures drawn by the build, figures the site uses) from the plugin's one INFO line."""
+    lines = re.findall(r"tinyvgg: rendered (\d+) of \d+ figures \((\d+) from cache\)", log)
+    assert len(lines) == 1, log
+    used, cached = map(int, lines[0])
+    return used - cached, used
+
+
+def rebuild(small_site: SmallSite, tmp_path: Path, options: str = "", docs: bool = True,
+            cache: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The small site again, on a copy of its cache, with extra plugin options."""
+    project = tmp_path / "project"
+    if docs:
+        shutil.copytree(small_site.project / "docs", project / "docs")
+    if cache is None:
+        cache = tmp_path / "cache"
+        shutil.copytree(small_site.cache, cache, ignore=shutil.ignore_patterns("build.lock"))
+    config = mkdocs_yml(cache).replace("              explore_pages: true\n",
+                                       "              explore_pages: true\n" + textwrap.indent(options, " " * 14))
+    project.mkdir(exist_ok=True)
+    (project / "mkdocs.yml").write_text(config, encoding="utf-8")
+    return run_mkdocs(project / "mkdocs.yml", tmp_path / "site", SMALL_URL, timeout=600)
+
+
+def test_a_new_image_renders_only_its_own_figures(small_site: SmallSite, tmp_path: Path) -> None:
+    (tmp_path / "project").mkdir()
+    Image.new("RGB", (80, 60), (200, 30, 60)).save(tmp_path / "project" / "my photo.png")
+    proc = rebuild(small_site, tmp_path, 'images: ["my photo.png"]\n')
+    assert proc.returncode == 0, proc.stdout
+    drawn, used = renders(proc.stdout)
+    assert drawn == PER_IMAGE, proc.stdout  # its explore page's figures, nothing else
+    assert used == len(small_site.manifest) + PER_IMAGE
+    assert (tmp_path / "site" / "figures" / "my-photo" / "overview.png").is_file()
+
+
+def test_changing_featured_renders_only_the_detail_animations(small_site: SmallSite, tmp_path: Path) -> None:
+    other = small_site.facts["samples"][1]["slug"]
+    proc = rebuild(small_site, tmp_path, f"featured: {other}\n")
+    assert proc.returncode == 0, proc.stdout
+    drawn, _ = renders(proc.stdout)
+    assert drawn == len(CONV_LAYERS) * FILTERS, proc.stdout
+    manifest = json.loads((tmp_path / "site" / "figures" / "manifest.json").read_text(encoding="utf-8"))
+    details = {e["image"] for e in manifest["figures"] if e["kind"] == "conv-detail"}
+    assert details == {other}
+
+
+def test_deleting_one_cached_figure_renders_one(small_site: SmallSite, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    shutil.copytree(small_site.cache, cache, ignore=shutil.ignore_patterns("build.lock"))
+    victim = next(d for d in sorted((cache / "figure").iterdir()) if (d / "figure.gif").is_file())
+    (victim / "figure.gif").unlink()
+    proc = rebuild(small_site, tmp_path, cache=cache)
+    assert proc.returncode == 0, proc.stdout
+    assert renders(proc.stdout)[0] == 1
+    assert "is damaged (figure.gif is missing)" in proc.stdout
+
+
+def test_a_site_that_uses_two_figures_writes_two(small_site: SmallSite, tmp_path: Path) -> None:
+    """Another author's site: no i18n, no explore pages, one page with two figures, a cold figure cache
+    (the trained model is cached, as it would be after the first build)."""
+    cache = tmp_path / "cache"
+    for stage in ("train", "probe"):
+        shutil.copytree(small_site.cache / stage, cache / stage)
+    project = tmp_path / "project"
+    (project / "docs").mkdir(parents=True)
+    (project / "docs" / "index.md").write_text(
+        "# Two figures\n\n{{ figure input }}\n\n{{ figure kernels layer=conv_1_1 }}\n", encoding="utf-8")
+    (project / "mkdocs.yml").write_text(textwrap.dedent(f"""\
+        site_name: Two figures
+        theme:
+          name: material
+          font: false
+        plugins:
+          - tinyvgg:
+              max_samples: 2
+              images_per_class: 60
+              epochs: 1
+              cache_dir: {json.dumps(str(cache))}
+        """), encoding="utf-8")
+    proc = run_mkdocs(project / "mkdocs.yml", tmp_path / "site", SMALL_URL, timeout=600)
+    assert proc.returncode == 0, proc.stdout
+    assert renders(proc.stdout) == (2, 2)
+    written = sorted(p.relative_to(tmp_path / "site" / "figures").as_posix()
+                     for p in (tmp_path / "site" / "figures").rglob("*") if p.is_file())
+    featured = small_site.facts["featured"]
+    assert written == sorted([f"{featured}/input.png", "manifest.json", "model/kernels-conv_1_1.png"])
+    assert not (tmp_path / "site" / "explore").exists()
