@@ -419,8 +419,9 @@ def rebuild(small_site: SmallSite, tmp_path: Path, options: str = "", docs: bool
     if cache is None:
         cache = tmp_path / "cache"
         shutil.copytree(small_site.cache, cache, ignore=shutil.ignore_patterns("build.lock"))
-    config = mkdocs_yml(cache).replace("              explore_pages: true\n",
-                                       "              explore_pages: true\n" + textwrap.indent(options, " " * 14))
+    config = mkdocs_yml(cache).replace("      explore_pages: true\n",
+                                       "      explore_pages: true\n" + textwrap.indent(options, " " * 6))
+    assert options in config.replace("      ", "") or not options
     project.mkdir(exist_ok=True)
     (project / "mkdocs.yml").write_text(config, encoding="utf-8")
     return run_mkdocs(project / "mkdocs.yml", tmp_path / "site", SMALL_URL, timeout=600)
