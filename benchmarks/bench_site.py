@@ -38,6 +38,15 @@ class Workspace:
     def site(self) -> Path:
         return self.root / "site"
 
+    def manifest(self) -> dict:
+        """The built site's figures/manifest.json: every figure the site uses."""
+        return json.loads((self.site / "figures" / "manifest.json").read_text(encoding="utf-8"))
+
+    def facts(self) -> dict:
+        """What the pages quote: the probe stage's facts and the featured image."""
+        facts = json.loads((self.stage_dir("probe") / "facts.json").read_text(encoding="utf-8"))
+        return {**facts, "featured": self.manifest()["featured"]}
+
     def stage_dir(self, stage: str) -> Path:
         """The one complete directory of `stage` in the (fresh) cache."""
         found = [d for d in (self.root / ".cache" / stage).iterdir() if (d / ".complete").is_file()]
@@ -76,7 +85,7 @@ def cold_build(ws: Workspace) -> tuple[list[Row], dict]:
                            "(was the cache warm?)")
     pipeline = sum(t.get(k, 0.0) for k in PIPELINE)
     rest = proc.seconds - pipeline
-    manifest = json.loads((ws.stage_dir("render") / "figures" / "manifest.json").read_text())["figures"]
+    manifest = ws.manifest()["figures"]
     fig_bytes = sum(e["bytes"] for e in manifest)
     rows = [
         Row("1", "cold build, quick profile (total wall time)", f"{proc.seconds:.1f} s", proc.seconds, "s",
@@ -132,20 +141,17 @@ def plain_workspace(ws: Workspace) -> str:
     generated explore pages written out as Markdown, and every figure already at docs/figures/."""
     from generator.pages import LANGS, explore_markdown
 
-    render = ws.stage_dir("render")
-    facts = json.loads((render / "facts.json").read_text())
-    manifest = json.loads((render / "figures" / "manifest.json").read_text())["figures"]
-    ids = {e["id"] for e in manifest}
+    facts = ws.facts()
     docs = ws.root / "docs-plain"
     for old in (docs, ws.root / "site-plain"):  # left by an earlier run on a reused workspace
         shutil.rmtree(old, ignore_errors=True)
     shutil.copytree(ws.root / "docs", docs)
-    shutil.copytree(render / "figures", docs / "figures")
-    shutil.copy2(render / "figures" / "model" / "logo.png", docs / "assets" / "favicon.png")
+    shutil.copytree(ws.site / "figures", docs / "figures")
+    shutil.copy2(ws.site / "assets" / "favicon.png", docs / "assets" / "favicon.png")
     for sample in facts["samples"]:
         for lang in LANGS:
             page = docs / lang / "explore" / f"{sample['slug']}.md"
-            page.write_text(explore_markdown(facts, ids, sample["slug"], lang), encoding="utf-8")
+            page.write_text(explore_markdown(facts, {facts["featured"]}, sample["slug"], lang), encoding="utf-8")
     (ws.root / "mkdocs-plain.yml").write_text(without_plugin((ws.root / "mkdocs.yml").read_text()),
                                               encoding="utf-8")
     return "mkdocs-plain.yml"
