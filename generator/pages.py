@@ -11,6 +11,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File
 from mkdocs.utils import get_relative_url
 
+from generator import i18n
 from generator.arch import CONV_LAYERS, POOL_LAYERS, RELU_LAYERS
 from generator.catalog import ACTIVATION_LAYERS
 from generator.errors import ShortcodeError
@@ -134,24 +135,11 @@ def _thumbs(kind: str, img: str, layer: str) -> list[str]:
     return [*lines, "</div>"]
 
 
-def _src_uri(slug: str, lang: str) -> str:
-    return f"explore/{slug}.md" if lang == "zh" else f"en/explore/{slug}.md"
-
-
 def explore_pages(facts: dict, detailed: set[str], lang: str, config: MkDocsConfig) -> list[File]:
-    """Generated explore pages for the language being built, wired into the language switcher."""
-    pages = []
-    for sample in facts["samples"]:
-        slug = sample["slug"]
-        both = {code: File.generated(config, _src_uri(slug, code),
-                                     content=explore_markdown(facts, detailed, slug, code)) for code in LANGS}
-        page = both[lang]
-        page.alternates = both  # read by mkdocs-static-i18n's language switcher
-        page.locale = lang
-        page.locale_alternate_of = lang
-        page.localization = lang
-        pages.append(page)
-    return pages
+    """Generated explore pages (explore/<slug>/) for the language being built."""
+    return [i18n.generated_page(config, f"explore/{s['slug']}.md",
+                                {code: explore_markdown(facts, detailed, s["slug"], code) for code in LANGS}, lang)
+            for s in facts["samples"]]
 
 
 def _samples_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) -> Html:
@@ -160,9 +148,7 @@ def _samples_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) ->
     cells = []
     for s in facts["samples"]:
         entry = figs.entry("input", {"image": s["slug"]})
-        target = "explore/" + s["slug"] + "/"
-        if lang == "en":
-            target = "en/" + target
+        target = figs.lang_prefix(lang) + "explore/" + s["slug"] + "/"
         prob = f"{s['probs'][s['predicted']] * 100:.1f} %"
         href = get_relative_url(target, page.url or ".") if figs.explore_pages else None
         cells.append(el(

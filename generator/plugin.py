@@ -7,7 +7,6 @@ line and exits non-zero, with no traceback and before any page is written.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import secrets
 import shutil
@@ -21,6 +20,7 @@ from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
+from generator import i18n
 from generator import pages as gen_pages
 from generator.build import catalog, prepare, render
 from generator.cache import atomic_write
@@ -35,12 +35,6 @@ from generator.values import network_table, resolve_value
 
 log = logging.getLogger("mkdocs.plugins.tinyvgg")
 FAVICON = "assets/favicon.png"  # mkdocs.yml's theme.favicon and theme.logo point here
-# <link rel="alternate" hreflang=...> in a page's head. mkdocs-static-i18n points them at the page's
-# translation; Material's JS takes every such link for a language root and fetches sitemap.xml under it
-# (e.g. /en/cnn/sitemap.xml: a 404 on every page load). The hreflang alternates are in sitemap.xml.
-HREFLANG_LINK = re.compile(r'\s*<link rel="alternate" href="[^"]*" hreflang="[^"]*">')
-
-
 class TinyVGGConfig(Config):
     # -- what to train on --
     profile = c.Optional(c.Choice(("quick", "full")))
@@ -127,7 +121,8 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
                 self.build_cfg = cfg
                 self.site_root = Path(config.site_dir)
                 self.figs = SiteFigures(self.output, self.site_url, cfg.render.detail_images, self._render_late,
-                                    explore_pages=self.config.explore_pages)
+                                    explore_pages=self.config.explore_pages,
+                                    lang_prefix=lambda lang: i18n.lang_prefix(config, lang))
                 if self.output.stages_run:
                     log.info("tinyvgg: ran %s in %s", ", ".join(self.output.stages_run),
                              ", ".join(f"{k} {v:.1f} s" for k, v in self.output.timings.items()))
@@ -177,21 +172,12 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         assert self.output is not None and self.build_cfg is not None
         render(self.build_cfg, self.output, [spec], progress=False, log=log.info)
 
-    def _lang(self, config: MkDocsConfig) -> str:
-        i18n = config.plugins.get("i18n")
-        lang = getattr(i18n, "current_language", None) or config.theme.get("language") or "en"
-        return "zh" if str(lang).startswith("zh") else "en"
-
-    def _default_lang_build(self, config: MkDocsConfig) -> bool:
-        i18n = config.plugins.get("i18n")
-        return i18n is None or getattr(i18n, "current_language", None) == getattr(i18n, "default_language", None)
-
     # -- files -----------------------------------------------------------------------------------
     @event_priority(-110)  # after mkdocs-static-i18n (-100), which cannot handle generated files
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         assert self.output is not None
-        lang = self._lang(config)
-        if self._default_lang_build(config):  # figures are shared: copy them once, at figures/
+        lang = i18n.page_lang(config)
+        if i18n.is_default_build(config):  # figures are shared: copy them once, at figures/
             self._render_used(config)
             for entry in self.output.manifest:
                 files.append(File.generated(config, f"figures/{entry['file']}",
@@ -206,11 +192,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         explore = gen_pages.explore_pages(self.output.facts, detailed, lang, config)
         for page in explore:
             files.append(page)
-        # mkdocs-static-i18n writes sitemap.xml from the pages it saw in its own on_files, before these
-        # were generated: list them there too, or search engines never learn of the explore pages.
-        listed = getattr(config.plugins.get("i18n"), "i18n_files_per_language", None)
-        if isinstance(listed, dict) and isinstance(listed.get(lang), list):
-            listed[lang].extend(explore)
+        i18n.list_in_sitemap(config, lang, explore)
         return files
 
     # -- shortcodes ------------------------------------------------------------------------------
@@ -218,7 +200,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         """Expand the shortcodes. Those that produce finished HTML (figures, the sample grid, the gallery)
         go into Markdown as a short token and come back in on_page_content: Python-Markdown need not
         parse their HTML. An explore page with ~100 figures converts in 9 ms instead of 39 ms."""
-        lang = self._lang(config)
+        lang = i18n.page_lang(config)
         stash: list[str] = []
 
         def handle(code: Shortcode) -> str:
@@ -264,9 +246,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
                              + ", ".join(gen_pages.BLOCKS))
 
     def on_post_page(self, output: str, page: Page, config: MkDocsConfig) -> str:
-        """Drop the head's hreflang links (see HREFLANG_LINK); the header's language switcher stays."""
-        head, sep, body = output.partition("</head>")
-        return HREFLANG_LINK.sub("", head) + sep + body
+        return i18n.drop_hreflang_links(output)
 
     # -- after the build -------------------------------------------------------------------------
     def on_post_build(self, config: MkDocsConfig) -> None:
@@ -281,13 +261,4 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
                 shutil.copyfile(self.output.paths[fig_id], figures / entry["file"])
             figures.mkdir(parents=True, exist_ok=True)
             atomic_write(figures / "manifest.json", self.output.manifest_json())
-        site = Path(config.site_dir)
-        i18n = config.plugins.get("i18n")
-        for lang in getattr(i18n, "build_languages", None) or []:
-            if lang == getattr(i18n, "default_language", None):
-                continue
-            for name in ("sitemap.xml", "sitemap.xml.gz"):
-                if (site / name).is_file() and (site / lang).is_dir():
-                    tmp = site / lang / f".{name}.tmp"
-                    shutil.copyfile(site / name, tmp)
-                    os.replace(tmp, site / lang / name)
+        i18n.copy_sitemaps(config)

@@ -90,6 +90,7 @@ class SiteFigures:
     detail_images: tuple[str, ...]
     render_missing: Callable[[FigureSpec], None]
     explore_pages: bool = False  # the plugin generates explore/<slug>/ pages
+    lang_prefix: Callable[[str], str] = lambda lang: ""  # where a language's pages live ("en/")
     late: list[str] = field(default_factory=list)  # ids rendered after the files were collected
 
     @property

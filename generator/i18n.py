@@ -1,0 +1,88 @@
+"""Everything the plugin does for mkdocs-static-i18n, in one place. Without that plugin (another
+author's single-language site) every function here degrades to the plain MkDocs behaviour.
+
+mkdocs-static-i18n builds the site once per language, re-running every plugin's events; it reads a
+few attributes of the files it sees to wire up the language switcher and the sitemaps.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.structure.files import File
+
+# <link rel="alternate" hreflang=...> in a page's head. mkdocs-static-i18n points them at the page's
+# translation; Material's JS takes every such link for a language root and fetches sitemap.xml under it
+# (e.g. /en/cnn/sitemap.xml: a 404 on every page load). The hreflang alternates are in sitemap.xml.
+HREFLANG_LINK = re.compile(r'\s*<link rel="alternate" href="[^"]*" hreflang="[^"]*">')
+
+
+def _plugin(config: MkDocsConfig) -> object | None:
+    return config.plugins.get("i18n")
+
+
+def page_lang(config: MkDocsConfig) -> str:
+    """'zh' or 'en': the language being built (the theme's language on a single-language site)."""
+    lang = getattr(_plugin(config), "current_language", None) or config.theme.get("language") or "en"
+    return "zh" if str(lang).startswith("zh") else "en"
+
+
+def is_default_build(config: MkDocsConfig) -> bool:
+    """The build that writes the shared files (figures/): the only one without i18n."""
+    i18n = _plugin(config)
+    return i18n is None or getattr(i18n, "current_language", None) == getattr(i18n, "default_language", None)
+
+
+def lang_prefix(config: MkDocsConfig, lang: str) -> str:
+    """Where a language's pages live: '' for the default language or a single-language site, else 'en/'."""
+    i18n = _plugin(config)
+    if i18n is None or lang == getattr(i18n, "default_language", None):
+        return ""
+    return f"{lang}/"
+
+
+def generated_page(config: MkDocsConfig, path: str, content: dict[str, str], lang: str) -> File:
+    """A generated page (`path` under each language's folder) in the language being built, wired into
+    the language switcher when there is one. `content` holds the Markdown of every language."""
+    if _plugin(config) is None:
+        return File.generated(config, path, content=content[lang])
+    both = {code: File.generated(config, lang_prefix(config, code) + path, content=text)
+            for code, text in content.items()}
+    page = both[lang]
+    page.alternates = both  # read by mkdocs-static-i18n's language switcher
+    page.locale = lang
+    page.locale_alternate_of = lang
+    page.localization = lang
+    return page
+
+
+def list_in_sitemap(config: MkDocsConfig, lang: str, pages: list[File]) -> None:
+    """mkdocs-static-i18n writes sitemap.xml from the pages it saw in its own on_files, before ours were
+    generated: list them there too, or search engines never learn of them."""
+    listed = getattr(_plugin(config), "i18n_files_per_language", None)
+    if isinstance(listed, dict) and isinstance(listed.get(lang), list):
+        listed[lang].extend(pages)
+
+
+def drop_hreflang_links(output: str) -> str:
+    """The page without the head's hreflang links (see HREFLANG_LINK); the header's switcher stays."""
+    head, sep, body = output.partition("</head>")
+    return HREFLANG_LINK.sub("", head) + sep + body
+
+
+def copy_sitemaps(config: MkDocsConfig) -> None:
+    """Material's language switcher reads sitemap.xml under every language root."""
+    i18n = _plugin(config)
+    site = Path(config.site_dir)
+    for lang in getattr(i18n, "build_languages", None) or []:
+        if lang == getattr(i18n, "default_language", None):
+            continue
+        for name in ("sitemap.xml", "sitemap.xml.gz"):
+            if (site / name).is_file() and (site / lang).is_dir():
+                tmp = site / lang / f".{name}.tmp"
+                shutil.copyfile(site / name, tmp)
+                os.replace(tmp, site / lang / name)
