@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cli_support import SMALL, child_env, gen, latest, one_error, stage_dirs
-from conftest import serve_directory
 from PIL import Image
+from support import serve_directory
 
 from generator.datasets.tiny_imagenet import download
 from generator.errors import DataError

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import REPO, BuiltSite
+from support import REPO, BuiltSite
 
 from benchmarks.bench_site import page_weights, parse_stage_log, without_plugin
 from benchmarks.common import MB, Row, check, median

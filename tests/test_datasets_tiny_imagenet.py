@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import serve_directory
 from PIL import Image
+from support import serve_directory
 
 from generator.config import DataConfig
 from generator.datasets import dataset_spec, load_dataset, tiny_imagenet

@@ -19,8 +19,8 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
-from conftest import build_env, parse_html, run_mkdocs
 from PIL import Image
+from support import build_env, parse_html, run_mkdocs
 
 from generator.arch import param_counts
 from generator.catalog import build_catalog
