@@ -14,6 +14,17 @@ from pathlib import Path
 import pytest
 from support import REPO, BuiltSite, run_mkdocs, serve_directory
 
+# The session fixtures that build a site or train a model. Any test needing one of them, directly or
+# through another fixture, is marked `slow`, so `pytest -m "not slow"` (`make test-fast`) neither
+# builds nor trains. Tests that call the trainer themselves carry the marker by hand (test_train.py).
+SLOW_FIXTURES = frozenset({"built_site", "small_cache"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def site_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
