@@ -1,5 +1,5 @@
 """The command line as a user runs it (`python -m generator ...` subprocesses): help, build, train,
-clean, figure and predict, on one small model shared by the session (see test_bad_input.py)."""
+clean, figure and predict, on one small model shared by the session (conftest.small_cache)."""
 
 from __future__ import annotations
 
@@ -18,22 +18,6 @@ REPO = Path(__file__).resolve().parents[1]
 REF = REPO.parent / "shared" / "reference" / "cnn-explainer"
 COMMANDS = ("build", "train", "predict", "figure", "clean")
 USER_IMAGE = "my photo 猫 café.png"  # spaces and non-ASCII characters
-
-
-# -- helpers (each test file has its own copy: there is no shared conftest for these) -------------------
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 @pytest.fixture(scope="module")

@@ -23,19 +23,7 @@ from cli_support import SMALL, gen, latest, one_error, stage_dirs, start
 REPO = Path(__file__).resolve().parents[1]
 
 
-# -- helpers (each test file has its own copy: there is no shared conftest for these) -------------------
-
-
-
-
-
-
-
-
-
-
-
-
+# -- helpers ------------------------------------------------------------------------------------------
 
 def assert_consistent(cache: Path) -> None:
     """No temp leftovers; every stage directory complete; the manifest names only complete stages;
