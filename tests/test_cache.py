@@ -256,7 +256,8 @@ def test_digest_is_stable_and_order_independent() -> None:
     assert digest({"data": ["shapes", 601]}) != digest({"data": ["shapes", 600]})
     # Non-JSON values (paths) hash through str(), stably.
     assert digest({"p": Path("/a/b")}) == digest({"p": "/a/b"})
-    assert digest({"name": "小猫"}) == digest({"name": "小猫"})
+    # Non-ASCII text is hashed as UTF-8, not as \u escapes: spelled out byte for byte here.
+    assert digest({"name": "小猫"}) == hashlib.sha256(b'{"name": "\xe5\xb0\x8f\xe7\x8c\xab"}').hexdigest()[:16]
 
 
 def test_file_digest(tmp_path: Path) -> None:
@@ -279,7 +280,9 @@ def test_code_version_follows_the_source(tmp_path: Path, monkeypatch: pytest.Mon
     train_v, model_v, render_v = code_version("train.py"), code_version("model.py"), code_version("render")
     both = code_version("train.py", "model.py")
     assert len({train_v, model_v, render_v, both}) == 4
-    assert code_version("train.py") == train_v  # stable
+    # The path inside generator/ and the bytes of each file, nothing else (no mtime, no absolute path).
+    assert train_v == hashlib.sha256(b"train.py" + (pkg / "train.py").read_bytes()).hexdigest()[:16]
+    assert render_v == hashlib.sha256(b"render/a.py" + b"A = 1\n").hexdigest()[:16]  # notes.txt: not code
 
     with open(pkg / "train.py", "a") as fh:
         fh.write("\n# a comment is a change too\n")
@@ -296,9 +299,23 @@ def test_code_version_follows_the_source(tmp_path: Path, monkeypatch: pytest.Mon
     assert code_version("render") != render_v2
 
 
-def test_code_version_of_the_real_package_is_stable() -> None:
-    assert code_version("cache.py", "render") == code_version("cache.py", "render")
-    assert len(code_version("cache.py")) == 16
+def test_code_version_of_the_real_package_does_not_depend_on_where_it_lies(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real cache.py and render/ give the same version from a copy elsewhere (a checkout in another
+    folder reuses the cache), and another one once any of their files changes."""
+    real = code_version("cache.py", "render")
+    assert len(real) == 16 and set(real) <= set("0123456789abcdef")
+    copy = tmp_path / "elsewhere" / "generator"
+    shutil.copytree(cachemod.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cachemod, "PACKAGE_DIR", copy)
+    assert code_version("cache.py", "render") == real
+    os.utime(copy / "cache.py", (0, 0))  # an old mtime is not a change
+    assert code_version("cache.py", "render") == real
+    renderers = sorted((copy / "render").glob("*.py"))
+    assert renderers, "render/ has no modules"
+    with open(renderers[-1], "a") as fh:
+        fh.write("\n")
+    assert code_version("cache.py", "render") != real
 
 
 # -- atomic_write ----------------------------------------------------------------------------------
