@@ -42,7 +42,7 @@ def run_mkdocs(config: Path, site_dir: Path, site_url: str, timeout: float = BUI
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:  # the stdlib signature (shadows format)
         pass  # keep pytest's output clean; failed requests are checked in the browser instead
 
 

@@ -67,7 +67,7 @@ def test_bad_dataset_names_the_path(case: str, bad_data: Path) -> None:
         assert not any(stage_dirs(cache, s) for s in ("train", "probe", "render"))
 
 
-@pytest.fixture()
+@pytest.fixture
 def http_server(tmp_path: Path):
     """A local HTTP server on 127.0.0.1 serving tmp_path/www."""
     www = tmp_path / "www"

@@ -108,7 +108,9 @@ def test_render_rows_time_what_the_renderer_tests_used_to_time():
 
     ctx = render_context()
     row = activation_batch_row(ctx, "ladybug")
-    assert row.row == "3" and row.target == "<= 1 s" and row.details["maps"] == 113
+    assert row.row == "3"
+    assert row.target == "<= 1 s"
+    assert row.details["maps"] == 113
     assert row.ok is (row.value <= 1.0)
 
     specs = [spec("conv-overview", "ladybug", "conv_1_1", 0), spec("conv-detail", "ladybug", "conv_2_2", 0)]
@@ -118,11 +120,13 @@ def test_render_rows_time_what_the_renderer_tests_used_to_time():
                 "softmax": {"hash": "", "file": "s.gif", "kind": "softmax", "bytes": 151 * 1024}}
     rows = {r.name.split("(")[0].strip(): r for r in conv_rows(Loaded(ctx, specs, manifest))}
     slowest = rows["conv GIF render time, max"]
-    assert slowest.target == "each <= 1 s" and slowest.ok is (slowest.value <= 1.0)
+    assert slowest.target == "each <= 1 s"
+    assert slowest.ok is (slowest.value <= 1.0)
     median_row = next(r for name, r in rows.items() if name.startswith("conv GIF render time, median"))
     assert slowest.value >= median_row.value
     identical = rows["conv GIFs byte-identical to the cold build's"]
-    assert identical.measured == "1/2" and identical.ok is False  # the second hash was wrong on purpose
+    assert identical.measured == "1/2"  # the second hash was wrong on purpose
+    assert identical.ok is False
     assert rows["softmax GIF size, max of 1"].ok is False  # 151 KiB > 150 KiB
 
 
@@ -131,5 +135,8 @@ def test_shapes_row_times_the_generator_at_the_tested_size():
     from benchmarks.bench_data import shapes_rows
 
     (row,) = shapes_rows(per_class=10)
-    assert row.row == "1" and row.target == "<= 3 s" and row.details["images"] == 100
-    assert row.ok is (row.value <= 3.0) and "100 images (10 a class)" in row.name
+    assert row.row == "1"
+    assert row.target == "<= 3 s"
+    assert row.details["images"] == 100
+    assert "100 images (10 a class)" in row.name
+    assert row.ok is (row.value <= 3.0)

@@ -221,9 +221,8 @@ def test_lock_timeout_is_a_clear_cache_error(tmp_path: Path, monkeypatch: pytest
     try:
         assert proc.stdout.readline().strip() == "locked", proc.stderr.read()
         monkeypatch.setattr(cachemod, "LOCK_TIMEOUT_S", 0.2)
-        with pytest.raises(CacheError, match="another build has held the lock") as info:
-            with Cache(root).lock():
-                pass
+        with pytest.raises(CacheError, match="another build has held the lock") as info, Cache(root).lock():
+            pass
         assert str(root / "build.lock") in str(info.value)
     finally:
         proc.send_signal(signal.SIGKILL)
@@ -235,9 +234,8 @@ def test_lock_timeout_is_a_clear_cache_error(tmp_path: Path, monkeypatch: pytest
 
 def test_lock_is_released_after_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = Cache(tmp_path)
-    with pytest.raises(RuntimeError):
-        with store.lock():
-            raise RuntimeError("stage failed")
+    with pytest.raises(RuntimeError), store.lock():
+        raise RuntimeError("stage failed")
     monkeypatch.setattr(cachemod, "LOCK_TIMEOUT_S", 0.5)
     with store.lock():
         pass
@@ -304,7 +302,8 @@ def test_code_version_of_the_real_package_does_not_depend_on_where_it_lies(
     """The real cache.py and render/ give the same version from a copy elsewhere (a checkout in another
     folder reuses the cache), and another one once any of their files changes."""
     real = code_version("cache.py", "render")
-    assert len(real) == 16 and set(real) <= set("0123456789abcdef")
+    assert len(real) == 16
+    assert set(real) <= set("0123456789abcdef")
     copy = tmp_path / "elsewhere" / "generator"
     shutil.copytree(cachemod.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(cachemod, "PACKAGE_DIR", copy)
@@ -336,7 +335,7 @@ def test_atomic_write_failure_keeps_old_file(tmp_path: Path, monkeypatch: pytest
         raise OSError(errno.EIO, "I/O error")
 
     monkeypatch.setattr(cachemod.os, "replace", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="I/O error"):
         atomic_write(target, b"new")
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["facts.json"]
@@ -348,9 +347,8 @@ def test_cache_under_a_file_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the cache should go")
     root = blocker / "cache"
-    with pytest.raises(CacheError) as info:
-        with Cache(root).lock():
-            pass
+    with pytest.raises(CacheError) as info, Cache(root).lock():
+        pass
     assert str(root) in str(info.value)
     with pytest.raises(CacheError) as info:
         Cache(root).put("train", "k", _write_files({}))
@@ -369,9 +367,8 @@ def test_read_only_cache_simulated(tmp_path: Path, monkeypatch: pytest.MonkeyPat
             raise PermissionError(errno.EACCES, "Permission denied", self.path)
 
     monkeypatch.setattr(cachemod, "FileLock", DeniedLock)
-    with pytest.raises(CacheError, match="not writable") as info:
-        with Cache(root).lock():
-            pass
+    with pytest.raises(CacheError, match="not writable") as info, Cache(root).lock():
+        pass
     assert str(root) in str(info.value)
     assert "cache_dir" in str(info.value)
 
@@ -393,9 +390,8 @@ def test_read_only_cache_for_real(tmp_path: Path) -> None:
     if os.geteuid() != 0:
         root.chmod(0o555)
         try:
-            with pytest.raises(CacheError, match="not writable") as info:
-                with Cache(root).lock():
-                    pass
+            with pytest.raises(CacheError, match="not writable") as info, Cache(root).lock():
+                pass
             assert str(root) in str(info.value)
         finally:
             root.chmod(0o755)

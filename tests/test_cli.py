@@ -97,7 +97,7 @@ FIGURES = [
 ]
 
 
-@pytest.mark.parametrize("kind,options,name,about_image", FIGURES, ids=[f[0] for f in FIGURES])
+@pytest.mark.parametrize(("kind", "options", "name", "about_image"), FIGURES, ids=[f[0] for f in FIGURES])
 def test_figure_writes_a_valid_file_of_its_kind(kind: str, options: list[str], name: str, about_image: bool,
                                                 small_cache: Path, photos: Path, tmp_path: Path) -> None:
     out_file = tmp_path / "out dir" / name  # the folder does not exist yet

@@ -20,7 +20,8 @@ def test_exactly_the_built_in_classes_have_distinct_chinese_labels():
     """Both built-in datasets' classes, and nothing else, have a Chinese name; no two share one, so a
     Chinese caption never names two classes alike."""
     known = set(shapes.CLASSES) | set(tiny_imagenet.CLASSES)
-    assert len(known) == 20 and set(CLASS_NAMES_ZH) == known
+    assert len(known) == 20
+    assert set(CLASS_NAMES_ZH) == known
     assert len(set(CLASS_NAMES_ZH.values())) == 20
     for name in known:
         zh = CLASS_NAMES_ZH[name]

@@ -30,7 +30,7 @@ def _torch_conv(ctx, probe, layer, neuron, channel=None):
     return F.conv2d(x, w, b)[0, 0].numpy()
 
 
-@pytest.mark.parametrize("layer,neuron", [("conv_1_1", 2), ("conv_2_2", 7)])
+@pytest.mark.parametrize(("layer", "neuron"), [("conv_1_1", 2), ("conv_2_2", 7)])
 def test_detail_numbers_match_conv2d(layer, neuron):
     ctx = render_context()
     probe = ctx.probes["ladybug"]
@@ -78,7 +78,7 @@ def test_overview_last_frame_shows_the_output_map():
     assert conv.fmt(bias) in r.alt["en"] and conv.fmt(bias) in r.alt["zh"]
 
 
-@pytest.mark.parametrize("kind,layer", [("conv-overview", "conv_1_1"), ("conv-overview", "conv_2_1"),
+@pytest.mark.parametrize(("kind", "layer"), [("conv-overview", "conv_1_1"), ("conv-overview", "conv_2_1"),
                                         ("conv-detail", "conv_1_1"), ("conv-detail", "conv_2_2")])
 def test_gif_size_loop_and_determinism(kind, layer):
     """(Render time, a 0.25 s median and 1 s at most, is a benchmark row: benchmarks/bench_render.py.)"""
