@@ -19,6 +19,16 @@ def shapes_rows(per_class: int = PER_CLASS) -> list[Row]:
     t, c = time.perf_counter(), self_and_children_cpu()
     x, _ = shapes.generate(per_class, 0, "train")
     seconds, cpu = time.perf_counter() - t, self_and_children_cpu() - c
-    return [Row("1", f"  shapes generator alone: {len(x):,} images ({per_class} a class), in this process",
-                f"{seconds:.2f} s", seconds, "s", "<= 3 s", check(seconds, 3.0),
-                f"{1000 * seconds / len(x):.2f} ms an image; CPU {cpu:.2f} s", {"images": len(x), "cpu_s": cpu})]
+    return [
+        Row(
+            "1",
+            f"  shapes generator alone: {len(x):,} images ({per_class} a class), in this process",
+            f"{seconds:.2f} s",
+            seconds,
+            "s",
+            "<= 3 s",
+            check(seconds, 3.0),
+            f"{1000 * seconds / len(x):.2f} ms an image; CPU {cpu:.2f} s",
+            {"images": len(x), "cpu_s": cpu},
+        )
+    ]
