@@ -66,6 +66,7 @@ def test_figure_refuses_a_bad_image_and_writes_nothing(small_cache: Path, tmp_pa
     assert [p.name for p in tmp_path.iterdir()] == [image.name]  # no temp file either
 
 
+@pytest.mark.slow  # the `generator build` subprocess loads torch before it reads the image
 def test_build_refuses_a_bad_image_before_training(tmp_path: Path) -> None:
     """A broken `--images` file fails in a second, not after training, and publishes no stage."""
     image = _bad_image("truncated jpeg", tmp_path)

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from cli_support import gen, one_error, rgb_image
 
+pytestmark = pytest.mark.slow  # each test starts `generator predict`, which loads torch, in subprocesses
+
 
 def _other_architecture(folder: Path) -> Path:
     from safetensors.numpy import save_file

@@ -190,6 +190,7 @@ def _reference_forward(model_json: Path, pixels: np.ndarray) -> np.ndarray:
     return np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
 
 
+@pytest.mark.slow  # `generator predict` loads torch in a subprocess
 @pytest.mark.skipif(not (REF / "model.json").is_file(), reason=f"CNN Explainer's model not found at {REF}")
 def test_predict_with_cnn_explainer_weights_matches_an_independent_forward_pass(tmp_path: Path) -> None:
     images = sorted((REF / "images").glob("*.jpeg"))
