@@ -224,7 +224,7 @@ class _PageRefs(HTMLParser):
     """What a browser fetches for a page before any lazy image: stylesheets, icons, scripts,
     non-lazy images, media; plus Material's __config (base URL and search worker)."""
 
-    LINK_RELS = {"stylesheet", "icon", "shortcut", "preload", "modulepreload", "apple-touch-icon"}
+    LINK_RELS = frozenset({"stylesheet", "icon", "shortcut", "preload", "modulepreload", "apple-touch-icon"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

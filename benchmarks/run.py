@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tempfile.mkdtemp(prefix="tinyvgg-bench-"))
         (tmp / "site-src").mkdir()
         code = snapshot_code(tmp / "code")  # before anything imports generator
-    from benchmarks import bench_figures, bench_full, bench_render, bench_site
+    from benchmarks import bench_data, bench_figures, bench_full, bench_render, bench_site
 
     rows: list[Row] = []
     details: dict = {}
@@ -114,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
             step("1/7 cold build of the default site (quick profile, empty cache)")
             got, details["cold_build"] = bench_site.cold_build(ws)
             rows += got
+        if "1" in wanted:
+            step("1 the shapes generator alone")
+            rows += bench_data.shapes_rows()
         if "5" in wanted:
             step("5 site size and page weight")
             got, details["pages"] = bench_site.page_weights(ws.site)

@@ -1,12 +1,17 @@
 """Helpers shared by the CLI, bad-input and fault tests: run `python -m generator` in a subprocess,
-assert one clean error, and find the cache's published stage directories."""
+assert one clean error, find the cache's published stage directories and check that none is half
+written, and make small test images."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
+from PIL import Image
 
 # A build small enough for every test that needs a trained model: 1 sample image, 30 images a class, 1 epoch.
 SMALL = ("--max-samples", "1", "--images-per-class", "30", "--epochs", "1")
@@ -62,3 +67,24 @@ def latest(cache: Path, stage: str) -> Path:
     dirs = stage_dirs(cache, stage)
     assert dirs, f"no {stage} stage in {cache}"
     return max(dirs, key=lambda d: (d / ".complete").stat().st_mtime)
+
+
+def assert_cache_clean(cache: Path) -> None:
+    """No temp leftovers, and every published stage directory is complete."""
+    assert not list(cache.rglob(".tmp-*")), list(cache.rglob(".tmp-*"))
+    assert not list(cache.rglob("*.tmp"))
+    for stage in ("train", "probe", "image", "figure"):
+        for d in stage_dirs(cache, stage):
+            assert (d / ".complete").is_file(), f"{d} has no .complete"
+
+
+def rgb_image(width: int = 96, height: int = 80, seed: int = 0) -> Image.Image:
+    """Seeded RGB noise of the given size."""
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
+
+
+def jpeg_bytes(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=90)
+    return buf.getvalue()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import REPO, BuiltSite
+from support import REPO, BuiltSite
 
 from benchmarks.bench_site import page_weights, parse_stage_log, without_plugin
 from benchmarks.common import MB, Row, check, median
@@ -93,3 +93,50 @@ def test_table_marks_pass_fail_and_info():
     assert lines[5].endswith("info") and "–" in lines[5]
     assert lines[-1] == "  [1] training: too slow"
     assert median([3.0, 1.0, 2.0]) == 2.0 and median([1.0, 2.0]) == 1.5
+
+
+def test_render_rows_time_what_the_renderer_tests_used_to_time():
+    """The budgets moved out of test_render_activations.py and test_render_conv.py: one image's maps in
+    <= 1 s, every conv GIF in <= 1 s. Rows measured on the renderer tests' context; only the rows'
+    bookkeeping is checked here, not the machine's speed."""
+    import hashlib
+
+    from render_fixtures import render_context, spec
+
+    from benchmarks.bench_render import Loaded, activation_batch_row, conv_rows
+    from generator.rendering import render_one
+
+    ctx = render_context()
+    row = activation_batch_row(ctx, "ladybug")
+    assert row.row == "3"
+    assert row.target == "<= 1 s"
+    assert row.details["maps"] == 113
+    assert row.ok is (row.value <= 1.0)
+
+    specs = [spec("conv-overview", "ladybug", "conv_1_1", 0), spec("conv-detail", "ladybug", "conv_2_2", 0)]
+    good = hashlib.sha256(render_one(specs[0], ctx).data).hexdigest()[:16]
+    manifest = {specs[0].id: {"hash": good, "file": "a.gif", "kind": "conv-overview", "bytes": 1},
+                specs[1].id: {"hash": "0" * 16, "file": "b.gif", "kind": "conv-detail", "bytes": 1},
+                "softmax": {"hash": "", "file": "s.gif", "kind": "softmax", "bytes": 151 * 1024}}
+    rows = {r.name.split("(")[0].strip(): r for r in conv_rows(Loaded(ctx, specs, manifest))}
+    slowest = rows["conv GIF render time, max"]
+    assert slowest.target == "each <= 1 s"
+    assert slowest.ok is (slowest.value <= 1.0)
+    median_row = next(r for name, r in rows.items() if name.startswith("conv GIF render time, median"))
+    assert slowest.value >= median_row.value
+    identical = rows["conv GIFs byte-identical to the cold build's"]
+    assert identical.measured == "1/2"  # the second hash was wrong on purpose
+    assert identical.ok is False
+    assert rows["softmax GIF size, max of 1"].ok is False  # 151 KiB > 150 KiB
+
+
+def test_shapes_row_times_the_generator_at_the_tested_size():
+    """The budget moved out of test_datasets_shapes.py: 1,000 generated images in <= 3 s."""
+    from benchmarks.bench_data import shapes_rows
+
+    (row,) = shapes_rows(per_class=10)
+    assert row.row == "1"
+    assert row.target == "<= 3 s"
+    assert row.details["images"] == 100
+    assert "100 images (10 a class)" in row.name
+    assert row.ok is (row.value <= 3.0)

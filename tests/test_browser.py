@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import REPO, BuiltSite
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, Response, expect
+from support import REPO, BuiltSite
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

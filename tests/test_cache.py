@@ -252,9 +252,8 @@ def test_lock_timeout_is_a_clear_cache_error(tmp_path: Path, monkeypatch: pytest
     try:
         assert proc.stdout.readline().strip() == "locked", proc.stderr.read()
         monkeypatch.setattr(cachemod, "LOCK_TIMEOUT_S", 0.2)
-        with pytest.raises(CacheError, match="another build has held the lock") as info:
-            with Cache(root).lock():
-                pass
+        with pytest.raises(CacheError, match="another build has held the lock") as info, Cache(root).lock():
+            pass
         assert str(root / "build.lock") in str(info.value)
     finally:
         proc.send_signal(signal.SIGKILL)
@@ -266,9 +265,8 @@ def test_lock_timeout_is_a_clear_cache_error(tmp_path: Path, monkeypatch: pytest
 
 def test_lock_is_released_after_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = Cache(tmp_path)
-    with pytest.raises(RuntimeError):
-        with store.lock():
-            raise RuntimeError("stage failed")
+    with pytest.raises(RuntimeError), store.lock():
+        raise RuntimeError("stage failed")
     monkeypatch.setattr(cachemod, "LOCK_TIMEOUT_S", 0.5)
     with store.lock():
         pass
@@ -287,7 +285,8 @@ def test_digest_is_stable_and_order_independent() -> None:
     assert digest({"data": ["shapes", 601]}) != digest({"data": ["shapes", 600]})
     # Non-JSON values (paths) hash through str(), stably.
     assert digest({"p": Path("/a/b")}) == digest({"p": "/a/b"})
-    assert digest({"name": "小猫"}) == digest({"name": "小猫"})
+    # Non-ASCII text is hashed as UTF-8, not as \u escapes: spelled out byte for byte here.
+    assert digest({"name": "小猫"}) == hashlib.sha256(b'{"name": "\xe5\xb0\x8f\xe7\x8c\xab"}').hexdigest()[:16]
 
 
 def test_file_digest(tmp_path: Path) -> None:
@@ -314,7 +313,7 @@ def test_atomic_write_failure_keeps_old_file(tmp_path: Path, monkeypatch: pytest
         raise OSError(errno.EIO, "I/O error")
 
     monkeypatch.setattr(cachemod.os, "replace", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="I/O error"):
         atomic_write(target, b"new")
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["facts.json"]
@@ -326,9 +325,8 @@ def test_cache_under_a_file_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the cache should go")
     root = blocker / "cache"
-    with pytest.raises(CacheError) as info:
-        with Cache(root).lock():
-            pass
+    with pytest.raises(CacheError) as info, Cache(root).lock():
+        pass
     assert str(root) in str(info.value)
     with pytest.raises(CacheError) as info:
         Cache(root).put("train", "k", _write_files({}))
@@ -378,10 +376,9 @@ def test_read_only_cache_for_real(tmp_path: Path) -> None:
         root.chmod(0o555)
         try:
             store = Cache(root)
-            with pytest.raises(CacheError, match="not writable") as info:
-                with store.lock():
-                    assert store.get("train", "k") is not None
-                    store.put("train", "new", _write_files({}))
+            with pytest.raises(CacheError, match="not writable") as info, store.lock():
+                assert store.get("train", "k") is not None
+                store.put("train", "new", _write_files({}))
             assert str(root) in str(info.value)
         finally:
             root.chmod(0o755)

@@ -127,7 +127,7 @@ def test_make_spec_defaults_and_model_scope() -> None:
     assert make_spec("logo", image="cat") == make_spec("logo")
     assert make_spec("input", image="cat").params == {}
     assert make_spec("hyperparameter", hyper="padding").params == {"hyper": "padding"}
-    assert ACTIVATION_LAYERS == ["input", *LAYER_NAMES, "output"]
+    assert ["input", *LAYER_NAMES, "output"] == ACTIVATION_LAYERS
 
 
 @pytest.mark.parametrize(("kwargs", "needles"), [

@@ -1,5 +1,5 @@
 """The command line as a user runs it (`python -m generator ...` subprocesses): help, build, train,
-clean, figure and predict, on one small model shared by the session (see test_bad_input.py)."""
+clean, figure and predict, on one small model shared by the session (conftest.small_cache)."""
 
 from __future__ import annotations
 
@@ -18,22 +18,6 @@ REPO = Path(__file__).resolve().parents[1]
 REF = REPO.parent / "shared" / "reference" / "cnn-explainer"
 COMMANDS = ("build", "train", "predict", "figure", "clean")
 USER_IMAGE = "my photo 猫 café.png"  # spaces and non-ASCII characters
-
-
-# -- helpers (each test file has its own copy: there is no shared conftest for these) -------------------
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +96,7 @@ FIGURES = [
 ]
 
 
-@pytest.mark.parametrize("kind,options,name,about_image", FIGURES, ids=[f[0] for f in FIGURES])
+@pytest.mark.parametrize(("kind", "options", "name", "about_image"), FIGURES, ids=[f[0] for f in FIGURES])
 def test_figure_writes_a_valid_file_of_its_kind(kind: str, options: list[str], name: str, about_image: bool,
                                                 small_cache: Path, photos: Path, tmp_path: Path) -> None:
     out_file = tmp_path / "out dir" / name  # the folder does not exist yet
@@ -205,6 +189,7 @@ def _reference_forward(model_json: Path, pixels: np.ndarray) -> np.ndarray:
     return np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
 
 
+@pytest.mark.slow  # `generator predict` loads torch in a subprocess
 @pytest.mark.skipif(not (REF / "model.json").is_file(), reason=f"CNN Explainer's model not found at {REF}")
 def test_predict_with_cnn_explainer_weights_matches_an_independent_forward_pass(tmp_path: Path) -> None:
     images = sorted((REF / "images").glob("*.jpeg"))

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import serve_directory
 from PIL import Image
+from support import serve_directory
 
 from generator.config import DataConfig
 from generator.datasets import dataset_spec, load_dataset, tiny_imagenet
@@ -127,7 +127,7 @@ def _jpeg(colour, mode: str = "RGB") -> bytes:
     return buf.getvalue()
 
 
-def _mini_archive(path: Path, extra: dict[str, bytes] | None = None, wnids=WNIDS + ("n99999999",)) -> Path:
+def _mini_archive(path: Path, extra: dict[str, bytes] | None = None, wnids=(*WNIDS, "n99999999")) -> Path:
     """The official layout with two train images and one val image per wnid (plus an 11th class)."""
     with zipfile.ZipFile(path, "w") as zf:
         root = "tiny-imagenet-200/"
@@ -153,6 +153,8 @@ def test_reads_only_the_ten_classes_from_a_bigger_archive(tmp_path):
     })
     x, y, test_x, test_y, test_ids = tiny_imagenet.read_archive(archive, progress=False)
     assert len(x) == 10 * 2 + 2 and np.bincount(y).tolist() == [3, 3] + [2] * 8
+    assert test_x.shape == (10, 64, 64, 3)
+    assert test_x.dtype == np.uint8
     assert test_y.tolist() == list(range(10)) and test_ids == tuple(f"val_{k}.JPEG" for k in range(10))
     cmyk_white = x[2]  # WNIDS[0]_2: CMYK with no ink is white
     assert cmyk_white.min() > 240 and x.dtype == np.uint8 and x.shape[1:] == (64, 64, 3)

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SHARED
+from support import REPO, SHARED
 
 from generator import pages as gen_pages
 from generator.arch import base_facts

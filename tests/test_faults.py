@@ -7,6 +7,7 @@ stage directory has its `.complete` marker, nothing half-written is ever returne
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -24,19 +25,7 @@ from cli_support import SMALL, gen, latest, one_error, stage_dirs, start
 REPO = Path(__file__).resolve().parents[1]
 
 
-# -- helpers (each test file has its own copy: there is no shared conftest for these) -------------------
-
-
-
-
-
-
-
-
-
-
-
-
+# -- helpers ------------------------------------------------------------------------------------------
 
 def assert_consistent(cache: Path) -> None:
     """No temp leftovers; every stage directory complete; the manifest names only complete stages;
@@ -107,10 +96,8 @@ def kill_build(proc: subprocess.Popen[str]) -> None:
             time.sleep(0.1)
         assert live_session_members(proc.pid) == [], "worker processes outlived the killed build"
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 
@@ -190,7 +177,7 @@ def test_cache_under_a_regular_file(tmp_path: Path) -> None:
     assert blocker.read_text().startswith("a file")
 
 
-@pytest.fixture()
+@pytest.fixture
 def tmpfs(tmp_path: Path):
     """A small tmpfs mounted at tmp_path/mnt (needs root and permission to mount; skipped otherwise)."""
     mnt = tmp_path / "mnt"

@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
-from conftest import BuiltSite, parse_html
+from support import BuiltSite, parse_html
 
 LOADING_TAGS = {"img", "script", "link", "iframe", "source", "video", "audio", "object", "embed", "track",
                 "input"}

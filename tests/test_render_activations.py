@@ -1,9 +1,8 @@
-"""Activation maps: right pixels, right colours, fast, deterministic, honest alt text."""
+"""Activation maps: right pixels, right colours, deterministic, honest alt text."""
 
 from __future__ import annotations
 
 import io
-import time
 from dataclasses import replace
 
 import numpy as np
@@ -100,13 +99,10 @@ def test_grid_neuron_scale_differs_from_layer_scale():
     assert a.data != b.data and "shared across the layer" in a.alt["en"] and "this neuron" in b.alt["en"]
 
 
-def test_batch_is_fast_and_identical_to_single_renders():
+def test_batch_is_identical_to_single_renders():
+    """(Its speed, one image's 113 maps within 1 s, is a benchmark row: benchmarks/bench_render.py.)"""
     ctx = render_context()
     probe = ctx.probes["ladybug"]
-    act.render_activation_batch(probe, ["conv_1_1"], classes=ctx.classes)  # warm font/colour caches
-    start = time.perf_counter()
     batch = act.render_activation_batch(probe, classes=ctx.classes)
-    elapsed = time.perf_counter() - start
     assert len(batch) == 113
-    assert elapsed < 1.0  # budget: 1,130 maps in 3 s -> 113 maps well under 1 s
     assert batch[("relu_1_2", 5)] == act.render_activation(spec("activation", "ladybug", "relu_1_2", 5), ctx)

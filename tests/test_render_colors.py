@@ -66,6 +66,7 @@ def test_stage_scale_layer_versus_neuron():
     assert name == "RdBu" and hi == pytest.approx(np.abs(stages["conv_1_1"]).max()) and lo == -hi
     _, lo_n, hi_n = colors.stage_scale(stages, "conv_1_1", 3, "neuron")
     assert hi_n == pytest.approx(np.abs(stages["conv_1_1"][3]).max()) and hi_n <= hi
+    assert lo_n == -hi_n  # a diverging scale is centred on 0 for one neuron too
     assert colors.stage_scale(stages, "input", 1, "layer") == ("tint:G", 0.0, 1.0)
     assert colors.stage_scale(stages, "output", 0, "layer") == ("Oranges", *colors.span(stages["output"]))
     with pytest.raises(ConfigError, match="scale"):

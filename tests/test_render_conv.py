@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 
 import numpy as np
 import pytest
@@ -33,7 +32,7 @@ def _torch_conv(ctx, probe, layer, neuron, channel=None):
     return F.conv2d(x, w, b)[0, 0].numpy()
 
 
-@pytest.mark.parametrize("layer,neuron", [("conv_1_1", 2), ("conv_2_2", 7)])
+@pytest.mark.parametrize(("layer", "neuron"), [("conv_1_1", 2), ("conv_2_2", 7)])
 def test_detail_numbers_match_conv2d(layer, neuron):
     ctx = render_context()
     probe = ctx.probes["ladybug"]
@@ -81,18 +80,16 @@ def test_overview_last_frame_shows_the_output_map():
     assert fmt_ascii(bias) in r.alt["en"] and fmt_ascii(bias) in r.alt["zh"]
 
 
-@pytest.mark.parametrize("kind,layer", [("conv-overview", "conv_1_1"), ("conv-overview", "conv_2_1"),
+@pytest.mark.parametrize(("kind", "layer"), [("conv-overview", "conv_1_1"), ("conv-overview", "conv_2_1"),
                                         ("conv-detail", "conv_1_1"), ("conv-detail", "conv_2_2")])
-def test_gif_budget_loop_and_determinism(kind, layer):
+def test_gif_size_loop_and_determinism(kind, layer):
+    """(Render time, a 0.25 s median and 1 s at most, is a benchmark row: benchmarks/bench_render.py.)"""
     ctx = render_context()
     fn = conv.render_conv_overview if kind == "conv-overview" else conv.render_conv_detail
     s = spec(kind, "ladybug", layer, 0)
-    start = time.perf_counter()
     r = fn(s, ctx)
-    elapsed = time.perf_counter() - start
     assert r == fn(s, ctx)
     assert len(r.data) <= 150 * 1024
-    assert elapsed < 1.0  # the budget is a 0.25 s median; generous here for busy test machines
     im = Image.open(io.BytesIO(r.data))
     assert im.info["loop"] == 0 and 10 <= im.n_frames <= conv.MAX_FRAMES
     assert im.size == (r.width, r.height)

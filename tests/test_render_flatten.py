@@ -46,5 +46,5 @@ def test_png_size_determinism_and_words():
 def test_weights_of_another_model_are_a_data_error():
     ctx = render_context()
     weights = {**ctx.weights, "output.weight": np.zeros((10, 100), np.float32)}
-    with pytest.raises(DataError, match="output.weight"):
+    with pytest.raises(DataError, match=r"output\.weight"):
         flatten_numbers(ctx.probes["ladybug"], weights)

@@ -86,8 +86,8 @@ def test_later_frames_are_changed_rectangles_with_transparency():
 
 def test_deterministic_and_repeats_merged():
     frames, pal = _frames(3)
-    a = encode_gif(frames + [frames[-1]], pal, [100, 100, 100, 250])
-    assert a == encode_gif(frames + [frames[-1]], pal, [100, 100, 100, 250])
+    a = encode_gif([*frames, frames[-1]], pal, [100, 100, 100, 250])
+    assert a == encode_gif([*frames, frames[-1]], pal, [100, 100, 100, 250])
     im = Image.open(io.BytesIO(a))
     assert im.n_frames == 3
     im.seek(2)

@@ -15,7 +15,7 @@ from generator.errors import FigureSpecError
 from generator.render import pool, relu
 
 
-@pytest.mark.parametrize("layer,neuron", [("max_pool_1", 3), ("max_pool_2", 8)])
+@pytest.mark.parametrize(("layer", "neuron"), [("max_pool_1", 3), ("max_pool_2", 8)])
 def test_pool_numbers_match_max_pool2d(layer, neuron):
     ctx = render_context()
     probe = ctx.probes["school-bus"]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, run_mkdocs, serve_directory
 from PIL import Image
+from support import REPO, run_mkdocs, serve_directory
 from test_browser import browser_type_launch_args  # noqa: F401 - Debian's Chromium
 
 pytestmark = [pytest.mark.slow]

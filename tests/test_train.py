@@ -51,6 +51,7 @@ def result(data: Dataset) -> TrainResult:
     return train(data, CFG, progress=False)
 
 
+@pytest.mark.slow  # trains
 def test_same_config_gives_bitwise_identical_weights(data: Dataset, result: TrainResult) -> None:
     again = train(data, CFG, progress=False)
     assert list(again.state) == list(result.state)
@@ -61,11 +62,13 @@ def test_same_config_gives_bitwise_identical_weights(data: Dataset, result: Trai
     assert again.test_acc == result.test_acc
 
 
+@pytest.mark.slow  # trains
 def test_another_seed_gives_other_weights(data: Dataset, result: TrainResult) -> None:
     other = train(data, TrainConfig(epochs=1, batch_size=16, seed=1, threads=1), progress=False)
     assert not np.array_equal(other.history.kernels[0], result.history.kernels[0])
 
 
+@pytest.mark.slow  # trains
 def test_state_dict_layout(result: TrainResult) -> None:
     expected = {f"{name}.{p}" for name in ("conv_1_1", "conv_1_2", "conv_2_1", "conv_2_2", "output")
                 for p in ("weight", "bias")}
@@ -79,6 +82,7 @@ def test_state_dict_layout(result: TrainResult) -> None:
     model.load_state_dict({k: torch.from_numpy(v) for k, v in result.state.items()})
 
 
+@pytest.mark.slow  # trains
 def test_history(result: TrainResult) -> None:
     h = result.history
     assert len(h.train_loss) == len(h.train_acc) == len(h.val_loss) == len(h.val_acc) == CFG.epochs
@@ -93,6 +97,7 @@ def test_history(result: TrainResult) -> None:
     assert result.seconds > 0
 
 
+@pytest.mark.slow  # trains
 def test_best_epoch_weights_are_kept(data: Dataset, result: TrainResult) -> None:
     h = result.history
     best = h.best_epoch
@@ -107,6 +112,7 @@ def test_best_epoch_weights_are_kept(data: Dataset, result: TrainResult) -> None
     assert result.test_acc == pytest.approx(float((pred == data.test_y).mean()))
 
 
+@pytest.mark.slow  # trains
 def test_early_stopping_after_patience_epochs(data: Dataset) -> None:
     """With a vanishing learning rate the validation accuracy never improves after epoch 1, so
     training stops after 1 + patience epochs and keeps epoch 1."""
@@ -120,6 +126,7 @@ def test_early_stopping_after_patience_epochs(data: Dataset) -> None:
     np.testing.assert_array_equal(res.state["conv_1_1.weight"], h.kernels[1])
 
 
+@pytest.mark.slow  # trains
 def test_global_torch_state_is_restored(data: Dataset) -> None:
     before = torch.get_num_threads()
     train(data, TrainConfig(epochs=1, batch_size=80, augment=False, threads=1), progress=False)
@@ -175,6 +182,7 @@ def test_lr_at_constant_and_cosine() -> None:
         assert all(0 < lr_at(s, total, cfg) <= 4e-3 for s in range(total))
 
 
+@pytest.mark.slow  # trains
 def test_cosine_schedule_is_deterministic_and_recorded(data: Dataset, result: TrainResult) -> None:
     assert result.lr == [CFG.lr] * CFG.epochs  # constant schedule
     cfg = TrainConfig(epochs=2, batch_size=16, lr=4e-3, patience=3, schedule="cosine", warmup=0.2,

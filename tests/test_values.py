@@ -193,7 +193,7 @@ def test_network_table(facts: dict) -> None:
         assert lines[1] == "|---|---|--:|"
         rows = lines[2:-1]
         assert [r.split("|")[1].strip().strip("`") for r in rows] == ALL_LAYERS
-        assert ALL_LAYERS == ["input", *LAYER_NAMES, "flatten", "output"]
+        assert ["input", *LAYER_NAMES, "flatten", "output"] == ALL_LAYERS
         assert lines[-1] == f"| **{total}** | | **19,920** |"
         by_layer = {r.split("|")[1].strip().strip("`"): [c.strip() for c in r.split("|")[2:4]] for r in rows}
         assert by_layer["input"] == ["64 × 64 × 3", "0"]
