@@ -155,6 +155,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
             specs = used_specs(texts, out.facts, cfg.render.detail_images, SHORTCODES)
             if self._wants_logo(config):
                 specs += [s for s in everything if s.kind == "logo"]
+            specs = list({spec.id: spec for spec in specs}.values())  # the gallery may hold the logo too
         try:
             rendered, cached = render(cfg, out, specs, progress=True, log=log.info)
         except GeneratorError as exc:

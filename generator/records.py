@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NotRequired, TypedDict
 
 import numpy as np
 
@@ -90,15 +91,63 @@ class Rendered:
     caption: dict[str, str]  # {"zh": ..., "en": ...}
 
 
+class Sample(TypedDict):
+    """One sample image in facts.json: a test image of the dataset, or one of the user's own."""
+
+    slug: str
+    source: str  # "test:<id>", or the image's path relative to mkdocs.yml
+    label: int | None  # the true class, when known
+    predicted: int
+    logits: list[float]
+    probs: list[float]
+    pixels: str  # sha256 (16 hex) of the 64x64x3 input: what identifies its probe for a model
+
+
+class Facts(TypedDict):
+    """What the pages quote (the probe stage's facts.json, plus the build's choices)."""
+
+    classes: list[str]
+    classes_zh: list[str]
+    layers: dict[str, dict]  # layer -> {"shape": [...], "params": int, "in_channels": int}
+    param_count: int
+    dataset: str
+    profile: str
+    metrics: dict[str, float]
+    history: dict[str, list[float] | int]
+    confusion: list[list[int]]
+    biases: dict[str, list[float]]
+    samples: list[Sample]
+    reference: dict | None  # CNN Explainer's accuracy on the same test images, when measured
+    featured: NotRequired[str]  # set by build.prepare
+
+
+class ManifestEntry(TypedDict):
+    """One figure in figures/manifest.json (and in its cache entry's entry.json)."""
+
+    id: str
+    kind: str
+    image: str | None
+    layer: str | None
+    neuron: int | None
+    hyper: NotRequired[str]
+    file: str  # path under figures/
+    bytes: int
+    width: int
+    height: int
+    alt: dict[str, str]  # {"zh": ..., "en": ...}
+    caption: dict[str, str]
+    hash: str  # sha256 (16 hex) of the file
+
+
 @dataclass
 class BuildOutput:
     """The model's facts and where every probe lies; `add` fills in the rendered figures."""
 
-    facts: dict
+    facts: Facts
     train_dir: Path
     probe_files: dict[str, Path]  # sample slug -> the safetensors of its probe
     keys: Keys
-    manifest: list[dict] = field(default_factory=list)  # one entry per rendered figure, in request order
+    manifest: list[ManifestEntry] = field(default_factory=list)  # one entry per rendered figure, in request order
     paths: dict[str, Path] = field(default_factory=dict)  # figure id -> its file in the cache
     timings: dict[str, float] = field(default_factory=dict)
     stages_run: list[str] = field(default_factory=list)
@@ -106,10 +155,10 @@ class BuildOutput:
     cached: int = 0  # figures served from the cache
     used_keys: set[str] = field(default_factory=set)
 
-    def figure(self, fig_id: str) -> dict | None:
+    def figure(self, fig_id: str) -> ManifestEntry | None:
         return self._by_id.get(fig_id)
 
-    def add(self, entry: dict, path: Path) -> None:
+    def add(self, entry: ManifestEntry, path: Path) -> None:
         if entry["id"] not in self.paths:
             self.manifest.append(entry)
         self.paths[entry["id"]] = path
