@@ -131,17 +131,42 @@ def _wide_to_uint8(arr: np.ndarray) -> np.ndarray:
 
 
 def fit_square(img: Image.Image) -> np.ndarray:
-    """RGB image of any size -> centre-cropped, resized (64, 64, 3) uint8."""
-    width, height = img.size
-    side = min(width, height)
-    left, top = (width - side) / 2, (height - side) / 2
+    """RGB image of any size -> centre-cropped, area-averaged (64, 64, 3) uint8.
+
+    Area averaging in integer arithmetic: every output pixel is the mean of the source pixels its
+    cell covers, each weighted by the exact overlap, rounded half up. The page's JavaScript
+    (generator/assets/tinyvgg-image.js) computes the same integers, so an image gives the same
+    input in the browser and in `predict`. (A Lanczos filter could not be reproduced bit for bit.)"""
+    rgb = np.asarray(img, dtype=np.uint8)  # (H, W, 3)
+    height, width = rgb.shape[:2]
     if (width, height) == (SIZE, SIZE):
-        out = img
-    else:
-        # reducing_gap: shrink by an integer factor first (fast box filter), then Lanczos.
-        out = img.resize((SIZE, SIZE), Image.Resampling.LANCZOS, box=(left, top, left + side, top + side),
-                         reducing_gap=3.0)
-    return np.asarray(out, dtype=np.uint8).copy()  # (64, 64, 3)
+        return rgb.copy()
+    side = min(width, height)
+    wy, y0 = area_weights(height, side), (height - side) // 2
+    wx, x0 = area_weights(width, side), (width - side) // 2
+    # Sums of integer products stay below 2**53, so float64 adds them exactly, in any order.
+    num = np.zeros((SIZE, wx.shape[1], 3))
+    for start in range(0, wy.shape[1], 256):  # row bands: a big photo is never copied whole to float
+        stop = min(start + 256, wy.shape[1])
+        band = rgb[y0 + start:y0 + stop, x0:x0 + wx.shape[1]].astype(np.float64)
+        num += np.tensordot(wy[:, start:stop], band, axes=(1, 0))  # (64, cols, 3)
+    num = np.tensordot(wx, num, axes=(1, 1)).transpose(1, 0, 2)  # (64 rows, 64 cols, 3)
+    den = (2 * side) ** 2
+    return ((2 * num.astype(np.int64) + den) // (2 * den)).astype(np.uint8)
+
+
+def area_weights(length: int, side: int) -> np.ndarray:
+    """(64, n) integer weights along one axis: how much of output cell j source pixel i covers.
+
+    In units of 1/128 source pixel (so the half-pixel offset of an odd crop is exact): pixel i spans
+    [128 i, 128 i + 128), cell j spans [64 (length - side) + 2 j side, ... + 2 side), measured from
+    the first source pixel the crop touches. Each row sums to 2 * side."""
+    offset = 64 * (length - side) - 128 * ((length - side) // 2)  # 0 or 64: the crop's half pixel
+    n = -(-(offset + 2 * side * SIZE) // 128)  # source pixels touched
+    starts = offset + 2 * side * np.arange(SIZE, dtype=np.int64)[:, None]
+    pix = 128 * np.arange(n, dtype=np.int64)[None, :]
+    overlap = np.minimum(starts + 2 * side, pix + 128) - np.maximum(starts, pix)
+    return np.clip(overlap, 0, None).astype(np.float64)
 
 
 def is_image_file(path: Path) -> bool:
