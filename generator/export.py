@@ -32,7 +32,7 @@ from generator.errors import CacheError
 EXPORT_CODE = ("export.py", "arch.py", "render/colors.py")
 SHARD = "group1-shard1of1.bin"  # CNN Explainer's shard name: its app and the TF.js loader expect this form
 LEVELS = 201  # levels of every table: render/activations.LEVELS, so canvases match the PNGs exactly
-TABLES = ("RdBu", "BrBG", "Oranges", "Greys", "tint:R", "tint:G", "tint:B", "gray")
+TABLES = ("RdBu", "BrBG", "tint:R", "tint:G", "tint:B")  # the scales the live view draws
 
 
 @dataclass(frozen=True)

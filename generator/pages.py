@@ -15,6 +15,7 @@ from mkdocs.utils import get_relative_url
 from generator.arch import CONV_LAYERS, POOL_LAYERS, RELU_LAYERS
 from generator.catalog import ACTIVATION_LAYERS
 from generator.errors import ShortcodeError
+from generator.interactive import network_block
 from generator.values import class_name
 
 if TYPE_CHECKING:
@@ -225,11 +226,12 @@ def _reference_block(plugin: TinyVGGPlugin, code: Shortcode, page: Page, lang: s
             'validation images.')
 
 
-HTML_BLOCKS = ("samples", "gallery")  # blocks that return finished HTML (`reference` returns Markdown)
+HTML_BLOCKS = ("samples", "gallery", "network")  # blocks that return finished HTML (`reference` returns Markdown)
 BLOCKS: dict[str, Callable[[TinyVGGPlugin, Shortcode, Page, str], str]] = {
     "samples": _samples_block,
     "gallery": _gallery_block,
     "reference": _reference_block,
+    "network": network_block,  # the live network view (generator/interactive.py)
 }
 
 

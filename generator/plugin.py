@@ -23,11 +23,13 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
+from generator import interactive
 from generator import pages as gen_pages
 from generator.build import BuildOutput, run
 from generator.catalog import make_spec
 from generator.config import BuildConfig, make_build_config
 from generator.errors import GeneratorError, ShortcodeError
+from generator.export import Exported, run_export
 from generator.progress import quiet_bars_when_logged
 from generator.shortcodes import Shortcode, ShortcodeErrors, expand
 from generator.values import network_table, resolve_value
@@ -101,6 +103,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
 
     def __init__(self) -> None:
         self.output: BuildOutput | None = None
+        self.exported: Exported | None = None  # the model and data of the live view
         self.build_cfg: BuildConfig | None = None
         self.site_url = ""
         # Shortcode output held back from Markdown, per page (see on_page_markdown). The token is random
@@ -116,6 +119,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
             cfg = build_config(self.config, config.config_file_path)
             if self.output is None or cfg != self.build_cfg:  # static-i18n re-runs on_config per language
                 self.output = run(cfg, progress=True, log=log.info)
+                self.exported = run_export(cfg)
                 self.build_cfg = cfg
                 if self.output.stages_run:
                     log.info("tinyvgg: ran %s in %s", ", ".join(self.output.stages_run),
@@ -143,6 +147,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
             for entry in self.output.manifest:
                 files.append(File.generated(config, f"figures/{entry['file']}", abs_src_path=str(root / entry["file"])))
             files.append(File.generated(config, "figures/manifest.json", abs_src_path=str(root / "manifest.json")))
+            interactive.add_files(files, config, self.exported)
             # the favicon and header logo: conv_1_1's strongest kernel, drawn from this build's model
             logo = self.output.figure("model/logo")
             if logo is not None and files.get_file_from_path(FAVICON) is None:

@@ -1,0 +1,233 @@
+// The live network view (CNN Explainer's overview) and the public API window.tinyvgg.
+//
+// The page carries <section class="tv-live" hidden> with a JSON config written by
+// generator/interactive.py: URLs of the model, colour tables and sample pixels, and every label in
+// the page's language. Without JavaScript the section stays hidden and the page shows its static
+// figures; with it, this module loads the model, draws every layer of the chosen image on canvases
+// and lets the reader pick a sample, upload or drop an image of their own, and open any neuron.
+//
+// API (documented on the build page):
+//   await tinyvgg.ready          the weights are loaded
+//   tinyvgg.classes              class names in the page's language
+//   tinyvgg.forward(pixels)      64*64*3 integers 0..255, row-major RGB -> {layers, logits, probs, top1}
+//   await tinyvgg.load(blob)     a File or Blob -> its 64*64*3 pixels (centre crop, area averaging)
+
+import {forward, loadModel, LAYERS, SIZE} from './forward.js';
+import {loadImage} from './image.js';
+import {drawMap, drawPixels, span, symmetric} from './draw.js';
+import {showDetail} from './detail.js';
+
+const section = document.querySelector('section.tv-live');
+const config = JSON.parse(section.querySelector('script.tv-live-config').textContent);
+const t = config.text;
+const state = {model: null, colors: null, pixels: null, result: null, source: null};
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === 'class') node.className = value;
+    else if (key === 'text') node.textContent = value;
+    else if (key.startsWith('data-') || key.startsWith('aria-') || key === 'role') node.setAttribute(key, value);
+    else node[key] = value;
+  }
+  node.append(...children);
+  return node;
+}
+
+// ---- the public API ---------------------------------------------------------------------------
+
+const ready = Promise.all([
+  loadModel(new URL(config.model, document.baseURI)),
+  fetch(new URL(config.colors, document.baseURI)).then((r) => {
+    if (!r.ok) throw new Error(`tinyvgg: cannot load ${config.colors} (HTTP ${r.status})`);
+    return r.json();
+  }),
+]).then(([model, colors]) => {
+  if (model.classes !== config.classes.length) throw new Error('tinyvgg: the model and the page disagree on the classes');
+  state.model = model;
+  state.colors = colors;
+});
+
+function apiForward(pixels) {
+  if (!state.model) throw new Error('tinyvgg.forward: the model is not loaded yet; await tinyvgg.ready first');
+  return forward(state.model, pixels);
+}
+
+window.tinyvgg = Object.freeze({
+  ready: ready.then(() => undefined),
+  classes: Object.freeze([...config.classes]),
+  forward: apiForward,
+  load: loadImage,
+  get current() { return state.result && {pixels: state.pixels, result: state.result, source: state.source}; },
+});
+
+// ---- the view ---------------------------------------------------------------------------------
+
+const status = el('p', {class: 'tv-live-status', 'aria-live': 'polite'});
+const picker = el('div', {class: 'tv-live-picker', role: 'group', 'aria-label': t.samples});
+const file = el('input', {type: 'file', accept: 'image/*', class: 'tv-live-file'});
+const upload = el('label', {class: 'md-button tv-live-upload'}, t.upload, file);
+const net = el('div', {class: 'tv-live-net', tabIndex: 0, role: 'group', 'aria-label': t.network});
+const detail = el('div', {class: 'tv-live-detail', role: 'region', 'aria-label': t.detail, hidden: true});
+const columns = {}; // layer -> {canvases, head}
+const bars = [];
+
+function shapeOf(layer) {
+  return config.shapes[layer]; // [channels, height, width]
+}
+
+function buildNetwork() {
+  const inputs = ['input', ...LAYERS.map(([name]) => name)];
+  for (const layer of inputs) {
+    const [channels, h, w] = shapeOf(layer);
+    const col = el('div', {class: 'tv-live-col', 'data-layer': layer});
+    col.append(el('div', {class: 'tv-live-head'}, el('strong', {text: layer}), el('small', {text: `${h}×${w}×${channels}`})));
+    const canvases = [];
+    if (layer === 'input') {
+      const photo = el('canvas', {class: 'tv-live-photo', role: 'img', 'aria-label': t.photo});
+      col.append(photo);
+      columns.photo = photo;
+    }
+    for (let n = 0; n < channels; n++) {
+      const name = layer === 'input' ? t.channels[n] : `${t.neuron} ${n}`;
+      const canvas = el('canvas', {class: 'tv-neuron', tabIndex: 0, role: 'button', 'data-layer': layer,
+                                   'data-neuron': n, 'aria-label': `${layer}, ${name}`, title: `${layer} · ${name}`});
+      canvases.push(canvas);
+      col.append(canvas);
+    }
+    columns[layer] = {canvases};
+    net.append(col);
+  }
+  const out = el('div', {class: 'tv-live-col tv-live-output', 'data-layer': 'output'});
+  out.append(el('div', {class: 'tv-live-head'}, el('strong', {text: 'output'}), el('small', {text: t.probability})));
+  config.classes.forEach((name, k) => {
+    const fill = el('span', {class: 'tv-live-fill'});
+    const value = el('span', {class: 'tv-live-value'});
+    const row = el('div', {class: 'tv-live-bar', 'data-class': k}, el('span', {class: 'tv-live-name', text: name}),
+                   el('span', {class: 'tv-live-track'}, fill), value);
+    bars.push({row, fill, value});
+    out.append(row);
+  });
+  net.append(out);
+}
+
+/** (colour table, lo, hi) of one neuron's map, as colors.stage_scale picks it for the PNGs. */
+export function scaleOf(result, layer, neuron) {
+  if (layer === 'input') return [['tint:R', 'tint:G', 'tint:B'][neuron], 0, 1];
+  const [, h, w] = shapeOf(layer), area = h * w, all = result.layers[layer];
+  const values = config.scale === 'neuron' ? all.subarray(neuron * area, (neuron + 1) * area) : all;
+  return ['RdBu', ...symmetric(values)];
+}
+
+function drawNetwork() {
+  const {result, colors} = state;
+  drawPixels(columns.photo, state.pixels, SIZE);
+  for (const layer of Object.keys(columns)) {
+    if (layer === 'photo') continue;
+    const [, h, w] = shapeOf(layer), area = h * w;
+    columns[layer].canvases.forEach((canvas, n) => {
+      const [table, lo, hi] = scaleOf(result, layer, n);
+      drawMap(canvas, colors, table, result.layers[layer].subarray(n * area, (n + 1) * area), h, w, lo, hi);
+    });
+  }
+  const [lo, hi] = span(result.logits);
+  bars.forEach(({row, fill, value}, k) => {
+    const p = result.probs[k];
+    fill.style.width = `${(100 * p).toFixed(1)}%`;
+    value.textContent = `${(100 * p).toFixed(1)} %`;
+    row.classList.toggle('tv-live-top', k === result.top1);
+    row.title = `logit ${result.logits[k].toFixed(3)}`;
+    row.dataset.level = Math.round(100 * (result.logits[k] - lo) / (hi - lo));
+  });
+  const top = result.top1;
+  status.textContent = t.predicted.replace('{name}', config.classes[top])
+    .replace('{prob}', `${(100 * result.probs[top]).toFixed(1)} %`).replace('{source}', state.source);
+}
+
+function show(pixels, source) {
+  state.pixels = pixels;
+  state.result = forward(state.model, pixels);
+  state.source = source;
+  drawNetwork();
+  if (!detail.hidden && detail.dataset.layer) openDetail(detail.dataset.layer, Number(detail.dataset.neuron));
+}
+
+function openDetail(layer, neuron) {
+  detail.hidden = false;
+  detail.dataset.layer = layer;
+  detail.dataset.neuron = neuron;
+  showDetail(detail, {state, config, layer, neuron, shapeOf, scaleOf, el, close: () => { detail.hidden = true; }});
+}
+
+async function pickSample(sample, button) {
+  for (const b of picker.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b === button));
+  try {
+    const response = await fetch(new URL(sample.src, document.baseURI));
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    show(await loadImage(await response.blob()), sample.name);
+  } catch (error) {
+    status.textContent = `${t.error} ${error.message}`;
+  }
+}
+
+async function useFile(blob) {
+  if (!blob) return;
+  status.textContent = t.loading;
+  try {
+    const pixels = await loadImage(blob);
+    for (const b of picker.querySelectorAll('button')) b.setAttribute('aria-pressed', 'false');
+    show(pixels, blob.name || t.yours);
+  } catch (error) {
+    status.textContent = `${t.error} ${error.message}`;
+  }
+}
+
+function wire() {
+  for (const sample of config.samples) {
+    const button = el('button', {type: 'button', class: 'tv-live-sample', text: sample.name, 'aria-pressed': 'false'});
+    button.addEventListener('click', () => pickSample(sample, button));
+    picker.append(button);
+  }
+  file.addEventListener('change', () => useFile(file.files[0]));
+  section.addEventListener('dragover', (event) => { event.preventDefault(); section.classList.add('tv-live-drop'); });
+  section.addEventListener('dragleave', () => section.classList.remove('tv-live-drop'));
+  section.addEventListener('drop', (event) => {
+    event.preventDefault();
+    section.classList.remove('tv-live-drop');
+    useFile(event.dataTransfer.files[0]);
+  });
+  const activate = (target) => {
+    const canvas = target.closest && target.closest('canvas.tv-neuron');
+    if (canvas) openDetail(canvas.dataset.layer, Number(canvas.dataset.neuron));
+  };
+  net.addEventListener('click', (event) => activate(event.target));
+  net.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' || event.key === ' ') {
+      if (event.target.matches('canvas.tv-neuron')) event.preventDefault();
+      activate(event.target);
+    }
+  });
+}
+
+async function start() {
+  buildNetwork();
+  section.append(
+    el('div', {class: 'tv-live-controls'}, picker, upload, el('p', {class: 'tv-live-hint', text: t.privacy})),
+    status, net, detail);
+  wire();
+  status.textContent = t.loading;
+  await ready;
+  section.hidden = false;
+  const first = config.samples.findIndex((s) => s.slug === config.featured);
+  const index = Math.max(0, first);
+  await pickSample(config.samples[index], picker.querySelectorAll('button')[index]);
+  section.dataset.ready = 'true';
+}
+
+const style = el('link', {rel: 'stylesheet', href: new URL('live.css', import.meta.url).href});
+document.head.append(style);
+start().catch((error) => {
+  section.hidden = false;
+  status.textContent = `${t.error} ${error.message}`;
+  console.warn(error);
+});
