@@ -45,9 +45,9 @@ TEXT = {
         "sum": "把这 {n} 个中间结果相加，再加上偏置 {bias}，就得到上面 {layer} 的输出。",
     },
     "en": {
-        "samples": "Sample images", "upload": "Use your own image…", "network": "The network's layers (scrolls sideways)",
-        "detail": "Neuron detail", "photo": "Input image", "channels": ["red (R) channel", "green (G) channel",
-                                                                        "blue (B) channel"],
+        "samples": "Sample images", "upload": "Use your own image…",
+        "network": "The network's layers (scrolls sideways)", "detail": "Neuron detail", "photo": "Input image",
+        "channels": ["red (R) channel", "green (G) channel", "blue (B) channel"],
         "neuron": "neuron", "probability": "probability", "loading": "Loading the model…",
         "predicted": "{source}: the model predicts {name} ({prob})",
         "yours": "your image", "error": "Error:",

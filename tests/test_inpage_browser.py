@@ -291,7 +291,8 @@ def test_phone_width_scrolls_the_layers_not_the_page(ctx, built_site: BuiltSite)
             assert net.evaluate("n => n.scrollWidth > n.clientWidth"), "the layers should scroll sideways"
             page.locator('canvas.tv-neuron[data-layer="conv_2_1"][data-neuron="0"]').click()
             assert page.evaluate("document.documentElement.scrollWidth") <= PHONE
-            page.locator("section.tv-live").screenshot(path=str(SHOTS / f"phone-{path.strip('/').replace('/', '-')}.png"))
+            name = "phone-" + path.strip("/").replace("/", "-") + ".png"
+            page.locator("section.tv-live").screenshot(path=str(SHOTS / name))
     finally:
         page.set_viewport_size({"width": 1280, "height": 900})
     open_view(page, built_site)
