@@ -33,7 +33,7 @@ TEXT = {
     "zh": {
         "samples": "示例图片", "upload": "使用你自己的图片…", "network": "网络各层（可左右滚动）",
         "detail": "神经元详情", "photo": "输入图片", "channels": ["红色（R）通道", "绿色（G）通道", "蓝色（B）通道"],
-        "neuron": "神经元", "probability": "概率", "loading": "正在加载模型…",
+        "neuron": "神经元", "probability": "概率", "prediction": "每个类别的概率", "loading": "正在加载模型…",
         "predicted": "{source}：模型预测为 {name}（{prob}）",
         "yours": "你的图片", "error": "出错了：",
         "privacy": "也可以把图片拖到这里。图片只在你的浏览器里处理，不会上传。",
@@ -48,7 +48,8 @@ TEXT = {
         "samples": "Sample images", "upload": "Use your own image…",
         "network": "The network's layers (scrolls sideways)", "detail": "Neuron detail", "photo": "Input image",
         "channels": ["red (R) channel", "green (G) channel", "blue (B) channel"],
-        "neuron": "neuron", "probability": "probability", "loading": "Loading the model…",
+        "neuron": "neuron", "probability": "probability", "prediction": "Every class's probability",
+        "loading": "Loading the model…",
         "predicted": "{source}: the model predicts {name} ({prob})",
         "yours": "your image", "error": "Error:",
         "privacy": "Or drop an image here. It is processed in your browser and never uploaded.",

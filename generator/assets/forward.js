@@ -87,13 +87,21 @@ export function toInput(pixels) {
 
 /** Valid 3x3 convolution: x (inC, H, W) -> (outC, H-2, W-2), bias added. */
 export function conv(x, size, {weight, bias, inC, outC}) {
-  const out = size - 2, area = out * out;
+  const out = size - 2, area = out * out, plane = size * size;
   const y = new Float32Array(outC * area);
-  const acc = new Float64Array(area);
   for (let o = 0; o < outC; o++) {
-    acc.fill(0);
-    for (let i = 0; i < inC; i++) accumulate(acc, x, i * size * size, size, weight, (o * inC + i) * 9);
-    for (let p = 0; p < area; p++) y[o * area + p] = acc[p] + bias[o];
+    for (let r = 0; r < out; r++) {
+      for (let c = 0; c < out; c++) {
+        let s = 0; // one output value, summed in a register (float64): the 9 taps of every input channel
+        for (let i = 0, p = r * size + c, k = o * inC * 9; i < inC; i++, p += plane, k += 9) {
+          s += weight[k] * x[p] + weight[k + 1] * x[p + 1] + weight[k + 2] * x[p + 2]
+            + weight[k + 3] * x[p + size] + weight[k + 4] * x[p + size + 1] + weight[k + 5] * x[p + size + 2]
+            + weight[k + 6] * x[p + 2 * size] + weight[k + 7] * x[p + 2 * size + 1]
+            + weight[k + 8] * x[p + 2 * size + 2];
+        }
+        y[o * area + r * out + c] = s + bias[o];
+      }
+    }
   }
   return y;
 }
@@ -113,7 +121,9 @@ export function accumulate(acc, x, base, size, weight, k) {
 }
 
 export function relu(x) {
-  return x.map((v) => (v > 0 ? v : 0));
+  const y = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) y[i] = x[i] > 0 ? x[i] : 0;
+  return y;
 }
 
 /** 2x2 max-pool, stride 2: (C, H, W) -> (C, floor(H/2), floor(W/2)). */

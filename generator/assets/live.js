@@ -68,6 +68,8 @@ const picker = el('div', {class: 'tv-live-picker', role: 'group', 'aria-label': 
 const file = el('input', {type: 'file', accept: 'image/*', class: 'tv-live-file'});
 const upload = el('label', {class: 'md-button tv-live-upload'}, t.upload, file);
 const net = el('div', {class: 'tv-live-net', tabIndex: 0, role: 'group', 'aria-label': t.network});
+// The prediction bars sit under the layers rather than at their far right, so no scrolling hides them.
+const output = el('div', {class: 'tv-live-output', 'data-layer': 'output', role: 'group', 'aria-label': t.prediction});
 const detail = el('div', {class: 'tv-live-detail', role: 'region', 'aria-label': t.detail, hidden: true});
 const columns = {}; // layer -> {canvases, head}
 const bars = [];
@@ -98,17 +100,17 @@ function buildNetwork() {
     columns[layer] = {canvases};
     net.append(col);
   }
-  const out = el('div', {class: 'tv-live-col tv-live-output', 'data-layer': 'output'});
-  out.append(el('div', {class: 'tv-live-head'}, el('strong', {text: 'output'}), el('small', {text: t.probability})));
+  output.append(el('div', {class: 'tv-live-head'}, el('strong', {text: 'output'}), el('small', {text: t.probability})));
+  const rows = el('div', {class: 'tv-live-bars'});
   config.classes.forEach((name, k) => {
     const fill = el('span', {class: 'tv-live-fill'});
     const value = el('span', {class: 'tv-live-value'});
     const row = el('div', {class: 'tv-live-bar', 'data-class': k}, el('span', {class: 'tv-live-name', text: name}),
                    el('span', {class: 'tv-live-track'}, fill), value);
     bars.push({row, fill, value});
-    out.append(row);
+    rows.append(row);
   });
-  net.append(out);
+  output.append(rows);
 }
 
 /** (colour table, lo, hi) of one neuron's map, as colors.stage_scale picks it for the PNGs. */
@@ -159,12 +161,17 @@ function openDetail(layer, neuron) {
   showDetail(detail, {state, config, layer, neuron, shapeOf, scaleOf, el, close: () => { detail.hidden = true; }});
 }
 
-async function pickSample(sample, button) {
+function fetchSample(sample) {
+  return fetch(new URL(sample.src, document.baseURI)).then((response) => {
+    if (!response.ok) throw new Error(`${sample.src}: HTTP ${response.status}`);
+    return response.blob();
+  });
+}
+
+async function pickSample(sample, button, blob = fetchSample(sample)) {
   for (const b of picker.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b === button));
   try {
-    const response = await fetch(new URL(sample.src, document.baseURI));
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    show(await loadImage(await response.blob()), sample.name);
+    show(await loadImage(await blob), sample.name);
   } catch (error) {
     status.textContent = `${t.error} ${error.message}`;
   }
@@ -213,15 +220,17 @@ async function start() {
   buildNetwork();
   section.append(
     el('div', {class: 'tv-live-controls'}, picker, upload, el('p', {class: 'tv-live-hint', text: t.privacy})),
-    status, net, detail);
+    status, net, output, detail);
   wire();
   status.textContent = t.loading;
+  const index = Math.max(0, config.samples.findIndex((s) => s.slug === config.featured));
+  const first = fetchSample(config.samples[index]); // in parallel with the weights
+  first.catch(() => {}); // reported by pickSample
   await ready;
   section.hidden = false;
-  const first = config.samples.findIndex((s) => s.slug === config.featured);
-  const index = Math.max(0, first);
-  await pickSample(config.samples[index], picker.querySelectorAll('button')[index]);
+  await pickSample(config.samples[index], picker.querySelectorAll('button')[index], first);
   section.dataset.ready = 'true';
+  performance.mark('tinyvgg-ready'); // read by benchmarks/bench_inpage.py
 }
 
 const style = el('link', {rel: 'stylesheet', href: new URL('live.css', import.meta.url).href});
