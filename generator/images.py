@@ -23,7 +23,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from generator.errors import DataError
 
 SIZE = 64
-# Largest image decoded at full size: 40 MP is ~160 MB as RGBA. Big JPEGs (e.g. 50 MP phone photos)
+# Largest image decoded at full size: 40 MP is ~160 MB as RGBA. Bigger JPEGs (e.g. 50 MP phone photos)
 # are decoded at 1/2..1/8 scale by libjpeg (Image.draft), so they never reach that size in memory.
 MAX_PIXELS = 40_000_000
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
@@ -84,9 +84,10 @@ def _open_bounded(img: Image.Image, name: str) -> None:
     width, height = img.size
     if width < 1 or height < 1:
         raise DataError(f"image {name}: has no pixels ({width} x {height}); {_FIX}")
-    if img.format == "JPEG" and width * height > SIZE * SIZE * 16:
-        # Decode at the smallest 1/2..1/8 scale that still leaves >= 4x the output resolution,
-        # so the final resize keeps its quality and big photos never sit in memory at full size.
+    if img.format == "JPEG" and width * height > MAX_PIXELS:
+        # Only above the limit: decode at a 1/2..1/8 scale that still leaves >= 4x the output resolution.
+        # Below it, JPEGs decode at full size as browsers decode them, so that the page's live view
+        # (generator/assets/image.js) gets the same 64x64 input as Python.
         img.draft(img.mode if img.mode in ("RGB", "L") else None, (SIZE * 4, SIZE * 4))
         width, height = img.size
     if width * height > MAX_PIXELS:
@@ -135,20 +136,19 @@ def fit_square(img: Image.Image) -> np.ndarray:
 
     Area averaging in integer arithmetic: every output pixel is the mean of the source pixels its
     cell covers, each weighted by the exact overlap, rounded half up. The page's JavaScript
-    (generator/assets/tinyvgg-image.js) computes the same integers, so an image gives the same
+    (generator/assets/image.js) computes the same integers, so an image gives the same
     input in the browser and in `predict`. (A Lanczos filter could not be reproduced bit for bit.)"""
-    rgb = np.asarray(img, dtype=np.uint8)  # (H, W, 3)
-    height, width = rgb.shape[:2]
+    width, height = img.size
     if (width, height) == (SIZE, SIZE):
-        return rgb.copy()
+        return np.asarray(img, dtype=np.uint8).copy()
     side = min(width, height)
     wy, y0 = area_weights(height, side), (height - side) // 2
     wx, x0 = area_weights(width, side), (width - side) // 2
     # Sums of integer products stay below 2**53, so float64 adds them exactly, in any order.
     num = np.zeros((SIZE, wx.shape[1], 3))
-    for start in range(0, wy.shape[1], 256):  # row bands: a big photo is never copied whole to float
+    for start in range(0, wy.shape[1], 256):  # row bands: a big photo is never copied whole
         stop = min(start + 256, wy.shape[1])
-        band = rgb[y0 + start:y0 + stop, x0:x0 + wx.shape[1]].astype(np.float64)
+        band = np.asarray(img.crop((x0, y0 + start, x0 + wx.shape[1], y0 + stop)), dtype=np.float64)
         num += np.tensordot(wy[:, start:stop], band, axes=(1, 0))  # (64, cols, 3)
     num = np.tensordot(wx, num, axes=(1, 1)).transpose(1, 0, 2)  # (64 rows, 64 cols, 3)
     den = (2 * side) ** 2
