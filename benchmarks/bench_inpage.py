@@ -35,35 +35,44 @@ async () => {{
 """
 
 
-def measure(site: Path, path: str = "explore/") -> dict:
-    """Open `path` once in a fresh browser (empty cache) and measure; returns the raw numbers."""
+def measure(site: Path, path: str = "explore/", browser=None) -> dict:
+    """Open `path` once in a fresh browser context (empty cache) and measure; returns the raw numbers.
+    `browser`: a Playwright Browser to use (e.g. pytest-playwright's); by default Chromium is launched."""
     from playwright.sync_api import sync_playwright
 
+    if browser is None:
+        with sync_playwright() as pw:
+            own = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                return measure(site, path, own)
+            finally:
+                own.close()
     from tests.conftest import serve_directory
 
-    with serve_directory(site) as (url, _), sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with serve_directory(site) as (url, _):
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page = context.new_page()
             responses, requests, errors = [], [], []
             page.on("request", lambda r: requests.append(r.url))
-            page.on("response", lambda r: responses.append(r))
+            page.on("response", lambda r: responses.append(r.url))
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(f"{url}/{path}", wait_until="load")
             page.wait_for_function("document.querySelector('section.tv-live')?.dataset.ready === 'true'",
                                    timeout=30_000)
             timing = page.evaluate(TIMING)
-            files = sorted({r.url for r in responses if r.url.startswith(url) and OURS.search(r.url)})
         finally:
-            browser.close()
+            context.close()
+    files = sorted({u for u in responses if u.startswith(url) and OURS.search(u)})
     external = sorted({u for u in requests if not u.startswith((url, "data:", "blob:"))})
     # uncompressed bytes: the size on disk of every file the view fetched (the test server sends them as is)
     sizes = {u.removeprefix(url): (site / u.removeprefix(url + "/")).stat().st_size for u in files}
     return {"files": sizes, "external": external, "errors": errors, **timing}
 
 
-def inpage_rows(site: Path) -> tuple[list[Row], dict]:
-    m = measure(site)
+def inpage_rows(site: Path, browser=None) -> tuple[list[Row], dict]:
+    m = measure(site, browser=browser)
     total = sum(m["files"].values())
     fwd = statistics.median(m["times"])
     after_load = max(0.0, m["ready"] - m["load"])

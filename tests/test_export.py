@@ -148,3 +148,23 @@ def test_color_tables_are_the_renderers_tables() -> None:
     assert doc["levels"] == LEVELS
     assert doc["tables"]["RdBu"] == lut("RdBu", LEVELS).reshape(-1).tolist()
     assert doc["tables"]["tint:G"] == lut("tint:G", LEVELS).reshape(-1).tolist()
+
+
+@pytest.mark.slow
+def test_the_sites_model_json_reproduces_the_sites_numbers(built_site) -> None:
+    """`predict --weights site/model/<hash>/model.json` on the sample images gives the probe's probabilities."""
+    pytest.importorskip("torch")
+    from generator.predict import predict
+
+    (model,) = sorted(built_site.root.glob("model/*/model.json"))
+    index = {p.name.rsplit("-", 1)[0]: p for p in (built_site.root / "live" / "samples").glob("*.png")}
+    manifest = json.loads((built_site.root / "figures" / "manifest.json").read_text(encoding="utf-8"))
+    assert {e["image"] for e in manifest["figures"] if e["image"]} == set(index)
+    from cli_support import latest
+
+    probe = json.loads((latest(Path(__file__).resolve().parents[1] / ".cache", "probe") / "facts.json").read_text())
+    results = predict(model, [index[s["slug"]] for s in probe["samples"]])
+    for sample, result in zip(probe["samples"], results, strict=True):
+        probs = list(result["probabilities"].values())
+        assert list(result["probabilities"]) == probe["classes"]
+        assert np.abs(np.array(probs) - np.array(sample["probs"])).max() <= 1e-5, sample["slug"]

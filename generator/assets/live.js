@@ -53,8 +53,10 @@ function apiForward(pixels) {
   return forward(state.model, pixels);
 }
 
+const api = ready.then(() => undefined);
+api.catch(() => {}); // a failure is shown in the view; awaiting code still sees the rejection
 window.tinyvgg = Object.freeze({
-  ready: ready.then(() => undefined),
+  ready: api,
   classes: Object.freeze([...config.classes]),
   forward: apiForward,
   load: loadImage,
