@@ -24,7 +24,7 @@ function mapFigure(el, colors, table, values, h, w, lo, hi, caption, cls = 'tv-l
   return el('figure', {class: 'tv-live-cell'}, canvas, el('figcaption', {text: caption}));
 }
 
-export function showDetail(box, {state, config, layer, neuron, shapeOf, scaleOf, el, close}) {
+export function showDetail(box, {state, config, layer, neuron, shapeOf, scaleOf, el, close, focus}) {
   const t = config.text, {result, colors, model} = state;
   const [, h, w] = shapeOf(layer), area = h * w;
   const values = result.layers[layer].subarray(neuron * area, (neuron + 1) * area);
@@ -54,7 +54,7 @@ export function showDetail(box, {state, config, layer, neuron, shapeOf, scaleOf,
       `${before} · ${t.neuron} ${neuron}`)));
   }
   box.replaceChildren(el('div', {class: 'tv-live-detail-head'}, shut), ...parts);
-  heading.focus({preventScroll: false});
+  if (focus) heading.focus();
 }
 
 function convParts(el, t, model, colors, result, layer, neuron, shapeOf) {

@@ -14,13 +14,13 @@
 
 import {forward, loadModel, LAYERS, SIZE} from './forward.js';
 import {loadImage} from './image.js';
-import {drawMap, drawPixels, span, symmetric} from './draw.js';
+import {drawMap, drawPixels, symmetric} from './draw.js';
 import {showDetail} from './detail.js';
 
 const section = document.querySelector('section.tv-live');
 const config = JSON.parse(section.querySelector('script.tv-live-config').textContent);
 const t = config.text;
-const state = {model: null, colors: null, pixels: null, result: null, source: null};
+const state = {model: null, colors: null, pixels: null, result: null, source: null, asked: 0};
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -73,7 +73,8 @@ const net = el('div', {class: 'tv-live-net', tabIndex: 0, role: 'group', 'aria-l
 // The prediction bars sit under the layers rather than at their far right, so no scrolling hides them.
 const output = el('div', {class: 'tv-live-output', 'data-layer': 'output', role: 'group', 'aria-label': t.prediction});
 const detail = el('div', {class: 'tv-live-detail', role: 'region', 'aria-label': t.detail, hidden: true});
-const columns = {}; // layer -> {canvases, head}
+const columns = {}; // layer -> its neurons' canvases
+let photo = null; // the input image itself
 const bars = [];
 
 function shapeOf(layer) {
@@ -88,9 +89,8 @@ function buildNetwork() {
     col.append(el('div', {class: 'tv-live-head'}, el('strong', {text: layer}), el('small', {text: `${h}×${w}×${channels}`})));
     const canvases = [];
     if (layer === 'input') {
-      const photo = el('canvas', {class: 'tv-live-photo', role: 'img', 'aria-label': t.photo});
+      photo = el('canvas', {class: 'tv-live-photo', role: 'img', 'aria-label': t.photo});
       col.append(photo);
-      columns.photo = photo;
     }
     for (let n = 0; n < channels; n++) {
       const name = layer === 'input' ? t.channels[n] : `${t.neuron} ${n}`;
@@ -99,7 +99,7 @@ function buildNetwork() {
       canvases.push(canvas);
       col.append(canvas);
     }
-    columns[layer] = {canvases};
+    columns[layer] = canvases;
     net.append(col);
   }
   output.append(el('div', {class: 'tv-live-head'}, el('strong', {text: 'output'}), el('small', {text: t.probability})));
@@ -125,23 +125,20 @@ export function scaleOf(result, layer, neuron) {
 
 function drawNetwork() {
   const {result, colors} = state;
-  drawPixels(columns.photo, state.pixels, SIZE);
-  for (const layer of Object.keys(columns)) {
-    if (layer === 'photo') continue;
+  drawPixels(photo, state.pixels, SIZE);
+  for (const [layer, canvases] of Object.entries(columns)) {
     const [, h, w] = shapeOf(layer), area = h * w;
-    columns[layer].canvases.forEach((canvas, n) => {
+    canvases.forEach((canvas, n) => {
       const [table, lo, hi] = scaleOf(result, layer, n);
       drawMap(canvas, colors, table, result.layers[layer].subarray(n * area, (n + 1) * area), h, w, lo, hi);
     });
   }
-  const [lo, hi] = span(result.logits);
   bars.forEach(({row, fill, value}, k) => {
     const p = result.probs[k];
     fill.style.width = `${(100 * p).toFixed(1)}%`;
     value.textContent = `${(100 * p).toFixed(1)} %`;
     row.classList.toggle('tv-live-top', k === result.top1);
     row.title = `logit ${result.logits[k].toFixed(3)}`;
-    row.dataset.level = Math.round(100 * (result.logits[k] - lo) / (hi - lo));
   });
   const top = result.top1;
   status.textContent = t.predicted.replace('{name}', config.classes[top])
@@ -153,14 +150,27 @@ function show(pixels, source) {
   state.result = forward(state.model, pixels);
   state.source = source;
   drawNetwork();
-  if (!detail.hidden && detail.dataset.layer) openDetail(detail.dataset.layer, Number(detail.dataset.neuron));
+  // an open detail follows the new image; focus stays where the reader is
+  if (!detail.hidden) openDetail(detail.dataset.layer, Number(detail.dataset.neuron), false);
 }
 
-function openDetail(layer, neuron) {
+function openDetail(layer, neuron, focus = true) {
   detail.hidden = false;
   detail.dataset.layer = layer;
   detail.dataset.neuron = neuron;
-  showDetail(detail, {state, config, layer, neuron, shapeOf, scaleOf, el, close: () => { detail.hidden = true; }});
+  showDetail(detail, {state, config, layer, neuron, shapeOf, scaleOf, el, focus,
+                      close: () => { detail.hidden = true; }});
+}
+
+/** Decode `blob` and show it, unless another image was asked for meanwhile (the last one asked wins). */
+async function showBlob(blob, source) {
+  const asked = ++state.asked;
+  try {
+    const pixels = await loadImage(await blob);
+    if (asked === state.asked) show(pixels, source);
+  } catch (error) {
+    if (asked === state.asked) status.textContent = `${t.error} ${error.message}`;
+  }
 }
 
 function fetchSample(sample) {
@@ -170,25 +180,16 @@ function fetchSample(sample) {
   });
 }
 
-async function pickSample(sample, button, blob = fetchSample(sample)) {
+function pickSample(sample, button, blob = fetchSample(sample)) {
   for (const b of picker.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b === button));
-  try {
-    show(await loadImage(await blob), sample.name);
-  } catch (error) {
-    status.textContent = `${t.error} ${error.message}`;
-  }
+  return showBlob(blob, sample.name);
 }
 
-async function useFile(blob) {
+function useFile(blob) {
   if (!blob) return;
+  for (const b of picker.querySelectorAll('button')) b.setAttribute('aria-pressed', 'false');
   status.textContent = t.loading;
-  try {
-    const pixels = await loadImage(blob);
-    for (const b of picker.querySelectorAll('button')) b.setAttribute('aria-pressed', 'false');
-    show(pixels, blob.name || t.yours);
-  } catch (error) {
-    status.textContent = `${t.error} ${error.message}`;
-  }
+  showBlob(blob, blob.name || t.yours);
 }
 
 function wire() {
@@ -197,7 +198,10 @@ function wire() {
     button.addEventListener('click', () => pickSample(sample, button));
     picker.append(button);
   }
-  file.addEventListener('change', () => useFile(file.files[0]));
+  file.addEventListener('change', () => {
+    useFile(file.files[0]);
+    file.value = ''; // choosing the same file again is a change too
+  });
   section.addEventListener('dragover', (event) => { event.preventDefault(); section.classList.add('tv-live-drop'); });
   section.addEventListener('dragleave', () => section.classList.remove('tv-live-drop'));
   section.addEventListener('drop', (event) => {
@@ -225,11 +229,11 @@ async function start() {
     status, net, output, detail);
   wire();
   status.textContent = t.loading;
+  section.hidden = false;
   const index = Math.max(0, config.samples.findIndex((s) => s.slug === config.featured));
   const first = fetchSample(config.samples[index]); // in parallel with the weights
   first.catch(() => {}); // reported by pickSample
   await ready;
-  section.hidden = false;
   await pickSample(config.samples[index], picker.querySelectorAll('button')[index], first);
   section.dataset.ready = 'true';
   performance.mark('tinyvgg-ready'); // read by benchmarks/bench_inpage.py
