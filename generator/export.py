@@ -25,11 +25,12 @@ from pathlib import Path
 import numpy as np
 
 from generator.arch import ARCH, CONV_LAYERS, FILTERS, FLAT_FEATURES, INPUT_SIZE
-from generator.cache import Cache, atomic_write, code_version, digest
+from generator.cache import Cache, atomic_write, digest, file_digest
 from generator.config import BuildConfig
 from generator.errors import CacheError
 
-EXPORT_CODE = ("export.py", "arch.py", "render/colors.py")
+PACKAGE = Path(__file__).resolve().parent
+EXPORT_CODE = ("export.py", "arch.py", "render/colors.py")  # the code that shapes the stage's files
 SHARD = "group1-shard1of1.bin"  # CNN Explainer's shard name: its app and the TF.js loader expect this form
 LEVELS = 201  # levels of every table: render/activations.LEVELS, so canvases match the PNGs exactly
 TABLES = ("RdBu", "BrBG", "tint:R", "tint:G", "tint:B")  # the scales the live view draws
@@ -127,8 +128,9 @@ def _short(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:12]
 
 
-def write_export(train_dir: Path, probe_dir: Path, out: Path) -> None:
-    """The stage's work: read the checkpoint and the probe's sample pixels, write the files."""
+def write_export(train_dir: Path, samples: dict[str, Path], out: Path) -> None:
+    """The stage's work: read the checkpoint and each sample's pixels (`samples`: slug -> its probe's
+    safetensors, which holds "pixels"), write the files and export.json."""
     from safetensors.numpy import load_file
 
     meta = json.loads((train_dir / "meta.json").read_text(encoding="utf-8"))
@@ -139,11 +141,8 @@ def write_export(train_dir: Path, probe_dir: Path, out: Path) -> None:
     index = {"model": f"model/{tag}/model.json", "shard": f"model/{tag}/{SHARD}",
              "colors": f"live/colors-{_short(colors)}.json", "samples": {}}
     files = {index["model"]: model_json, index["shard"]: shard, index["colors"]: colors}
-    facts = json.loads((probe_dir / "facts.json").read_text(encoding="utf-8"))
-    for sample in facts["samples"]:
-        slug = sample["slug"]
-        pixels = load_file(str(probe_dir / "samples" / f"{slug}.safetensors"))["pixels"]
-        data = png_bytes(pixels)
+    for slug, probe_file in samples.items():
+        data = png_bytes(load_file(str(probe_file))["pixels"])
         index["samples"][slug] = f"live/samples/{slug}-{_short(data)}.png"
         files[index["samples"][slug]] = data
     for rel, data in files.items():
@@ -151,19 +150,35 @@ def write_export(train_dir: Path, probe_dir: Path, out: Path) -> None:
     atomic_write(out / "export.json", json.dumps(index, indent=1, sort_keys=True).encode("utf-8"))
 
 
+def code_hash() -> str:
+    h = hashlib.sha256()
+    for rel in EXPORT_CODE:
+        h.update(rel.encode() + b"\0" + (PACKAGE / rel).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def export_stage(cache_dir: Path, train_dir: Path, train_key: str, samples: dict[str, Path]) -> Exported:
+    """Bring the export stage up to date and return it: keyed by the model (its train key), every sample's
+    probe file and this stage's code. No torch is imported."""
+    store = Cache(cache_dir)
+    key = digest({"train": train_key, "code": code_hash(),
+                  "samples": {slug: file_digest(path) for slug, path in samples.items()}})
+    with store.lock():
+        hit = store.get("export", key)
+        if hit is None:
+            hit = store.put("export", key, lambda d: write_export(train_dir, samples, d))
+    return Exported(root=hit, index=json.loads((hit / "export.json").read_text(encoding="utf-8")))
+
+
 def run_export(cfg: BuildConfig) -> Exported:
-    """Bring the export stage up to date (after build.run) and return it. No torch is imported."""
+    """export_stage for the build as build.run left it: the model and sample probes found in the cache."""
     from generator.build import stage_keys
 
     store = Cache(cfg.cache_dir)
-    with store.lock():
-        keys = stage_keys(cfg)
-        key = digest({"train": keys.train, "probe": keys.probe, "code": code_version(*EXPORT_CODE)})
-        hit = store.get("export", key)
-        if hit is None:
-            train_dir, probe_dir = store.get("train", keys.train), store.get("probe", keys.probe)
-            if train_dir is None or probe_dir is None:
-                raise CacheError(f"cache directory {cfg.cache_dir}: the model is not trained yet; run the build first")
-            hit = store.put("export", key, lambda d: write_export(train_dir, probe_dir, d))
-    index = json.loads((hit / "export.json").read_text(encoding="utf-8"))
-    return Exported(root=hit, index=index)
+    keys = stage_keys(cfg)
+    train_dir, probe_dir = store.get("train", keys.train), store.get("probe", keys.probe)
+    if train_dir is None or probe_dir is None:
+        raise CacheError(f"cache directory {cfg.cache_dir}: the model is not trained yet; run the build first")
+    facts = json.loads((probe_dir / "facts.json").read_text(encoding="utf-8"))
+    samples = {s["slug"]: probe_dir / "samples" / f"{s['slug']}.safetensors" for s in facts["samples"]}
+    return export_stage(cfg.cache_dir, train_dir, keys.train, samples)

@@ -84,20 +84,23 @@ def add_files(files: Files, config: MkDocsConfig, exported: Exported) -> None:
 
 def network_block(plugin: TinyVGGPlugin, code: Shortcode, page: Page, lang: str) -> Html:
     """`{{ network }}`: the live view's hidden section (see the module docstring)."""
-    facts, exported = plugin.output.facts, plugin.exported
-    here = page.url or "."
+    return network_html(plugin.output.facts, plugin.exported, plugin.build_cfg.render.scale, page.url or ".", lang)
+
+
+def network_html(facts: dict, exported: Exported, scale: str, here: str, lang: str) -> Html:
+    """The section for a page at URL `here`: the JSON config live.js reads, and the module script."""
     samples = []
     for s in facts["samples"]:
         name = s["slug"] if s["label"] is None else class_name(facts, s["label"], lang)
         samples.append({"slug": s["slug"], "name": name,
                         "src": get_relative_url(exported.index["samples"][s["slug"]], here)})
-    shapes = {name: list(shape) for name, shape in layer_shapes().items()}
     cfg = {
         "model": get_relative_url(exported.index["model"], here),
         "colors": get_relative_url(exported.index["colors"], here),
-        "scale": plugin.build_cfg.render.scale,
+        "scale": scale,  # as the figures' colour ranges: "layer" or "neuron"
         "classes": [class_name(facts, i, lang) for i in range(len(facts["classes"]))],
-        "samples": samples, "featured": facts["featured"], "shapes": shapes, "text": TEXT[lang],
+        "samples": samples, "featured": facts["featured"],
+        "shapes": {name: list(shape) for name, shape in layer_shapes().items()}, "text": TEXT[lang],
     }
     script = get_relative_url(f"{asset_dir()}/live.js", here)
     return el("section", {"class": "tv-live", "hidden": True, "data-search-exclude": True,

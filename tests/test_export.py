@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from generator.export import SHARD, color_tables, tfjs_files, to_keras, write_export
+from generator.export import SHARD, color_tables, export_stage, tfjs_files, to_keras, write_export
 from generator.tfjs import keras_to_torch, load_tfjs
 from generator.weights import expected_shapes
 
@@ -108,23 +108,24 @@ def test_predict_from_exported_model_matches_the_checkpoint(tmp_path: Path) -> N
 
 
 def test_export_stage_writes_hashed_files_without_torch(tmp_path: Path) -> None:
-    """write_export reads only safetensors + JSON, and every name it writes carries a content hash."""
-    train, probe, out = tmp_path / "train", tmp_path / "probe", tmp_path / "out"
+    """export_stage reads only safetensors + JSON, every name it writes carries a content hash, and a
+    second call is a cache hit."""
+    train, probe = tmp_path / "train", tmp_path / "probe"
     train.mkdir()
-    (probe / "samples").mkdir(parents=True)
-    out.mkdir()
+    probe.mkdir()
     state = random_state(2)
     save_file(state, str(train / "model.safetensors"))
     (train / "meta.json").write_text(json.dumps({"classes": ["a", "b"]}))
     pixels = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
-    save_file({"pixels": pixels}, str(probe / "samples" / "a.safetensors"))
-    (probe / "facts.json").write_text(json.dumps({"samples": [{"slug": "a"}]}))
+    save_file({"pixels": pixels}, str(probe / "a.safetensors"))
     code = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})\n"
-            "from pathlib import Path\nfrom generator.export import write_export\n"
-            f"write_export(Path({str(train)!r}), Path({str(probe)!r}), Path({str(out)!r}))\n"
-            "assert 'torch' not in sys.modules, 'export imported torch'\n")
+            "from pathlib import Path\nfrom generator.export import export_stage\n"
+            f"out = export_stage(Path({str(tmp_path / 'cache')!r}), Path({str(train)!r}), 'k1', "
+            f"{{'a': Path({str(probe / 'a.safetensors')!r})}})\n"
+            "assert 'torch' not in sys.modules, 'export imported torch'\nprint(out.root)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+    out = Path(proc.stdout.strip())
     index = json.loads((out / "export.json").read_text())
     assert index["model"].startswith("model/") and index["model"].endswith("/model.json")
     assert len(index["model"].split("/")[1]) == 12
@@ -136,8 +137,12 @@ def test_export_stage_writes_hashed_files_without_torch(tmp_path: Path) -> None:
     loaded, meta = load_tfjs(out / index["model"])
     assert meta["classes"] == ["a", "b"]
     assert all(np.array_equal(loaded[n], state[n]) for n in state)
-    write_export(train, probe, tmp_path / "again")  # deterministic: same names, same bytes
-    assert json.loads((tmp_path / "again" / "export.json").read_text()) == index
+    again = export_stage(tmp_path / "cache", train, "k1", {"a": probe / "a.safetensors"})
+    assert again.root == out and again.index == index  # a hit
+    write_export(train, {"a": probe / "a.safetensors"}, tmp_path / "fresh")  # deterministic bytes
+    assert (tmp_path / "fresh" / index["shard"]).read_bytes() == (out / index["shard"]).read_bytes()
+    other = export_stage(tmp_path / "cache", train, "k2", {"a": probe / "a.safetensors"})
+    assert other.root != out  # another model: another entry
 
 
 def test_color_tables_are_the_renderers_tables() -> None:
