@@ -1,4 +1,4 @@
-"""Row 8: the model in the page (the live network view on the explore page), in headless Chromium.
+"""Row 9: the model in the page (the live network view on the explore page), in headless Chromium.
 
 What the view downloads (its modules, the exported weights, the colour tables, the first image's
 pixels), requests to other hosts, the median time of one `tinyvgg.forward()`, and how long after the
@@ -77,16 +77,16 @@ def inpage_rows(site: Path, browser=None) -> tuple[list[Row], dict]:
     fwd = statistics.median(m["times"])
     after_load = max(0.0, m["ready"] - m["load"])
     rows = [
-        Row("8", f"live view downloads ({len(m['files'])} files: modules, weights, JSON, first image)",
+        Row("9", f"live view downloads ({len(m['files'])} files: modules, weights, JSON, first image)",
             fmt_bytes(total), total / KIB, "KiB", "<= 150 KB", check(total, 150_000)),
-        Row("8", "  third-party requests of the explore page", str(len(m["external"])), float(len(m["external"])),
+        Row("9", "  third-party requests of the explore page", str(len(m["external"])), float(len(m["external"])),
             "", "0", not m["external"], note=", ".join(m["external"][:5])),
-        Row("8", f"  tinyvgg.forward(), median of {FORWARD_RUNS} in headless Chromium", f"{fwd:.1f} ms", fwd,
+        Row("9", f"  tinyvgg.forward(), median of {FORWARD_RUNS} in headless Chromium", f"{fwd:.1f} ms", fwd,
             "ms", "<= 20 ms", check(fwd, 20)),
-        Row("8", "  interactive after the load event (ready at "
+        Row("9", "  interactive after the load event (ready at "
             f"{m['ready']:.0f} ms, load at {m['load']:.0f} ms)", f"{after_load:.0f} ms", after_load, "ms",
             "<= 1 s", check(after_load, 1000)),
-        Row("8", "  console errors", str(len(m["errors"])), float(len(m["errors"])), "", "0", not m["errors"],
+        Row("9", "  console errors", str(len(m["errors"])), float(len(m["errors"])), "", "0", not m["errors"],
             note="; ".join(m["errors"][:3])),
     ]
     return rows, m

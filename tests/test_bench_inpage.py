@@ -1,4 +1,4 @@
-"""Benchmark row 8 (benchmarks/bench_inpage.py) on the real site: what it counts and that the budgets
+"""Benchmark row 9 (benchmarks/bench_inpage.py) on the real site: what it counts and that the budgets
 that do not depend on the machine's load hold (bytes, third-party requests, console errors). The timed
 rows are reported, not asserted: their targets are for the benchmark machine."""
 
@@ -14,7 +14,7 @@ from benchmarks.bench_inpage import inpage_rows
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def test_row_8_counts_the_live_views_files_and_meets_the_byte_budget(browser: Browser, built_site: BuiltSite) -> None:
+def test_row_9_counts_the_live_views_files_and_meets_the_byte_budget(browser: Browser, built_site: BuiltSite) -> None:
     rows, m = inpage_rows(built_site.root, browser)
     files = m["files"]
     kinds = {"model.json": 1, "group1-shard1of1.bin": 1, "/live/colors-": 1, "/live/samples/": 1, "forward.js": 1,
