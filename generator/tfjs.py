@@ -194,6 +194,13 @@ def model_classes(path: Path, doc: dict) -> list[str]:
     if not isinstance(classes, list) or not classes or not all(isinstance(c, str) and c for c in classes) \
             or len(set(classes)) != len(classes):
         raise ModelError(f"{path}: userDefinedMetadata.classes must be a list of distinct class names")
+    topology = doc["modelTopology"]
+    config = topology.get("model_config", topology)["config"]
+    layers = config["layers"] if isinstance(config, dict) else config
+    units = layers[-1]["config"].get("units")
+    if units is not None and units != len(classes):
+        raise ModelError(f"{path}: userDefinedMetadata.classes names {len(classes)} classes but the output layer "
+                         f"has {units} units")
     return classes
 
 

@@ -5,6 +5,7 @@ topology must pass the same checks as CNN Explainer's own model.json; and no tor
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -177,3 +178,20 @@ def test_the_sites_model_json_reproduces_the_sites_numbers(built_site) -> None:
         probs = list(result["probabilities"].values())
         assert list(result["probabilities"]) == probe["classes"]
         assert np.abs(np.array(probs) - np.array(sample["probs"])).max() <= 1e-5, sample["slug"]
+
+
+@pytest.mark.parametrize(("classes", "needle"), [
+    (["a", "b"], "names 2 classes but the output layer has 3 units"),
+    (["a", "a", "b"], "distinct class names"),
+    ("abc", "distinct class names"),
+])
+def test_bad_class_names_in_model_json_give_one_clear_error(tmp_path: Path, classes, needle: str) -> None:
+    from generator.errors import ModelError
+
+    path = write_model(tmp_path, random_state(3), ["x", "y", "z"])
+    doc = json.loads(path.read_text())
+    doc["userDefinedMetadata"]["classes"] = classes
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ModelError, match=re.escape(needle)) as info:
+        load_tfjs(path)
+    assert str(path) in str(info.value)
