@@ -6,7 +6,8 @@ Rows: 1 cold build (quick profile, empty cache) and its stages; 2 warm rebuild a
 against a plain `mkdocs build` of the same pages; 3 activation maps against naive matplotlib; 4 conv
 animations (time, bytes, frames); 5 site size and page weight; 6 (--full) full-profile accuracy and
 training time next to CNN Explainer's model; 7 peak memory of the cold build; 8 the per-figure cache: a
-new image and another featured image on a warm build, and a cold two-figure site. The machine is part of
+new image and another featured image on a warm build, and a cold two-figure site; 9 the model in the page
+(bytes, forward() time, time to interactive, in headless Chromium). The machine is part of
 the result: compare numbers within one run, not across machines.
 """
 
@@ -47,8 +48,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="keep the temporary build directory and print it")
     p.add_argument("--reuse", type=Path, metavar="DIR", help="a directory kept by --keep: skip the cold "
                    "build (rows 1 and 7) and measure the other rows on its cache, site and code snapshot")
-    p.add_argument("--rows", default="1,2,3,4,5,7,8", help="rows to measure (default 1,2,3,4,5,7,8; --full adds "
-                   "6). The cold build (rows 1 and 7) always runs, unless --reuse")
+    p.add_argument("--rows", default="1,2,3,4,5,7,8,9", help="rows to measure (default 1,2,3,4,5,7,8,9; --full "
+                   "adds 6). The cold build (rows 1 and 7) always runs, unless --reuse")
     p.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     return p
 
@@ -81,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 1:
         parser().error("--runs must be at least 1")
     wanted = {r.strip() for r in args.rows.split(",") if r.strip()} | ({"6"} if args.full else set())
-    if not wanted <= set("12345678"):
-        parser().error(f"--rows {args.rows}: rows are numbered 1 to 8")
+    if not wanted <= set("123456789"):
+        parser().error(f"--rows {args.rows}: rows are numbered 1 to 9")
     os.environ["NO_MKDOCS_2_WARNING"] = "1"
     started, t0 = dt.datetime.now(dt.UTC), time.perf_counter()
     load_before = list(os.getloadavg())
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tempfile.mkdtemp(prefix="tinyvgg-bench-"))
         (tmp / "site-src").mkdir()
         code = snapshot_code(tmp / "code")  # before anything imports generator
-    from benchmarks import bench_data, bench_figures, bench_full, bench_render, bench_site
+    from benchmarks import bench_data, bench_figures, bench_full, bench_inpage, bench_render, bench_site
 
     rows: list[Row] = []
     details: dict = {}
@@ -120,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         if "5" in wanted:
             step("5 site size and page weight")
             got, details["pages"] = bench_site.page_weights(ws.site)
+            rows += got
+        if "9" in wanted:
+            step("9 the model in the page (headless Chromium)")
+            got, details["inpage"] = bench_inpage.inpage_rows(ws.site)
             rows += got
         if "2" in wanted:
             step(f"2 warm rebuild vs plain mkdocs build: one untimed build each, then {args.runs} timed")

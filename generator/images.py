@@ -23,7 +23,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from generator.errors import DataError
 
 SIZE = 64
-# Largest image decoded at full size: 40 MP is ~160 MB as RGBA. Big JPEGs (e.g. 50 MP phone photos)
+# Largest image decoded at full size: 40 MP is ~160 MB as RGBA. Bigger JPEGs (e.g. 50 MP phone photos)
 # are decoded at 1/2..1/8 scale by libjpeg (Image.draft), so they never reach that size in memory.
 MAX_PIXELS = 40_000_000
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
@@ -75,7 +75,7 @@ def decode_image(fh: BinaryIO, name: str) -> np.ndarray:
     except (OSError, SyntaxError, ValueError, EOFError, TypeError, IndexError, KeyError, struct.error) as exc:
         # Truncated JPEGs ("image file is truncated"), broken PNG chunks, bad TIFF or EXIF tags...
         raise DataError(f"image {name}: damaged or truncated image ({exc}); {_FIX}") from exc
-    except Exception as exc:  # noqa: BLE001 - Pillow's plugins raise many types on hostile files
+    except Exception as exc:
         raise DataError(f"image {name}: cannot be decoded ({type(exc).__name__}: {exc}); {_FIX}") from exc
 
 
@@ -84,9 +84,10 @@ def _open_bounded(img: Image.Image, name: str) -> None:
     width, height = img.size
     if width < 1 or height < 1:
         raise DataError(f"image {name}: has no pixels ({width} x {height}); {_FIX}")
-    if img.format == "JPEG" and width * height > SIZE * SIZE * 16:
-        # Decode at the smallest 1/2..1/8 scale that still leaves >= 4x the output resolution,
-        # so the final resize keeps its quality and big photos never sit in memory at full size.
+    if img.format == "JPEG" and width * height > MAX_PIXELS:
+        # Only above the limit: decode at a 1/2..1/8 scale that still leaves >= 4x the output resolution.
+        # Below it, JPEGs decode at full size as browsers decode them, so that the page's live view
+        # (generator/assets/image.js) gets the same 64x64 input as Python.
         img.draft(img.mode if img.mode in ("RGB", "L") else None, (SIZE * 4, SIZE * 4))
         width, height = img.size
     if width * height > MAX_PIXELS:
@@ -131,17 +132,41 @@ def _wide_to_uint8(arr: np.ndarray) -> np.ndarray:
 
 
 def fit_square(img: Image.Image) -> np.ndarray:
-    """RGB image of any size -> centre-cropped, resized (64, 64, 3) uint8."""
+    """RGB image of any size -> centre-cropped, area-averaged (64, 64, 3) uint8.
+
+    Area averaging in integer arithmetic: every output pixel is the mean of the source pixels its
+    cell covers, each weighted by the exact overlap, rounded half up. The page's JavaScript
+    (generator/assets/image.js) computes the same integers, so an image gives the same
+    input in the browser and in `predict`. (A Lanczos filter could not be reproduced bit for bit.)"""
     width, height = img.size
-    side = min(width, height)
-    left, top = (width - side) / 2, (height - side) / 2
     if (width, height) == (SIZE, SIZE):
-        out = img
-    else:
-        # reducing_gap: shrink by an integer factor first (fast box filter), then Lanczos.
-        out = img.resize((SIZE, SIZE), Image.Resampling.LANCZOS, box=(left, top, left + side, top + side),
-                         reducing_gap=3.0)
-    return np.asarray(out, dtype=np.uint8).copy()  # (64, 64, 3)
+        return np.asarray(img, dtype=np.uint8).copy()
+    side = min(width, height)
+    wy, y0 = area_weights(height, side), (height - side) // 2
+    wx, x0 = area_weights(width, side), (width - side) // 2
+    # Sums of integer products stay below 2**53, so float64 adds them exactly, in any order.
+    num = np.zeros((SIZE, wx.shape[1], 3))
+    for start in range(0, wy.shape[1], 256):  # row bands: a big photo is never copied whole
+        stop = min(start + 256, wy.shape[1])
+        band = np.asarray(img.crop((x0, y0 + start, x0 + wx.shape[1], y0 + stop)), dtype=np.float64)
+        num += np.tensordot(wy[:, start:stop], band, axes=(1, 0))  # (64, cols, 3)
+    num = np.tensordot(wx, num, axes=(1, 1)).transpose(1, 0, 2)  # (64 rows, 64 cols, 3)
+    den = (2 * side) ** 2
+    return ((2 * num.astype(np.int64) + den) // (2 * den)).astype(np.uint8)
+
+
+def area_weights(length: int, side: int) -> np.ndarray:
+    """(64, n) integer weights along one axis: how much of output cell j source pixel i covers.
+
+    In units of 1/128 source pixel (so the half-pixel offset of an odd crop is exact): pixel i spans
+    [128 i, 128 i + 128), cell j spans [64 (length - side) + 2 j side, ... + 2 side), measured from
+    the first source pixel the crop touches. Each row sums to 2 * side."""
+    offset = 64 * (length - side) - 128 * ((length - side) // 2)  # 0 or 64: the crop's half pixel
+    n = -(-(offset + 2 * side * SIZE) // 128)  # source pixels touched
+    starts = offset + 2 * side * np.arange(SIZE, dtype=np.int64)[:, None]
+    pix = 128 * np.arange(n, dtype=np.int64)[None, :]
+    overlap = np.minimum(starts + 2 * side, pix + 128) - np.maximum(starts, pix)
+    return np.clip(overlap, 0, None).astype(np.float64)
 
 
 def is_image_file(path: Path) -> bool:

@@ -15,6 +15,7 @@ from generator import i18n
 from generator.arch import CONV_LAYERS, POOL_LAYERS, RELU_LAYERS
 from generator.catalog import ACTIVATION_LAYERS
 from generator.errors import ShortcodeError
+from generator.interactive import network_block
 from generator.markup import Html, el, md_text
 from generator.usage import SiteFigures, gallery_specs
 from generator.values import class_name
@@ -220,11 +221,13 @@ def _reference_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) 
             'validation images.')
 
 
-HTML_BLOCKS = ("samples", "gallery")  # blocks that return finished HTML (`reference` returns Markdown)
+# Blocks that return finished HTML (`reference` returns Markdown).
+HTML_BLOCKS = ("samples", "gallery", "network")
 BLOCKS: dict[str, Callable[[SiteFigures, Shortcode, Page, str], str]] = {
     "samples": _samples_block,
     "gallery": _gallery_block,
     "reference": _reference_block,
+    "network": network_block,  # the live network view (generator/interactive.py)
 }
 
 

@@ -20,12 +20,13 @@ from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-from generator import i18n
+from generator import i18n, interactive
 from generator import pages as gen_pages
 from generator.build import catalog, prepare, render
 from generator.cache import atomic_write
 from generator.config import BuildConfig, make_build_config
 from generator.errors import GeneratorError, ShortcodeError
+from generator.export import Exported, export_stage
 from generator.markup import Html, el
 from generator.progress import quiet_bars_when_logged
 from generator.records import BuildOutput, FigureSpec
@@ -101,6 +102,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
 
     def __init__(self) -> None:
         self.output: BuildOutput | None = None
+        self.exported: Exported | None = None  # the model and data of the live view
         self.build_cfg: BuildConfig | None = None
         self.figs: SiteFigures | None = None
         self.site_url = ""
@@ -118,11 +120,14 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
             cfg = build_config(self.config, config.config_file_path)
             if self.output is None or cfg != self.build_cfg:  # static-i18n re-runs on_config per language
                 self.output = prepare(cfg, progress=True, log=log.info)
+                self.exported = export_stage(Path(cfg.cache_dir), self.output.train_dir, self.output.keys.train,
+                                             self.output.probe_files)
                 self.build_cfg = cfg
                 self.site_root = Path(config.site_dir)
                 self.figs = SiteFigures(self.output, self.site_url, cfg.render.detail_images, self._render_late,
                                     explore_pages=self.config.explore_pages,
-                                    lang_prefix=lambda lang: i18n.lang_prefix(config, lang))
+                                    lang_prefix=lambda lang: i18n.lang_prefix(config, lang),
+                                    exported=self.exported, scale=cfg.render.scale)
                 if self.output.stages_run:
                     log.info("tinyvgg: ran %s in %s", ", ".join(self.output.stages_run),
                              ", ".join(f"{k} {v:.1f} s" for k, v in self.output.timings.items()))
@@ -183,6 +188,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
             for entry in self.output.manifest:
                 files.append(File.generated(config, f"figures/{entry['file']}",
                                             abs_src_path=str(self.output.paths[entry["id"]])))
+            interactive.add_files(files, config, self.exported)
             # the favicon and header logo: conv_1_1's strongest kernel, drawn from this build's model
             logo = self.output.figure("model/logo")
             if logo is not None and self._wants_logo(config) and files.get_file_from_path(FAVICON) is None:

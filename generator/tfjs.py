@@ -27,7 +27,7 @@ POOLED = 13  # max_pool_2's output is 13 x 13 x FILTERS
 _NOT_TINYVGG = "not a TinyVGG model"
 
 
-def keras_shapes() -> dict[str, tuple[int, ...]]:
+def keras_shapes(num_classes: int = len(REFERENCE_CLASSES)) -> dict[str, tuple[int, ...]]:
     """The weight names and Keras (channels-last) shapes a TinyVGG layers model must have."""
     shapes: dict[str, tuple[int, ...]] = {}
     in_channels = 3
@@ -35,8 +35,8 @@ def keras_shapes() -> dict[str, tuple[int, ...]]:
         shapes[f"{name}/kernel"] = (3, 3, in_channels, FILTERS)  # HWIO
         shapes[f"{name}/bias"] = (FILTERS,)
         in_channels = FILTERS
-    shapes["output/kernel"] = (FLAT_FEATURES, len(REFERENCE_CLASSES))
-    shapes["output/bias"] = (len(REFERENCE_CLASSES),)
+    shapes["output/kernel"] = (FLAT_FEATURES, num_classes)
+    shapes["output/bias"] = (num_classes,)
     return shapes
 
 
@@ -109,7 +109,7 @@ def read_keras_weights(path: str | Path) -> dict[str, np.ndarray]:
     path = Path(path)
     doc = _read_json(path)
     _check_topology(path, doc)
-    shapes = keras_shapes()
+    shapes = keras_shapes(len(model_classes(path, doc)))
     arrays: dict[str, np.ndarray] = {}
     manifest = doc["weightsManifest"]
     if not isinstance(manifest, list):
@@ -184,8 +184,29 @@ def keras_to_torch(keras: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return state
 
 
+def model_classes(path: Path, doc: dict) -> list[str]:
+    """The class names of a layers model: `userDefinedMetadata.classes` (as generator/export.py writes
+    them), else CNN Explainer's ten classes, whose model carries no names."""
+    meta = doc.get("userDefinedMetadata")
+    classes = meta.get("classes") if isinstance(meta, dict) else None
+    if classes is None:
+        return list(REFERENCE_CLASSES)
+    if not isinstance(classes, list) or not classes or not all(isinstance(c, str) and c for c in classes) \
+            or len(set(classes)) != len(classes):
+        raise ModelError(f"{path}: userDefinedMetadata.classes must be a list of distinct class names")
+    topology = doc["modelTopology"]
+    config = topology.get("model_config", topology)["config"]
+    layers = config["layers"] if isinstance(config, dict) else config
+    units = layers[-1]["config"].get("units")
+    if units is not None and units != len(classes):
+        raise ModelError(f"{path}: userDefinedMetadata.classes names {len(classes)} classes but the output layer "
+                         f"has {units} units")
+    return classes
+
+
 def load_tfjs(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
-    """CNN Explainer's model.json -> (TinyVGG state dict, meta with the class names)."""
+    """A TinyVGG model.json (CNN Explainer's or ours) -> (TinyVGG state dict, meta with the class names)."""
     state = keras_to_torch(read_keras_weights(path))
-    meta = {"classes": list(REFERENCE_CLASSES), "format": "tfjs", "source": str(path)}
+    classes = model_classes(Path(path), _read_json(Path(path)))
+    meta = {"classes": classes, "format": "tfjs", "source": str(path)}
     return state, meta

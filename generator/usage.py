@@ -15,6 +15,7 @@ from mkdocs.utils import get_relative_url
 
 from generator.catalog import build_catalog, make_spec
 from generator.errors import ShortcodeError
+from generator.export import Exported
 from generator.records import BuildOutput, FigureSpec
 from generator.shortcodes import Shortcode, ShortcodeErrors, expand
 
@@ -91,6 +92,8 @@ class SiteFigures:
     render_missing: Callable[[FigureSpec], None]
     explore_pages: bool = False  # the plugin generates explore/<slug>/ pages
     lang_prefix: Callable[[str], str] = lambda lang: ""  # where a language's pages live ("en/")
+    exported: Exported | None = None  # the model in TF.js form, for the live view
+    scale: str = "layer"  # the figures' colour range, which the live view follows
     late: list[str] = field(default_factory=list)  # ids rendered after the files were collected
 
     @property

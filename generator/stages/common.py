@@ -18,14 +18,14 @@ import numpy as np
 # slower. A short spin keeps the quiet-machine speed and wins under load (one epoch beside two busy
 # processes: 10.2 s, against 12.9 s fully passive and 14.1 s default). It does not change any result.
 os.environ.setdefault("GOMP_SPINCOUNT", "30000")
-import torch  # noqa: E402
-from safetensors import SafetensorError  # noqa: E402
-from safetensors.numpy import load_file, save_file  # noqa: E402
+import torch
+from safetensors import SafetensorError
+from safetensors.numpy import load_file, save_file
 
-from generator.config import BuildConfig  # noqa: E402
-from generator.datasets import Dataset, load_dataset  # noqa: E402
-from generator.images import load_image  # noqa: E402
-from generator.model import TinyVGG  # noqa: E402
+from generator.config import BuildConfig
+from generator.datasets import Dataset, load_dataset
+from generator.images import load_image
+from generator.model import TinyVGG
 
 
 def save_arrays(arrays: dict[str, np.ndarray], path: Path) -> None:

@@ -29,8 +29,8 @@ def train_stage(cfg: BuildConfig, data: Dataset, out: Path, progress: bool) -> N
                     "val_acc": h.val_acc, "best_epoch": h.best_epoch},
         "metrics": {"test_acc": result.test_acc, "val_acc": h.val_acc[h.best_epoch - 1],
                     "epochs": len(h.train_loss), "best_epoch": h.best_epoch,
-                    "train_seconds": round(result.seconds, 2), "train_images": int(len(data.train_y)),
-                    "val_images": int(len(data.val_y)), "test_images": int(len(data.test_y))},
+                    "train_seconds": round(result.seconds, 2), "train_images": len(data.train_y),
+                    "val_images": len(data.val_y), "test_images": len(data.test_y)},
         "torch_threads": torch.get_num_threads(),
     })
 
