@@ -29,12 +29,13 @@ def _jpeg(colour) -> bytes:
     return buf.getvalue()
 
 
-def small_archive(path: Path, padding: dict[str, int] | None = None) -> Path:
+def small_archive(path: Path, padding: dict[str, int] | None = None, annotations: str | None = None) -> Path:
     """The official layout, one train and one val image per class; `padding` appends that many MiB of
     spaces to a text member (they deflate ~1000:1, like the reported 1 MB archive holding 1 GiB)."""
     padding = padding or {}
     texts = {"wnids.txt": "\n".join(WNIDS) + "\n",
-             "val/val_annotations.txt": "".join(f"val_{k}.JPEG\t{w}\t0\t0\t63\t63\n" for k, w in enumerate(WNIDS))}
+             "val/val_annotations.txt": annotations or "".join(f"val_{k}.JPEG\t{w}\t0\t0\t63\t63\n"
+                                                               for k, w in enumerate(WNIDS))}
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for k, wnid in enumerate(WNIDS):
             zf.writestr(f"{ROOT}train/{wnid}/images/{wnid}_0.JPEG", _jpeg((k * 20, 100, 50)))
@@ -193,3 +194,14 @@ def test_remembered_result_does_not_cover_a_changed_file(server, tmp_path: Path)
     damaged[1000] ^= 0xFF
     dest.write_bytes(bytes(damaged))  # same size, new mtime: the record no longer applies
     assert download(url, dest, len(blob), md5, progress=False).read_bytes() == blob
+
+
+def test_archive_listing_too_many_images_is_refused_before_decoding(tmp_path: Path, monkeypatch) -> None:
+    """val_annotations.txt may name one image thousands of times: each would cost 12 KB decoded."""
+    lines = "".join(f"val_0.JPEG\t{WNIDS[0]}\t0\t0\t63\t63\n" for _ in range(30_000))
+    archive = small_archive(tmp_path / "dup.zip", annotations=lines)
+    decoded = []
+    monkeypatch.setattr(tiny_imagenet, "load_image_bytes", lambda data, name: decoded.append(name))
+    with pytest.raises(DataError, match=r"dup\.zip: lists 30,010 images of the ten classes"):
+        read_archive(archive, progress=False)
+    assert not decoded

@@ -43,6 +43,7 @@ WNIDS: tuple[str, ...] = ("n03662601", "n02165456", "n07873807", "n07720875", "n
 MAX_MEMBER_BYTES = 4 << 20  # a 64x64 JPEG is ~2 KB; anything this big is not Tiny ImageNet (or a zip bomb)
 MAX_TEXT_BYTES = 4 << 20  # wnids.txt is 2 KB, val_annotations.txt ~350 KB in the official archive
 MAX_ENTRIES = 1_000_000  # the official archive has ~120,000 entries; each costs memory once listed
+MAX_IMAGES = 20_000  # the ten classes have 5,500 images; each costs 12 KB decoded (20,000: 246 MB)
 
 _DIGESTS: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256, for this process
 
@@ -119,6 +120,10 @@ def read_archive(archive: Path, progress: bool = True) -> tuple[np.ndarray, ...]
         train_members, train_labels = _train_members(archive, infos, root)
         test_members, test_labels = _val_members(zf, archive, infos, root)
         members = train_members + test_members
+        if len(members) > MAX_IMAGES:
+            raise DataError(f"dataset archive {archive}: lists {len(members):,} images of the ten classes, far "
+                            f"more than Tiny ImageNet's 5,500 (limit {MAX_IMAGES:,}); use the official "
+                            f"{ARCHIVE_NAME}")
         images = np.empty((len(members), 64, 64, 3), dtype=np.uint8)
         from tqdm import tqdm
         for i, member in enumerate(tqdm(members, desc="Reading Tiny ImageNet", unit="img",
