@@ -205,3 +205,28 @@ def test_archive_listing_too_many_images_is_refused_before_decoding(tmp_path: Pa
     with pytest.raises(DataError, match=r"dup\.zip: lists 30,010 images of the ten classes"):
         read_archive(archive, progress=False)
     assert not decoded
+
+
+class _ReadOnlyLock:
+    """FileLock on a read-only folder: creating the lock file fails."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def acquire(self) -> None:
+        raise PermissionError(30, "Read-only file system", self.path)
+
+
+def test_read_only_download_folder_uses_a_verified_archive(server, tmp_path: Path, monkeypatch) -> None:
+    import filelock
+
+    url, blob, httpd = server
+    dest = tmp_path / "blob.zip"
+    md5 = hashlib.md5(blob).hexdigest()
+    download(url, dest, len(blob), md5, progress=False)
+    httpd.shutdown()
+    monkeypatch.setattr(filelock, "FileLock", _ReadOnlyLock)
+    assert download(url, dest, len(blob), md5, progress=False) == dest
+    dest.unlink()
+    with pytest.raises(DataError, match=r"download: cannot write in .*Read-only file system.*dataset_path"):
+        download(url, dest, len(blob), md5, progress=False)

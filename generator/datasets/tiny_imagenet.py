@@ -27,7 +27,7 @@ from generator.config import DataConfig
 from generator.datasets import Dataset, carve_validation
 from generator.errors import DataError
 from generator.images import load_image_bytes
-from generator.safeio import kind_of
+from generator.safeio import describe, kind_of
 
 OFFICIAL_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
 OFFICIAL_SIZE = 248_100_043
@@ -272,7 +272,6 @@ def download(url: str = OFFICIAL_URL, dest: Path | None = None, size: int = OFFI
     DataError and leaves nothing.
     """
     from filelock import FileLock
-    from tqdm import tqdm
 
     dest = Path(dest) if dest is not None else default_archive_path()
     try:
@@ -280,39 +279,60 @@ def download(url: str = OFFICIAL_URL, dest: Path | None = None, size: int = OFFI
     except OSError as exc:
         raise DataError(f"download: cannot create {dest.parent} ({exc}); set dataset_path to a local "
                         f"copy of {ARCHIVE_NAME}") from exc
-    with FileLock(str(dest) + ".lock"):
-        _remove_stale_parts(dest)
+    lock = FileLock(str(dest) + ".lock")
+    try:
+        lock.acquire()
+    except OSError as exc:  # a read-only cache folder: a verified archive already there is still usable
         if _verified(dest, size, md5):
             return dest
+        raise DataError(f"download: cannot write in {dest.parent} ({describe(exc)}); make it writable, or "
+                        f"set dataset_path to a local copy of {ARCHIVE_NAME}") from exc
+    try:
+        return _fetch(url, dest, size, md5, progress, timeout)
+    finally:
+        lock.release()
+
+
+def _fetch(url: str, dest: Path, size: int, md5: str, progress: bool, timeout: float) -> Path:
+    """download()'s work, with the lock held."""
+    from tqdm import tqdm
+
+    _remove_stale_parts(dest)
+    if _verified(dest, size, md5):
+        return dest
+    try:
         fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
-        try:
-            digest, received = hashlib.md5(usedforsecurity=False), 0
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp, \
-                    tqdm(total=size, unit="B", unit_scale=True, desc=f"Downloading {dest.name}",
-                         disable=not progress, leave=False) as bar:
-                while chunk := resp.read(1 << 20):
-                    received += len(chunk)
-                    if received > size:
-                        break  # more data than expected: not the file we want; stop early
-                    out.write(chunk)
-                    digest.update(chunk)
-                    bar.update(len(chunk))
-            if received != size:
-                raise DataError(f"download {url}: got {received:,} bytes, expected {size:,}; the file on "
-                                "the server differs or the transfer broke. Try again, or download "
-                                f"{ARCHIVE_NAME} yourself and set dataset_path")
-            if digest.hexdigest() != md5:
-                raise DataError(f"download {url}: md5 {digest.hexdigest()} does not match {md5}; the file "
-                                f"is corrupt. Try again, or download {ARCHIVE_NAME} yourself and set "
-                                "dataset_path")
-            os.replace(tmp_name, dest)
-            _remember_verified(dest, md5)
-        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
-            raise DataError(f"download {url}: failed ({exc}); check the network, or download "
-                            f"{ARCHIVE_NAME} yourself and set dataset_path to it") from exc
-        finally:
-            if os.path.exists(tmp_name):
-                os.unlink(tmp_name)
+    except OSError as exc:
+        raise DataError(f"download: cannot write in {dest.parent} ({describe(exc)}); make it writable, or "
+                        f"set dataset_path to a local copy of {ARCHIVE_NAME}") from exc
+    try:
+        digest, received = hashlib.md5(usedforsecurity=False), 0
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp, \
+                tqdm(total=size, unit="B", unit_scale=True, desc=f"Downloading {dest.name}",
+                     disable=not progress, leave=False) as bar:
+            while chunk := resp.read(1 << 20):
+                received += len(chunk)
+                if received > size:
+                    break  # more data than expected: not the file we want; stop early
+                out.write(chunk)
+                digest.update(chunk)
+                bar.update(len(chunk))
+        if received != size:
+            raise DataError(f"download {url}: got {received:,} bytes, expected {size:,}; the file on "
+                            "the server differs or the transfer broke. Try again, or download "
+                            f"{ARCHIVE_NAME} yourself and set dataset_path")
+        if digest.hexdigest() != md5:
+            raise DataError(f"download {url}: md5 {digest.hexdigest()} does not match {md5}; the file "
+                            f"is corrupt. Try again, or download {ARCHIVE_NAME} yourself and set "
+                            "dataset_path")
+        os.replace(tmp_name, dest)
+        _remember_verified(dest, md5)
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+        raise DataError(f"download {url}: failed ({exc}); check the network, or download "
+                        f"{ARCHIVE_NAME} yourself and set dataset_path to it") from exc
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
     return dest
 
 
