@@ -133,9 +133,24 @@ def cmd_figure(args: argparse.Namespace) -> int:
 def cmd_clean(args: argparse.Namespace) -> int:
     from generator.cache import Cache
 
+    _check_is_a_cache(Path(args.cache_dir), args.cache_dir)
     freed = Cache(Path(args.cache_dir)).clean()
     print(f"emptied {args.cache_dir} ({freed / 1e6:.1f} MB)", file=args.out)
     return 0
+
+
+def _check_is_a_cache(root: Path, given: str) -> None:
+    """`clean` deletes everything in the folder: refuse folders that are plainly not a build cache
+    (`--cache-dir .` in the project, `~`, `/`), so a typo cannot empty a project or a home folder."""
+    if not root.is_dir():
+        return
+    resolved, here = root.resolve(), Path.cwd().resolve()
+    if resolved in (here, *here.parents, Path.home().resolve()):
+        raise ConfigError(f"--cache-dir {given}: refusing to empty {resolved}, which is the current folder, one "
+                          "of its parents or your home folder; name the cache folder itself (default .cache)")
+    if any(root.iterdir()) and not any((root / name).exists() for name in ("build.lock", "manifest.json")):
+        raise ConfigError(f"--cache-dir {given}: {resolved} does not look like a build cache (it has no "
+                          "build.lock or manifest.json); nothing was deleted. Check the path")
 
 
 def parser() -> argparse.ArgumentParser:

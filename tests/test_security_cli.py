@@ -78,3 +78,32 @@ def _with(p, command: str, func):
     for action in p._subparsers._group_actions:  # noqa: SLF001 - test-only: swap one command's function
         action.choices[command].set_defaults(func=func)
     return p
+
+
+@pytest.mark.parametrize("cwd, target", [("project", "."), ("project", ".."), (".", "project")])
+def test_clean_refuses_folders_that_are_not_a_cache(tmp_path: Path, monkeypatch, capsys, cwd: str,
+                                                    target: str) -> None:
+    """`clean --cache-dir .` used to delete the whole project (docs, code, .git)."""
+    from generator import cli
+
+    project = tmp_path / "project"
+    (project / "docs").mkdir(parents=True)
+    (project / "mkdocs.yml").write_text("site_name: x\n")
+    monkeypatch.chdir(tmp_path / cwd)
+    assert cli.main(["clean", "--cache-dir", target]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1 and f"--cache-dir {target}" in err
+    assert (project / "mkdocs.yml").exists() and (project / "docs").is_dir()
+
+
+def test_clean_still_empties_a_real_cache(tmp_path: Path, monkeypatch, capsys) -> None:
+    from generator import cli
+
+    cache = tmp_path / ".cache"
+    (cache / "train" / "abc").mkdir(parents=True)
+    (cache / "build.lock").write_text("")
+    (cache / "manifest.json").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["clean"]) == 0
+    assert sorted(p.name for p in cache.iterdir()) == ["build.lock"]
+    assert capsys.readouterr().out.startswith("emptied .cache")
