@@ -43,6 +43,7 @@ WNIDS: tuple[str, ...] = ("n03662601", "n02165456", "n07873807", "n07720875", "n
 MAX_MEMBER_BYTES = 4 << 20  # a 64x64 JPEG is ~2 KB; anything this big is not Tiny ImageNet (or a zip bomb)
 MAX_TEXT_BYTES = 4 << 20  # wnids.txt is 2 KB, val_annotations.txt ~350 KB in the official archive
 MAX_ENTRIES = 1_000_000  # the official archive has ~120,000 entries; each costs memory once listed
+MAX_DIRECTORY_BYTES = 48 << 20  # its central directory is ~12 MB; zipfile parses all of it, whatever the count
 MAX_IMAGES = 20_000  # the ten classes have 5,500 images; each costs 12 KB decoded (20,000: 246 MB)
 
 _DIGESTS: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256, for this process
@@ -99,10 +100,11 @@ def _existing_archive(path: str) -> Path:
 
 def read_archive(archive: Path, progress: bool = True) -> tuple[np.ndarray, ...]:
     """-> train_x (N, 64, 64, 3) uint8, train_y (N,), test_x, test_y, test_ids; only the ten wnids."""
-    entries = _declared_entries(archive)
-    if entries is not None and entries > MAX_ENTRIES:
-        raise DataError(f"dataset archive {archive}: lists {entries:,} entries, far more than Tiny ImageNet's "
-                        f"~120,000 (limit {MAX_ENTRIES:,}); use the official {ARCHIVE_NAME}")
+    entries, directory = _central_directory(archive) or (0, 0)
+    if entries > MAX_ENTRIES or directory > MAX_DIRECTORY_BYTES:
+        raise DataError(f"dataset archive {archive}: lists {entries:,} entries in a {directory:,}-byte directory, "
+                        f"far more than Tiny ImageNet's ~120,000 in ~12 MB (limits {MAX_ENTRIES:,} entries, "
+                        f"{MAX_DIRECTORY_BYTES:,} bytes); use the official {ARCHIVE_NAME}")
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -201,9 +203,10 @@ def _val_members(zf: zipfile.ZipFile, archive: Path, infos: dict, root: str) -> 
     return [m for m, _ in pairs], [label for _, label in pairs]
 
 
-def _declared_entries(archive: Path) -> int | None:
-    """The entry count in the zip's end-of-central-directory record, read before zipfile lists every
-    entry in memory; None if the record is not found (zipfile then reports the damage)."""
+def _central_directory(archive: Path) -> tuple[int, int] | None:
+    """(entry count, central directory size in bytes) from the zip's end-of-central-directory record,
+    read before zipfile parses the whole directory into memory; None if the record is not found
+    (zipfile then reports the damage)."""
     try:
         with archive.open("rb") as fh:
             fh.seek(0, os.SEEK_END)
@@ -214,13 +217,15 @@ def _declared_entries(archive: Path) -> int | None:
             if at < 0 or len(tail) < at + 22:
                 return None
             count = int.from_bytes(tail[at + 10:at + 12], "little")
-            locator = tail.rfind(b"PK\x06\x07", 0, at)  # ZIP64: the real count is in the zip64 record
-            if count == 0xFFFF and locator >= 0 and len(tail) >= locator + 20:
+            directory = int.from_bytes(tail[at + 12:at + 16], "little")
+            locator = tail.rfind(b"PK\x06\x07", 0, at)  # ZIP64: the real values are in the zip64 record
+            if locator >= 0 and len(tail) >= locator + 20 and (count == 0xFFFF or directory == 0xFFFFFFFF):
                 fh.seek(int.from_bytes(tail[locator + 8:locator + 16], "little"))
                 record = fh.read(56)
                 if record[:4] == b"PK\x06\x06" and len(record) == 56:
                     count = int.from_bytes(record[32:40], "little")
-            return count
+                    directory = int.from_bytes(record[40:48], "little")
+            return count, directory
     except OSError:
         return None
 
