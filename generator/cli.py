@@ -1,8 +1,13 @@
-"""Command line: build, train, predict, figure, clean. Errors are one line on stderr, exit code 2."""
+"""Command line: build, train, predict, figure, clean. Errors are one line on stderr, exit code 2.
+
+Only results go to stdout (so `predict --json` output parses and can be piped); progress bars, epoch
+lines and logs go to stderr. A reader that closes the pipe early (`| head`) ends the command quietly.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -46,10 +51,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     cfg = _cfg(args)
     out = run(cfg, progress=not args.quiet, log=lambda m: print(m, file=sys.stderr))
     m = out.facts["metrics"]
-    print(f"figures: {len(out.manifest)} ({out.cached} from the cache) in {cfg.cache_dir / 'figure'}")
-    print(f"test accuracy: {m['test_acc']:.1%} after {m['epochs']} epochs on {out.facts['dataset']}")
+    print(f"figures: {len(out.manifest)} ({out.cached} from the cache) in {cfg.cache_dir / 'figure'}", file=args.out)
+    print(f"test accuracy: {m['test_acc']:.1%} after {m['epochs']} epochs on {out.facts['dataset']}",
+          file=args.out)
     print("stages run: " + (", ".join(out.stages_run) or "none (all cached)") + " | "
-          + ", ".join(f"{k} {v:.1f} s" for k, v in out.timings.items()))
+          + ", ".join(f"{k} {v:.1f} s" for k, v in out.timings.items()), file=args.out)
     if args.site:
         env = dict(os.environ)
         if args.profile:
@@ -65,9 +71,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     train_dir, _ = ensure_model(_cfg(args), progress=not args.quiet, log=lambda m: print(m, file=sys.stderr))
     meta = json.loads((train_dir / "meta.json").read_text(encoding="utf-8"))
     m = meta["metrics"]
-    print(f"checkpoint: {train_dir}")
+    print(f"checkpoint: {train_dir}", file=args.out)
     print(f"test accuracy {m['test_acc']:.1%}, best val accuracy {m['val_acc']:.1%} at epoch {m['best_epoch']} "
-          f"of {m['epochs']}, {m['train_seconds']:.1f} s of training")
+          f"of {m['epochs']}, {m['train_seconds']:.1f} s of training", file=args.out)
     return 0
 
 
@@ -84,10 +90,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
         weights, _ = ensure_model(_cfg(args), progress=not args.quiet, log=lambda m: print(m, file=sys.stderr))
     results = predict(Path(weights), [Path(p) for p in args.image])
     if args.json:
-        print(format_json(results))
+        print(format_json(results), file=args.out)
     else:
         for r in results:
-            print(f"{r['path']}: {r['class']} ({r['probabilities'][r['class']]:.1%})")
+            print(f"{r['path']}: {r['class']} ({r['probabilities'][r['class']]:.1%})", file=args.out)
     return 0
 
 
@@ -119,23 +125,40 @@ def cmd_figure(args: argparse.Namespace) -> int:
         atomic_write(out, rendered.data)
     except OSError as exc:
         raise ConfigError(f"-o {out}: cannot write ({exc.strerror})") from exc
-    print(f"{out}: {spec.kind} {rendered.width}×{rendered.height}, {len(rendered.data) / 1024:.0f} KiB")
-    print(rendered.caption["en"])
+    print(f"{out}: {spec.kind} {rendered.width}×{rendered.height}, {len(rendered.data) / 1024:.0f} KiB",
+          file=args.out)
+    print(rendered.caption["en"], file=args.out)
     return 0
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
     from generator.cache import Cache
 
+    _check_is_a_cache(Path(args.cache_dir), args.cache_dir)
     if args.unused:
         from generator.build import clean_unused
 
         freed = clean_unused(Path(args.cache_dir))
-        print(f"removed the entries of {args.cache_dir} that the last build did not use ({freed / 1e6:.1f} MB)")
+        print(f"removed the entries of {args.cache_dir} that the last build did not use ({freed / 1e6:.1f} MB)",
+              file=args.out)
         return 0
     freed = Cache(Path(args.cache_dir)).clean()
-    print(f"emptied {args.cache_dir} ({freed / 1e6:.1f} MB)")
+    print(f"emptied {args.cache_dir} ({freed / 1e6:.1f} MB)", file=args.out)
     return 0
+
+
+def _check_is_a_cache(root: Path, given: str) -> None:
+    """`clean` deletes everything in the folder: refuse folders that are plainly not a build cache
+    (`--cache-dir .` in the project, `~`, `/`), so a typo cannot empty a project or a home folder."""
+    if not root.is_dir():
+        return
+    resolved, here = root.resolve(), Path.cwd().resolve()
+    if resolved in (here, *here.parents, Path.home().resolve()):
+        raise ConfigError(f"--cache-dir {given}: refusing to empty {resolved}, which is the current folder, one "
+                          "of its parents or your home folder; name the cache folder itself (default .cache)")
+    if any(root.iterdir()) and not any((root / name).exists() for name in ("build.lock", "manifest.json")):
+        raise ConfigError(f"--cache-dir {given}: {resolved} does not look like a build cache (it has no "
+                          "build.lock or manifest.json); nothing was deleted. Check the path")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -177,11 +200,29 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     quiet_bars_when_logged()
+    # Results are printed to args.out (the real stdout); anything else that prints to stdout while a
+    # command runs (tqdm.write's epoch lines in training, library chatter) is sent to stderr.
+    args.out = sys.stdout
     try:
-        return args.func(args)
+        with contextlib.redirect_stdout(sys.stderr):
+            code = args.func(args)
+        args.out.flush()  # a closed pipe is reported here, inside the try, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader went away
     except GeneratorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _silence_stdout() -> None:
+    """The reader closed the pipe (e.g. `| head`): point stdout at /dev/null so that Python's final
+    flush of the unwritten rest does not print a second BrokenPipeError."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 import struct
 import unicodedata
@@ -21,11 +22,15 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from generator.errors import DataError
+from generator.safeio import NotRegularFileError, describe, open_regular
 
 SIZE = 64
 # Largest image decoded at full size: 40 MP is ~160 MB as RGBA. Bigger JPEGs (e.g. 50 MP phone photos)
 # are decoded at 1/2..1/8 scale by libjpeg (Image.draft), so they never reach that size in memory.
 MAX_PIXELS = 40_000_000
+# Conversions run in horizontal strips of about this many bytes, so that a 40 MP image (160 MB as
+# RGBA or float32) needs its own pixels, the 8-bit result and one strip, not several full copies.
+STRIP_BYTES = 8 << 20
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 _FIX = "replace it with a PNG or JPEG image, or remove it"
 
@@ -33,17 +38,19 @@ _FIX = "replace it with a PNG or JPEG image, or remove it"
 def load_image(path: str | Path) -> np.ndarray:
     """Read an image file -> (64, 64, 3) uint8 RGB: centre crop to a square, then resize."""
     path = Path(path)
-    if not path.is_file():
-        what = "is a folder, not an image file" if path.is_dir() else "file not found"
-        raise DataError(f"image {path}: {what}; check the path")
-    if path.stat().st_size == 0:
-        raise DataError(f"image {path}: the file is empty; {_FIX}")
     try:
-        fh = path.open("rb")
-    except OSError as exc:  # permissions, a folder named like an image...
-        raise DataError(f"image {path}: cannot be opened ({exc.strerror or exc}); check its permissions") \
-            from exc
+        fh = open_regular(path)  # never blocks on a FIFO, refuses devices such as /dev/zero
+    except FileNotFoundError:
+        raise DataError(f"image {path}: file not found; check the path") from None
+    except NotRegularFileError as exc:
+        if path.is_dir():
+            raise DataError(f"image {path}: is a folder, not an image file; check the path") from None
+        raise DataError(f"image {path}: {exc}; {_FIX}") from None
+    except OSError as exc:  # permissions, a path through a file...
+        raise DataError(f"image {path}: cannot be opened ({describe(exc)}); check its permissions") from exc
     with fh:
+        if os.fstat(fh.fileno()).st_size == 0:
+            raise DataError(f"image {path}: the file is empty; {_FIX}")
         return decode_image(fh, str(path))
 
 
@@ -64,7 +71,7 @@ def decode_image(fh: BinaryIO, name: str) -> np.ndarray:
                 _open_bounded(img, name)
                 img.load()
                 # Everything below works on copies; finish before `with` closes the original.
-                return fit_square(_to_rgb(ImageOps.exif_transpose(img), name))
+                return fit_square(_to_rgb(_upright(img), name))
     except DataError:
         raise
     except Image.DecompressionBombError as exc:
@@ -95,18 +102,31 @@ def _open_bounded(img: Image.Image, name: str) -> None:
                         f"{MAX_PIXELS // 1_000_000} megapixel limit; downscale it first (or save it as JPEG)")
 
 
+def _upright(img: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation. exif_transpose always returns a copy; skip it when nothing turns."""
+    if img.getexif().get(0x0112, 1) in (None, 1):  # 0x0112: Orientation, 1 = upright
+        return img
+    return ImageOps.exif_transpose(img)
+
+
+def _strips(img: Image.Image, bytes_per_pixel: int):
+    """Boxes (left, top, right, bottom) of horizontal strips of about STRIP_BYTES each."""
+    width, height = img.size
+    rows = max(1, STRIP_BYTES // max(1, width * bytes_per_pixel))
+    for top in range(0, height, rows):
+        yield (0, top, width, min(height, top + rows))
+
+
 def _to_rgb(img: Image.Image, name: str) -> Image.Image:
     """Any Pillow mode -> RGB. Transparency is composited on white; 16/32-bit data is rescaled."""
     mode = img.mode
     if mode == "RGB" and "transparency" not in img.info:
         return img
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        return Image.fromarray(_wide_to_uint8(np.asarray(img)), "L").convert("RGB")
+        return Image.fromarray(_wide_to_uint8(img), "L").convert("RGB")
     if mode in ("RGBA", "LA", "La", "RGBa", "PA") or (mode == "P" and "transparency" in img.info) \
             or (mode in ("L", "RGB") and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
+        return _on_white(img)
     try:
         return img.convert("RGB")  # 1, L, P, CMYK (Pillow handles Adobe's inverted CMYK), YCbCr, HSV
     except (ValueError, OSError) as exc:
@@ -114,21 +134,45 @@ def _to_rgb(img: Image.Image, name: str) -> Image.Image:
             from exc
 
 
-def _wide_to_uint8(arr: np.ndarray) -> np.ndarray:
-    """16-bit, 32-bit integer or float greyscale -> uint8, scaled rather than clipped."""
-    arr = arr.astype(np.float64)
-    finite = arr[np.isfinite(arr)]
-    top = float(finite.max()) if finite.size else 0.0
-    low = float(finite.min()) if finite.size else 0.0
-    if low >= 0 and top <= 1.0 and arr.dtype.kind == "f":
-        scaled = arr * 255.0  # float images in [0, 1]
+def _on_white(img: Image.Image) -> Image.Image:
+    """Composite an image with transparency on white -> RGB, one strip at a time (a per-pixel
+    operation, so the result equals compositing the whole image at once)."""
+    out = Image.new("RGB", img.size)
+    for box in _strips(img, 4):
+        rgba = img.crop(box).convert("RGBA")  # crop keeps the palette and the transparency info
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        out.paste(Image.alpha_composite(white, rgba).convert("RGB"), box[:2])
+    return out
+
+
+def _wide_to_uint8(img: Image.Image) -> np.ndarray:
+    """16-bit, 32-bit integer or float greyscale -> (H, W) uint8, scaled rather than clipped.
+
+    Two passes over strips (range, then scale), so memory stays at the image plus its 8-bit result
+    instead of several float64 copies of it."""
+    low, top = np.inf, -np.inf
+    for box in _strips(img, 8):
+        strip = np.asarray(img.crop(box), dtype=np.float64)
+        finite = strip[np.isfinite(strip)]
+        if finite.size:
+            low, top = min(low, float(finite.min())), max(top, float(finite.max()))
+    if low > top:  # no finite value at all
+        low = top = 0.0
+    if low >= 0 and top <= 1.0:
+        scale, offset = 255.0, 0.0  # float images in [0, 1] (also integers that are all 0 or 1)
     elif low >= 0 and top <= 255:
-        scaled = arr  # 8-bit data stored in a wide mode
+        scale, offset = 1.0, 0.0  # 8-bit data stored in a wide mode
     elif low >= 0 and top <= 65535:
-        scaled = arr * (255.0 / 65535.0)  # 16-bit: full scale maps to full scale
+        scale, offset = 255.0 / 65535.0, 0.0  # 16-bit: full scale maps to full scale
     else:
-        scaled = (arr - low) * (255.0 / max(top - low, 1e-12))  # anything else: stretch to fit
-    return np.clip(np.nan_to_num(scaled) + 0.5, 0, 255).astype(np.uint8)
+        scale, offset = 255.0 / max(top - low, 1e-12), low  # anything else: stretch to fit
+    width, height = img.size
+    out = np.empty((height, width), dtype=np.uint8)
+    for box in _strips(img, 8):
+        strip = np.asarray(img.crop(box), dtype=np.float64)
+        scaled = (strip - offset) * scale if offset else strip * scale
+        out[box[1]:box[3]] = np.clip(np.nan_to_num(scaled) + 0.5, 0, 255).astype(np.uint8)
+    return out
 
 
 def fit_square(img: Image.Image) -> np.ndarray:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from generator.errors import ModelError
 from generator.images import load_image
 from generator.weights import load_weights, to_module
 
@@ -36,6 +37,11 @@ def predict(weights_path: str | Path, image_paths: list[str | Path]) -> list[dic
             logits = model(x)  # (N, C)
         # Softmax in float64 so that tiny probabilities keep their digits in the JSON output.
         probs = torch.softmax(logits.double(), dim=1).numpy()  # (N, C)
+        if not np.isfinite(probs).all():
+            # Finite but huge weights (e.g. 3e38) overflow float32 in the forward pass: inf logits,
+            # NaN probabilities. Say so rather than print "nan %" or invalid JSON.
+            raise ModelError(f"{weights_path}: the weights overflow the network's arithmetic (infinite "
+                             "outputs); the file is damaged or does not hold trained TinyVGG weights")
         for path, row in zip(chunk, probs, strict=True):
             results.append({
                 "path": str(path),
@@ -47,7 +53,7 @@ def predict(weights_path: str | Path, image_paths: list[str | Path]) -> list[dic
 
 def format_json(results: list[dict]) -> str:
     """The results as pretty-printed JSON (UTF-8 class names kept readable), ending in a newline."""
-    return json.dumps(results, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(results, indent=2, ensure_ascii=False, allow_nan=False) + "\n"  # NaN is not JSON
 
 
 def format_text(results: list[dict], top: int = 3) -> str:

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
+import os
+import re
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
 from generator.arch import ARCH, CONV_LAYERS, FILTERS, FLAT_FEATURES
 from generator.errors import ModelError
+from generator.safeio import describe, open_regular, read_at_most
 
 # The order of CNN Explainer's output units (its class list), i.e. the dense layer's columns.
 REFERENCE_CLASSES: tuple[str, ...] = (
@@ -25,6 +28,8 @@ REFERENCE_CLASSES: tuple[str, ...] = (
 )
 POOLED = 13  # max_pool_2's output is 13 x 13 x FILTERS
 _NOT_TINYVGG = "not a TinyVGG model"
+# TinyVGG's model.json is ~5 KB; a topology this large is not one (and is not read in full).
+MAX_MODEL_JSON_BYTES = 4 << 20
 
 
 def keras_shapes(num_classes: int = len(REFERENCE_CLASSES)) -> dict[str, tuple[int, ...]]:
@@ -42,16 +47,26 @@ def keras_shapes(num_classes: int = len(REFERENCE_CLASSES)) -> dict[str, tuple[i
 
 def _read_json(path: Path) -> dict:
     try:
-        text = path.read_text(encoding="utf-8")
+        with open_regular(path) as fh:
+            data = read_at_most(fh, MAX_MODEL_JSON_BYTES)
     except FileNotFoundError:
         raise ModelError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ModelError(f"{path}: cannot read the TF.js model file ({exc})") from exc
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read the TF.js model file ({describe(exc)})") from exc
+    if len(data) > MAX_MODEL_JSON_BYTES:
+        raise ModelError(f"{path}: larger than {MAX_MODEL_JSON_BYTES >> 20} MB, far too large for a TinyVGG "
+                         "model.json; pass the model.json written by the TensorFlow.js converter")
     try:
-        doc = json.loads(text)
+        doc = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                         "expected a TF.js layers model (model.json)") from exc
     except json.JSONDecodeError as exc:
         raise ModelError(f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}); "
                          "expected a TF.js layers model (model.json)") from exc
+    except RecursionError as exc:
+        raise ModelError(f"{path}: JSON nested too deeply to be a TF.js layers model; "
+                         "pass the model.json written by the TensorFlow.js converter") from exc
     if not isinstance(doc, dict) or "weightsManifest" not in doc or "modelTopology" not in doc:
         raise ModelError(f"{path}: not a TF.js layers model (no 'modelTopology' and 'weightsManifest'); "
                          "pass the model.json written by the TensorFlow.js converter")
@@ -76,7 +91,7 @@ def _check_topology(path: Path, doc: dict) -> None:
     expected += [("Flatten", "flatten"), ("Dense", "output")]
     names = [(cls, cfg.get("name") if isinstance(cfg, dict) else None) for cls, cfg in got]
     if names != expected:
-        raise ModelError(f"{path}: {_NOT_TINYVGG}: layers are {_fmt_layers(names)}, "
+        raise ModelError(f"{path}: {_NOT_TINYVGG}: layers are {_cut(_fmt_layers(names), 400)}, "
                          f"expected {_fmt_layers(expected)}")
     wanted = {
         "Conv2D": {"kernel_size": [3, 3], "strides": [1, 1], "padding": "valid",
@@ -93,7 +108,7 @@ def _check_topology(path: Path, doc: dict) -> None:
         for key, value in wanted[cls].items():
             allowed = value if isinstance(value, tuple) else (value,)
             if key in cfg and cfg[key] not in allowed:  # a missing key is the Keras default, which fits
-                raise ModelError(f"{path}: {_NOT_TINYVGG}: layer {cfg['name']} has {key}={cfg[key]!r}, "
+                raise ModelError(f"{path}: {_NOT_TINYVGG}: layer {cfg['name']} has {key}={_short(cfg[key])}, "
                                  f"TinyVGG needs {' or '.join(map(repr, allowed))}")
 
 
@@ -115,32 +130,9 @@ def read_keras_weights(path: str | Path) -> dict[str, np.ndarray]:
     if not isinstance(manifest, list):
         raise ModelError(f"{path}: 'weightsManifest' must be a list of weight groups")
     for group in manifest:
-        try:
-            shard_names = list(group["paths"])
-            entries = list(group["weights"])
-        except (KeyError, TypeError) as exc:
-            raise ModelError(f"{path}: a weightsManifest group lacks 'paths' or 'weights'") from exc
-        specs = []
-        for entry in entries:
-            name, shape, dtype = entry.get("name"), entry.get("shape"), entry.get("dtype", "float32")
-            if name not in shapes:
-                raise ModelError(f"{path}: {_NOT_TINYVGG}: unexpected weight {name!r}; "
-                                 f"expected {', '.join(shapes)}")
-            if not isinstance(shape, list) or tuple(shape) != shapes[name]:
-                raise ModelError(f"{path}: {_NOT_TINYVGG}: weight {name} has shape {shape}, "
-                                 f"expected {list(shapes[name])}")
-            if dtype != "float32" or "quantization" in entry:
-                raise ModelError(f"{path}: weight {name} is stored as {entry.get('quantization', dtype)}; "
-                                 "only unquantized float32 weights are supported")
-            if name in arrays or any(name == s[0] for s in specs):
-                raise ModelError(f"{path}: weight {name} is listed twice in the manifest")
-            specs.append((name, shapes[name]))
-        buffer = _read_shards(path, shard_names)
+        shard_names, specs = _read_group(path, group, shapes, arrays)
         need = sum(math.prod(shape) for _, shape in specs) * 4
-        if len(buffer) != need:
-            raise ModelError(f"{path}: the shards {', '.join(shard_names)} hold {len(buffer):,} bytes but the "
-                             f"manifest describes {need:,} bytes of float32 weights; the download is "
-                             "truncated or the shard belongs to another model")
+        buffer = _read_shards(path, shard_names, need)
         offset = 0
         for name, shape in specs:
             count = math.prod(shape)
@@ -153,19 +145,85 @@ def read_keras_weights(path: str | Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _read_shards(path: Path, shard_names: list[str]) -> bytes:
-    """Concatenate a group's shards in manifest order (shard paths are relative to model.json)."""
-    parts = []
+def _short(value: object, limit: int = 60) -> str:
+    """repr() cut to `limit` characters: hostile JSON must not turn into a page-long error line."""
+    return _cut(repr(value), limit)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _read_group(path: Path, group: object, shapes: dict[str, tuple[int, ...]],
+                done: dict[str, np.ndarray]) -> tuple[list[str], list[tuple[str, tuple[int, ...]]]]:
+    """One weightsManifest group -> (shard paths, [(weight name, Keras shape)]), every field type-checked."""
+    paths = group.get("paths") if isinstance(group, dict) else None
+    entries = group.get("weights") if isinstance(group, dict) else None
+    if not isinstance(paths, list) or not isinstance(entries, list):
+        raise ModelError(f"{path}: every weightsManifest group needs 'paths' and 'weights' lists; "
+                         f"got {_short(group)}")
+    specs: list[tuple[str, tuple[int, ...]]] = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise ModelError(f"{path}: a weightsManifest entry must be an object with name, shape and dtype; "
+                             f"got {_short(entry)}")
+        name, shape, dtype = entry.get("name"), entry.get("shape"), entry.get("dtype", "float32")
+        if not isinstance(name, str) or name not in shapes:
+            raise ModelError(f"{path}: {_NOT_TINYVGG}: unexpected weight {_short(name)}; "
+                             f"expected {', '.join(shapes)}")
+        if not isinstance(shape, list) or not all(type(n) is int for n in shape) or tuple(shape) != shapes[name]:
+            raise ModelError(f"{path}: {_NOT_TINYVGG}: weight {name} has shape {_short(shape)}, "
+                             f"expected {list(shapes[name])}")
+        if dtype != "float32" or "quantization" in entry:
+            raise ModelError(f"{path}: weight {name} is stored as {_short(entry.get('quantization', dtype))}; "
+                             "only unquantized float32 weights are supported")
+        if name in done or any(name == s[0] for s in specs):
+            raise ModelError(f"{path}: weight {name} is listed twice in the manifest")
+        specs.append((name, shapes[name]))
+    return [_shard_name(path, shard) for shard in paths], specs
+
+
+def _shard_name(path: Path, shard: object) -> str:
+    """A shard path from the manifest, refused unless it stays inside model.json's own folder."""
+    if not isinstance(shard, str) or not shard or "\0" in shard:
+        raise ModelError(f"{path}: weightsManifest paths must be file names next to model.json; "
+                         f"got {_short(shard)}")
+    rel = PurePosixPath(shard.replace("\\", "/"))
+    if rel.is_absolute() or ".." in rel.parts or re.match(r"^[A-Za-z]:", shard):
+        raise ModelError(f"{path}: refused weight shard path {_short(shard)}: shards must lie in the folder "
+                         "of model.json (no absolute paths, no '..'); keep the .bin files next to model.json")
+    return shard
+
+
+def _read_shards(path: Path, shard_names: list[str], need: int) -> bytes:
+    """Concatenate a group's shards in manifest order, reading at most `need` + 1 bytes in all.
+
+    Shards must be regular files inside model.json's folder (after resolving symlinks): a manifest
+    must not make the loader read /etc/shadow, wait on a FIFO or stream /dev/zero."""
+    folder = path.parent.resolve()
+    parts, sizes, left = [], 0, need + 1
     for shard in shard_names:
         shard_path = path.parent / shard
+        if not shard_path.resolve().is_relative_to(folder):
+            raise ModelError(f"{path}: refused weight shard {shard}: it links outside {folder}; "
+                             "keep the .bin files next to model.json")
         try:
-            parts.append(shard_path.read_bytes())
+            with open_regular(shard_path) as fh:
+                sizes += os.fstat(fh.fileno()).st_size
+                data = read_at_most(fh, left - 1) if left > 0 else b""
         except FileNotFoundError:
             raise ModelError(f"{path}: weight shard {shard_path} is missing; keep the .bin files next to "
                              "model.json") from None
         except OSError as exc:
-            raise ModelError(f"{path}: cannot read weight shard {shard_path} ({exc})") from exc
-    return b"".join(parts)
+            raise ModelError(f"{path}: cannot read weight shard {shard_path} ({describe(exc)})") from exc
+        parts.append(data)
+        left -= len(data)
+    buffer = b"".join(parts)
+    if len(buffer) != need or sizes != need:
+        raise ModelError(f"{path}: the shards {', '.join(shard_names)} hold {sizes:,} bytes but the "
+                         f"manifest describes {need:,} bytes of float32 weights; the download is "
+                         "truncated or the shard belongs to another model")
+    return buffer
 
 
 def keras_to_torch(keras: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -13,6 +13,7 @@ import numpy as np
 
 from generator.arch import CONV_LAYERS, FILTERS, FLAT_FEATURES
 from generator.errors import ModelError
+from generator.safeio import describe, kind_of, open_regular, read_at_most
 
 if TYPE_CHECKING:
     from generator.model import TinyVGG
@@ -24,6 +25,8 @@ PICKLE_SUFFIXES = frozenset({".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", 
 ACCEPTED = ("Only safetensors checkpoints (model.safetensors + meta.json, or a checkpoint directory) "
             "and TF.js layers models (model.json) are accepted")
 _PICKLE_NOTE = "loading a pickle can run arbitrary code, so it is never unpickled"
+MAX_CLASSES = 10_000  # output layer units: bounds what a checkpoint header may make us allocate
+MAX_META_BYTES = 16 << 20  # meta.json holds class names and metrics: a few KB
 
 
 def expected_shapes(num_classes: int) -> dict[str, tuple[int, ...]]:
@@ -39,26 +42,33 @@ def expected_shapes(num_classes: int) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def validate_state(state: dict[str, np.ndarray], source: str | Path) -> int:
-    """Check that `state` fits TinyVGG exactly (names, shapes, finite floats); return num_classes."""
-    out = state.get("output.weight")
-    num_classes = int(out.shape[0]) if out is not None and out.ndim == 2 and out.shape[0] > 0 else 0
+def check_shapes(got: dict[str, tuple[int, ...]], source: str | Path) -> int:
+    """Check parameter names and shapes against TinyVGG's; return num_classes. Works from a file's
+    header alone, so a checkpoint declaring huge tensors is refused before any of them is read."""
+    out = got.get("output.weight")
+    num_classes = int(out[0]) if out is not None and len(out) == 2 and 0 < out[0] <= MAX_CLASSES else 0
     shapes = expected_shapes(num_classes)
     problems = []  # wrong shapes first: they say most about what the file holds
     for name, shape in shapes.items():
-        if name not in state or tuple(state[name].shape) == shape:
+        if name not in got or tuple(got[name]) == shape:
             continue
         if name.startswith("output.") and not num_classes:  # the class count is unknown: say the rule
             if name == "output.weight":
-                problems.append(f"output.weight has shape {tuple(state[name].shape)}, "
-                                f"TinyVGG needs (num_classes, {FLAT_FEATURES})")
+                problems.append(f"output.weight has shape {tuple(got[name])}, "
+                                f"TinyVGG needs (num_classes, {FLAT_FEATURES}) with 1 to {MAX_CLASSES:,} classes")
             continue
-        problems.append(f"{name} has shape {tuple(state[name].shape)}, TinyVGG needs {shape}")
-    problems += [f"missing {name}" for name in shapes if name not in state]
-    problems += [f"unexpected {name}" for name in state if name not in shapes]
+        problems.append(f"{name} has shape {tuple(got[name])}, TinyVGG needs {shape}")
+    problems += [f"missing {name}" for name in shapes if name not in got]
+    problems += [f"unexpected {name[:60]}" for name in got if name not in shapes]
     if problems:
         more = f" (and {len(problems) - 6} more)" if len(problems) > 6 else ""
         raise ModelError(f"{source}: checkpoint of another architecture: {'; '.join(problems[:6])}{more}")
+    return num_classes
+
+
+def validate_state(state: dict[str, np.ndarray], source: str | Path) -> int:
+    """Check that `state` fits TinyVGG exactly (names, shapes, finite floats); return num_classes."""
+    num_classes = check_shapes({name: tuple(value.shape) for name, value in state.items()}, source)
     for name, value in state.items():
         if not np.issubdtype(value.dtype, np.floating):
             raise ModelError(f"{source}: {name} holds {value.dtype} values; TinyVGG's weights are floats")
@@ -87,9 +97,15 @@ def _refuse_if_pickle(path: Path) -> None:
 
 def _read_meta(meta_path: Path, num_classes: int) -> dict:
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{meta_path}: cannot read the checkpoint metadata ({exc})") from exc
+        with open_regular(meta_path) as fh:
+            data = read_at_most(fh, MAX_META_BYTES)
+        if len(data) > MAX_META_BYTES:
+            raise ModelError(f"{meta_path}: larger than {MAX_META_BYTES >> 20} MB, not checkpoint metadata; "
+                             "it should hold {\"classes\": [...]}")
+        meta = json.loads(data.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        reason = describe(exc) if isinstance(exc, OSError) else str(exc) or type(exc).__name__
+        raise ModelError(f"{meta_path}: cannot read the checkpoint metadata ({reason})") from exc
     classes = meta.get("classes") if isinstance(meta, dict) else None
     if not isinstance(classes, list) or not all(isinstance(c, str) and c for c in classes):
         raise ModelError(f"{meta_path}: needs \"classes\": a list of class names, one per output unit")
@@ -102,9 +118,15 @@ def _read_meta(meta_path: Path, num_classes: int) -> dict:
 
 
 def _load_safetensors(path: Path, meta_path: Path | None) -> tuple[dict[str, np.ndarray], dict]:
-    from safetensors import SafetensorError
+    from safetensors import SafetensorError, safe_open
     from safetensors.numpy import load_file
 
+    try:
+        with safe_open(str(path), framework="numpy") as header:  # reads the JSON header only
+            declared = {name: tuple(header.get_slice(name).get_shape()) for name in header.keys()}  # noqa: SIM118
+    except (SafetensorError, OSError, ValueError, TypeError) as exc:
+        raise ModelError(f"{path}: not a readable safetensors file ({exc})") from exc
+    check_shapes(declared, path)
     try:
         raw = load_file(str(path))
     except (SafetensorError, OSError, ValueError, TypeError) as exc:
@@ -137,7 +159,8 @@ def load_weights(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
         _refuse_if_pickle(checkpoint)
         return _load_safetensors(checkpoint, meta_path)
     if not path.is_file():
-        raise ModelError(f"{path}: file not found. {ACCEPTED}")
+        what = f"is {kind_of(path.stat().st_mode)}, not a weights file" if path.exists() else "file not found"
+        raise ModelError(f"{path}: {what}. {ACCEPTED}")
     _refuse_if_pickle(path)
     suffix = path.suffix.lower()
     if suffix == ".safetensors":

@@ -226,7 +226,7 @@ def test_download_verifies_and_replaces_atomically(server, tmp_path, monkeypatch
     got = download(f"{base}/blob.zip", dest, len(blob), hashlib.md5(blob).hexdigest(), progress=True)
     assert got == dest and dest.read_bytes() == blob
     assert len(moves) == 1 and Path(moves[0][0]).parent == dest.parent and moves[0][0].endswith(".part")
-    assert _leftovers(dest.parent) == ["blob.zip"]
+    assert _leftovers(dest.parent) == ["blob.zip", "blob.zip.verified"]
     httpd.shutdown()  # a second call must not touch the network
     again = download(f"{base}/blob.zip", dest, len(blob), hashlib.md5(blob).hexdigest(), progress=False)
     assert again == dest

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import unicodedata
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from generator.config import DataConfig
 from generator.datasets.base import Dataset, carve_validation, stratified_split
 from generator.errors import DataError
 from generator.images import IMAGE_SUFFIXES, load_image
+from generator.safeio import describe
 
 LOADER_VERSION = 1
 TEST_FRACTION = 0.2
@@ -49,8 +51,8 @@ def scan(path: str | None) -> tuple[Path, list[tuple[str, list[Path]]]]:
                         "at least 2 (one sub-folder of images per class)")
     classes = []
     for d in dirs:
-        files = sorted((p for p in d.rglob("*") if _is_image(p, d)), key=lambda p: _rel(p, root))
         name = unicodedata.normalize("NFC", d.name)
+        files = sorted(_images_in(d, root, name), key=lambda p: _rel(p, root))
         if not files:
             raise DataError(f"dataset folder {root}: class folder '{name}' has no images ({_SUFFIXES}); add "
                             "images or remove the folder")
@@ -62,10 +64,35 @@ def scan(path: str | None) -> tuple[Path, list[tuple[str, list[Path]]]]:
     return root, classes
 
 
-def _is_image(path: Path, class_dir: Path) -> bool:
-    rel = path.relative_to(class_dir).parts
-    return (path.suffix.lower() in IMAGE_SUFFIXES and not any(part.startswith(".") for part in rel)
-            and path.is_file())
+def _images_in(class_dir: Path, root: Path, name: str) -> list[Path]:
+    """Every visible image file under class_dir (sub-folders too, symlinked folders not followed).
+
+    A folder that cannot be listed is an error, not an empty folder: `Path.rglob` skips it silently,
+    which made an unreadable class look like one with no images."""
+    found: list[Path] = []
+    pending = [class_dir]
+    while pending:
+        folder = pending.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            where = f"class folder '{name}'" if folder == class_dir else \
+                f"folder '{_rel(folder, root)}' of class '{name}'"
+            raise DataError(f"dataset folder {root}: {where} cannot be read ({describe(exc)}); check its "
+                            "permissions (the build needs to list it and read its images)") from exc
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue  # hidden files and folders (.DS_Store, .git, ...)
+            path = Path(entry.path)
+            try:
+                if entry.is_dir() and not entry.is_symlink():
+                    pending.append(path)
+                elif path.suffix.lower() in IMAGE_SUFFIXES and entry.is_file():
+                    found.append(path)
+            except OSError:
+                continue  # a symlink whose target cannot be examined: not an image we can use
+    return found
 
 
 def _rel(path: Path, root: Path) -> str:
