@@ -21,7 +21,7 @@ from generator.catalog import RENDERERS, build_catalog
 from generator.config import BuildConfig, image_name
 from generator.errors import ConfigError
 from generator.naming import user_slug
-from generator.records import BuildOutput, FigureSpec, Keys
+from generator.records import BuildOutput, FigureSpec, Keys, ManifestEntry
 
 # Each stage's code: its module and everything it imports (cache.module_closure). Upstream code reaches
 # a stage's key through the upstream stage's key.
@@ -70,8 +70,11 @@ def _prepare(cfg: BuildConfig, store: Cache, progress: bool, log: Log) -> BuildO
         if hit is None:
             from generator.stages.probe import image_stage  # imports torch: only on a miss
 
+            def probe_image(out: Path, path: Path = path) -> None:
+                image_stage(train_dir, path, out)
+
             t = time.perf_counter()
-            hit = store.put("image", key, lambda d, path=path: image_stage(train_dir, path, d))
+            hit = store.put("image", key, probe_image)
             timings["images"] = timings.get("images", 0.0) + time.perf_counter() - t
             if "images" not in ran:
                 ran.append("images")
@@ -130,7 +133,7 @@ def _render(cfg: BuildConfig, store: Cache, out: BuildOutput, specs: Iterable[Fi
     t = time.perf_counter()
     keys = figure_keys(cfg, out, unique)
     todo = []
-    found: dict[str, tuple[dict, Path]] = {}
+    found: dict[str, tuple[ManifestEntry, Path]] = {}
     for spec in unique:
         hit = store.get("figure", keys[spec.id])
         if hit is None:
@@ -142,12 +145,13 @@ def _render(cfg: BuildConfig, store: Cache, out: BuildOutput, specs: Iterable[Fi
         from generator.stages.render import render_figures  # imports torch: only on a miss
 
         for spec, fig in render_figures(cfg, out, todo, progress):
-            entry = {"id": spec.id, "kind": spec.kind, "image": spec.image, "layer": spec.layer,
-                     "neuron": spec.neuron, **spec.params, "file": spec.file, "bytes": len(fig.data),
-                     "width": fig.width, "height": fig.height, "alt": fig.alt, "caption": fig.caption,
-                     "hash": hashlib.sha256(fig.data).hexdigest()[:16]}
+            entry = ManifestEntry(id=spec.id, kind=spec.kind, image=spec.image, layer=spec.layer, neuron=spec.neuron,
+                                  file=spec.file, bytes=len(fig.data), width=fig.width, height=fig.height,
+                                  alt=fig.alt, caption=fig.caption, hash=hashlib.sha256(fig.data).hexdigest()[:16])
+            if "hyper" in spec.params:
+                entry["hyper"] = spec.params["hyper"]
 
-            def write(d: Path, spec: FigureSpec = spec, data: bytes = fig.data, entry: dict = entry) -> None:
+            def write(d: Path, spec: FigureSpec = spec, data: bytes = fig.data, entry: ManifestEntry = entry) -> None:
                 (d / _name(spec)).write_bytes(data)
                 (d / "entry.json").write_text(json.dumps(entry, ensure_ascii=False, sort_keys=True),
                                               encoding="utf-8")

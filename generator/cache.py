@@ -242,8 +242,8 @@ class Cache:
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir()
             write(tmp)
-            record = {"stage": stage, "key": key, "time": time.time(), "files": _inventory(tmp)}
-            (tmp / MARKER).write_text(json.dumps(record, indent=0, sort_keys=True), encoding="utf-8")
+            marker = {"stage": stage, "key": key, "time": time.time(), "files": _inventory(tmp)}
+            (tmp / MARKER).write_text(json.dumps(marker, indent=0, sort_keys=True), encoding="utf-8")
             if final.exists():  # an incomplete or damaged leftover
                 shutil.rmtree(final)
             os.replace(tmp, final)

@@ -67,6 +67,7 @@ def make_spec(kind: str, image: str | None = None, layer: str | None = None, neu
         if layer not in layers:
             raise FigureSpecError(f"figure {kind!r}: unknown layer {layer!r}; choose one of {', '.join(layers)}")
     if takes_neuron:
+        assert layer is not None  # every kind that takes a neuron takes a layer (KINDS)
         neuron = 0 if neuron is None else neuron
         count = neuron_count(layer, num_classes)
         if not 0 <= neuron < count:

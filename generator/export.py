@@ -134,13 +134,15 @@ def write_export(train_dir: Path, samples: dict[str, Path], out: Path) -> None:
     model_json, shard = tfjs_files(state, meta["classes"])
     tag = _short(model_json + shard)
     colors = json.dumps(color_tables(), separators=(",", ":")).encode("utf-8")
+    sample_files: dict[str, str] = {}
     index = {"model": f"model/{tag}/model.json", "shard": f"model/{tag}/{SHARD}",
-             "colors": f"live/colors-{_short(colors)}.json", "samples": {}}
-    files = {index["model"]: model_json, index["shard"]: shard, index["colors"]: colors}
+             "colors": f"live/colors-{_short(colors)}.json", "samples": sample_files}
+    files = {f"model/{tag}/model.json": model_json, f"model/{tag}/{SHARD}": shard,
+             f"live/colors-{_short(colors)}.json": colors}
     for slug, probe_file in samples.items():
         data = png_bytes(load_file(str(probe_file))["pixels"])
-        index["samples"][slug] = f"live/samples/{slug}-{_short(data)}.png"
-        files[index["samples"][slug]] = data
+        sample_files[slug] = f"live/samples/{slug}-{_short(data)}.png"
+        files[sample_files[slug]] = data
     for rel, data in files.items():
         atomic_write(out / rel, data)
     atomic_write(out / "export.json", json.dumps(index, indent=1, sort_keys=True).encode("utf-8"))

@@ -53,10 +53,10 @@ def generated_page(config: MkDocsConfig, path: str, content: dict[str, str], lan
     both = {code: File.generated(config, lang_prefix(config, code) + path, content=text)
             for code, text in content.items()}
     page = both[lang]
-    page.alternates = both  # read by mkdocs-static-i18n's language switcher
-    page.locale = lang
-    page.locale_alternate_of = lang
-    page.localization = lang
+    # The attributes mkdocs-static-i18n reads to wire up its language switcher (not File's own).
+    for attr, value in (("alternates", both), ("locale", lang), ("locale_alternate_of", lang),
+                        ("localization", lang)):
+        setattr(page, attr, value)
     return page
 
 

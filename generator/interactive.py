@@ -18,6 +18,7 @@ from mkdocs.utils import get_relative_url
 from generator.arch import layer_shapes
 from generator.export import Exported
 from generator.markup import Html, el, json_script
+from generator.records import Facts
 from generator.values import class_name
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ def network_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) -> 
     return network_html(figs.facts, figs.exported, figs.scale, page.url or ".", lang)
 
 
-def network_html(facts: dict, exported: Exported, scale: str, here: str, lang: str) -> Html:
+def network_html(facts: Facts, exported: Exported, scale: str, here: str, lang: str) -> Html:
     """The section for a page at URL `here`: the JSON config live.js reads, and the module script."""
     samples = []
     for s in facts["samples"]:

@@ -37,7 +37,8 @@ class TinyVGG(nn.Module):
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
-                nn.init.zeros_(module.bias)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         for name in LAYER_NAMES:  # (N, 3, 64, 64) -> ... -> (N, 10, 13, 13)

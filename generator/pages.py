@@ -17,6 +17,7 @@ from generator.catalog import ACTIVATION_LAYERS
 from generator.errors import ShortcodeError
 from generator.interactive import network_block
 from generator.markup import Html, el, md_text
+from generator.records import Facts, ManifestEntry, Sample
 from generator.usage import SiteFigures, gallery_specs
 from generator.values import class_name
 
@@ -68,7 +69,7 @@ def _t(key: str, lang: str, **kw: str) -> str:
     return T[key][lang].format(**kw)
 
 
-def _sample_name(sample: dict, facts: dict, lang: str) -> str:
+def _sample_name(sample: Sample, facts: Facts, lang: str) -> str:
     """Plain text (escape it where it goes)."""
     if sample["label"] is None:
         return sample["slug"]
@@ -86,7 +87,7 @@ def _tabs(items: list[tuple[str, list[str]]]) -> list[str]:
     return lines
 
 
-def explore_markdown(facts: dict, detailed: set[str], slug: str, lang: str) -> str:
+def explore_markdown(facts: Facts, detailed: set[str], slug: str, lang: str) -> str:
     sample = next(s for s in facts["samples"] if s["slug"] == slug)
     img = f"image={slug}"
     pred = sample["predicted"]
@@ -136,7 +137,7 @@ def _thumbs(kind: str, img: str, layer: str) -> list[str]:
     return [*lines, "</div>"]
 
 
-def explore_pages(facts: dict, detailed: set[str], lang: str, config: MkDocsConfig) -> list[File]:
+def explore_pages(facts: Facts, detailed: set[str], lang: str, config: MkDocsConfig) -> list[File]:
     """Generated explore pages (explore/<slug>/) for the language being built."""
     return [i18n.generated_page(config, f"explore/{s['slug']}.md",
                                 {code: explore_markdown(facts, detailed, s["slug"], code) for code in LANGS}, lang)
@@ -161,7 +162,7 @@ def _samples_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) ->
     return el("div", {"class": "tv-samples"}, *cells)
 
 
-def _gallery_item(figs: SiteFigures, entry: dict, page: Page, lang: str, site_url: str) -> Html:
+def _gallery_item(figs: SiteFigures, entry: ManifestEntry, page: Page, lang: str, site_url: str) -> Html:
     src = figs.url(entry, page.url)
     absolute = (site_url.rstrip("/") + "/figures/" + entry["file"]) if site_url else "figures/" + entry["file"]
     alt = entry["alt"][lang]

@@ -29,7 +29,7 @@ from generator.errors import GeneratorError, ShortcodeError
 from generator.export import Exported, export_stage
 from generator.markup import Html, el
 from generator.progress import quiet_bars_when_logged
-from generator.records import BuildOutput, FigureSpec
+from generator.records import BuildOutput, FigureSpec, ManifestEntry
 from generator.shortcodes import Shortcode, ShortcodeErrors, expand
 from generator.usage import SiteFigures, used_specs
 from generator.values import network_table, resolve_value
@@ -85,7 +85,7 @@ def build_config(opts: TinyVGGConfig, config_file: str | None) -> BuildConfig:
         images_per_class=opts.images_per_class, max_samples=opts.max_samples)
 
 
-def figure_html(entry: dict, src: str, lang: str) -> Html:
+def figure_html(entry: ManifestEntry, src: str, lang: str) -> Html:
     """One self-contained line of HTML (safe inside lists, admonitions and tabs)."""
     return el("figure", {"class": f"tv-figure tv-{entry['kind']}"},
               el("img", {"src": src, "alt": entry["alt"][lang], "loading": "lazy", "width": entry["width"],

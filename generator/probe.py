@@ -27,7 +27,7 @@ def per_kernel(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def probe(model: TinyVGG, samples: list[SampleImage]) -> list[ProbeResult]:
     """Run each sample through the model once, recording everything the figures show."""
-    model = model.eval().to(memory_format=torch.contiguous_format)
+    model = model.eval().to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # torch's stubs omit it
     results = []
     for sample in samples:
         x = to_tensor(sample.pixels[None]).contiguous()  # (1, 3, 64, 64)

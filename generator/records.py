@@ -103,6 +103,29 @@ class Sample(TypedDict):
     pixels: str  # sha256 (16 hex) of the 64x64x3 input: what identifies its probe for a model
 
 
+class TrainingRecord(TypedDict):
+    """Per-epoch losses and accuracies in facts.json (records.History adds the kernels)."""
+
+    train_loss: list[float]
+    train_acc: list[float]
+    val_loss: list[float]
+    val_acc: list[float]
+    best_epoch: int
+
+
+class Metrics(TypedDict):
+    """How training went, in facts.json."""
+
+    test_acc: float
+    val_acc: float
+    epochs: int
+    best_epoch: int
+    train_seconds: float
+    train_images: int
+    val_images: int
+    test_images: int
+
+
 class Facts(TypedDict):
     """What the pages quote (the probe stage's facts.json, plus the build's choices)."""
 
@@ -112,8 +135,8 @@ class Facts(TypedDict):
     param_count: int
     dataset: str
     profile: str
-    metrics: dict[str, float]
-    history: dict[str, list[float] | int]
+    metrics: Metrics
+    history: TrainingRecord
     confusion: list[list[int]]
     biases: dict[str, list[float]]
     samples: list[Sample]

@@ -85,15 +85,16 @@ def _check_topology(path: Path, doc: dict) -> None:
         got = [(layer["class_name"], layer["config"]) for layer in layers]
     except (KeyError, TypeError, AttributeError) as exc:
         raise ModelError(f"{path}: {_NOT_TINYVGG}: cannot read the layer list ({exc!r} missing)") from exc
-    expected: list[tuple[str, str]] = []
+    expected: list[tuple[str, str | None]] = []
     for name, kind in ARCH:
         expected.append(({"conv": "Conv2D", "relu": "Activation", "pool": "MaxPooling2D"}[kind], name))
     expected += [("Flatten", "flatten"), ("Dense", "output")]
-    names = [(cls, cfg.get("name") if isinstance(cfg, dict) else None) for cls, cfg in got]
+    names: list[tuple[str, str | None]] = [(cls, cfg.get("name") if isinstance(cfg, dict) else None)
+                                         for cls, cfg in got]
     if names != expected:
         raise ModelError(f"{path}: {_NOT_TINYVGG}: layers are {_cut(_fmt_layers(names), 400)}, "
                          f"expected {_fmt_layers(expected)}")
-    wanted = {
+    wanted: dict[str, dict[str, object]] = {
         "Conv2D": {"kernel_size": [3, 3], "strides": [1, 1], "padding": "valid",
                    "activation": "linear", "use_bias": True, "data_format": "channels_last",
                    "dilation_rate": [1, 1], "filters": FILTERS},

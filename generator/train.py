@@ -75,7 +75,9 @@ def predict_all(model: TinyVGG, pixels: np.ndarray, batch: int = 500) -> np.ndar
 
 
 def _snapshot(model: TinyVGG) -> np.ndarray:
-    return model.conv_1_1.weight.detach().numpy().copy()  # (10, 3, 3, 3)
+    conv = model.conv_1_1
+    assert isinstance(conv, torch.nn.Conv2d)
+    return conv.weight.detach().numpy().copy()  # (10, 3, 3, 3)
 
 
 def lr_at(step: int, total_steps: int, cfg: TrainConfig) -> float:
@@ -107,7 +109,7 @@ def train(data: Dataset, cfg: TrainConfig, progress: bool = True) -> TrainResult
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     try:
-        model = TinyVGG(num_classes=len(data.classes)).to(memory_format=torch.channels_last)
+        model = TinyVGG(num_classes=len(data.classes)).to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs omit memory_format
         opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         x_train, y_train = to_tensor(data.train_x), torch.from_numpy(data.train_y.astype(np.int64))
         x_val, y_val = to_tensor(data.val_x), torch.from_numpy(data.val_y.astype(np.int64))

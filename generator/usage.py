@@ -8,6 +8,7 @@ page is converted, so every figure is rendered in one parallel batch; a figure t
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -16,13 +17,13 @@ from mkdocs.utils import get_relative_url
 from generator.catalog import build_catalog, make_spec
 from generator.errors import ShortcodeError
 from generator.export import Exported
-from generator.records import BuildOutput, FigureSpec
+from generator.records import BuildOutput, Facts, FigureSpec, ManifestEntry
 from generator.shortcodes import Shortcode, ShortcodeErrors, expand
 
 FIGURE_PARAMS = ("image", "layer", "neuron", "hyper")
 
 
-def spec_for(kind: str, params: dict[str, str], facts: dict) -> FigureSpec:
+def spec_for(kind: str, params: dict[str, str], facts: Facts) -> FigureSpec:
     """The figure a `{{ figure KIND key=value ... }}` shortcode names (ShortcodeError if it names none)."""
     extra = set(params) - set(FIGURE_PARAMS)
     if extra:
@@ -40,19 +41,19 @@ def spec_for(kind: str, params: dict[str, str], facts: dict) -> FigureSpec:
                      hyper=params.get("hyper"), num_classes=len(facts["classes"]))
 
 
-def gallery_specs(facts: dict, detail_images: tuple[str, ...]) -> list[FigureSpec]:
+def gallery_specs(facts: Facts, detail_images: tuple[str, ...]) -> list[FigureSpec]:
     """`{{ gallery }}`: the once-per-build figures and the featured image's figures (no single maps)."""
     featured = facts["featured"]
     return [s for s in build_catalog([featured], featured, detail_images, len(facts["classes"]))
             if s.kind != "activation"]
 
 
-def sample_specs(facts: dict) -> list[FigureSpec]:
+def sample_specs(facts: Facts) -> list[FigureSpec]:
     """`{{ samples }}`: every sample image's input figure."""
     return [make_spec("input", image=s["slug"]) for s in facts["samples"]]
 
 
-def used_specs(texts: Iterable[str], facts: dict, detail_images: tuple[str, ...],
+def used_specs(texts: Iterable[str], facts: Facts, detail_images: tuple[str, ...],
                known: frozenset[str]) -> list[FigureSpec]:
     """Every figure the Markdown `texts` ask for, in order. Mistakes are skipped here: the page that
     holds one reports it, with its line, when it is converted."""
@@ -74,10 +75,8 @@ def used_specs(texts: Iterable[str], facts: dict, detail_images: tuple[str, ...]
         for line in text.split("\n"):  # line by line: one mistake hides nothing else
             if "{{" not in line:
                 continue
-            try:
+            with contextlib.suppress(ShortcodeErrors):
                 expand(line, collect, known=known)
-            except ShortcodeErrors:
-                pass
     return list(found.values())
 
 
@@ -97,14 +96,14 @@ class SiteFigures:
     late: list[str] = field(default_factory=list)  # ids rendered after the files were collected
 
     @property
-    def facts(self) -> dict:
+    def facts(self) -> Facts:
         return self.output.facts
 
-    def entry(self, kind: str, params: dict[str, str]) -> dict:
+    def entry(self, kind: str, params: dict[str, str]) -> ManifestEntry:
         """The manifest entry of the figure a shortcode's kind and parameters name."""
         return self.entry_for(spec_for(kind, params, self.facts))
 
-    def entry_for(self, spec: FigureSpec) -> dict:
+    def entry_for(self, spec: FigureSpec) -> ManifestEntry:
         entry = self.output.figure(spec.id)
         if entry is None:
             self.render_missing(spec)
@@ -117,5 +116,5 @@ class SiteFigures:
         """The images that get the step-by-step convolution animations."""
         return {self.facts["featured"], *self.detail_images}
 
-    def url(self, entry: dict, page_url: str) -> str:
+    def url(self, entry: ManifestEntry, page_url: str) -> str:
         return get_relative_url(f"figures/{entry['file']}", page_url or ".")

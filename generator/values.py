@@ -10,6 +10,7 @@ from collections.abc import Callable
 from generator.arch import CONV_LAYERS, FILTERS, LAYER_NAMES, POOL_LAYERS
 from generator.errors import ShortcodeError
 from generator.markup import md_text
+from generator.records import Facts, Sample
 
 ALL_LAYERS = ["input", *LAYER_NAMES, "flatten", "output"]
 
@@ -29,7 +30,7 @@ def _shape(shape: list[int]) -> str:
     return f"{h} × {w} × {c}"
 
 
-def _layer(params: dict, facts: dict, allowed: list[str] | None = None) -> str:
+def _layer(params: dict, facts: Facts, allowed: list[str] | None = None) -> str:
     layer = params.get("layer")
     allowed = allowed or ALL_LAYERS
     if layer not in allowed:
@@ -37,7 +38,7 @@ def _layer(params: dict, facts: dict, allowed: list[str] | None = None) -> str:
     return layer
 
 
-def _sample(params: dict, facts: dict) -> dict:
+def _sample(params: dict, facts: Facts) -> Sample:
     slug = params.get("image", "featured")
     if slug == "featured":
         slug = facts["featured"]
@@ -48,7 +49,7 @@ def _sample(params: dict, facts: dict) -> dict:
                          + ", ".join(s["slug"] for s in facts["samples"]))
 
 
-def _class_index(params: dict, facts: dict, sample: dict) -> int:
+def _class_index(params: dict, facts: Facts, sample: Sample) -> int:
     cls = params.get("class")
     if cls is None:
         return sample["predicted"]
@@ -60,7 +61,7 @@ def _class_index(params: dict, facts: dict, sample: dict) -> int:
     raise ShortcodeError(f"unknown class {cls!r}; classes: {', '.join(names)} (or an index)")
 
 
-def class_name(facts: dict, index: int, lang: str) -> str:
+def class_name(facts: Facts, index: int, lang: str) -> str:
     if lang == "zh" and facts.get("classes_zh"):
         return facts["classes_zh"][index]
     return facts["classes"][index]
@@ -74,25 +75,25 @@ DATASET_NAMES = {
 }
 
 
-def _dataset(facts: dict, lang: str) -> str:
+def _dataset(facts: Facts, lang: str) -> str:
     return DATASET_NAMES.get(facts["dataset"], {}).get(lang, facts["dataset"])
 
 
-def _pool_dropped(facts: dict) -> str:
+def _pool_dropped(facts: Facts) -> str:
     before = facts["layers"][LAYER_NAMES[LAYER_NAMES.index(POOL_LAYERS[0]) - 1]]["shape"]
     after = facts["layers"][POOL_LAYERS[0]]["shape"]
     kept = (after[1] * after[2]) / (before[1] * before[2])
     return _pct(1 - kept, 0)
 
 
-def _reference(facts: dict) -> str:
+def _reference(facts: Facts) -> str:
     ref = facts.get("reference")
     if not ref:
         raise ShortcodeError("reference-accuracy needs the full profile with reference_weights set")
     return _pct(ref["test_acc"])
 
 
-Resolver = Callable[[dict, dict, str], str]
+Resolver = Callable[[dict, Facts, str], str]
 VALUES: dict[str, tuple[tuple[str, ...], Resolver]] = {
     # name: (accepted keys, resolver(params, facts, lang))
     "test-accuracy": ((), lambda p, f, lang: _pct(f["metrics"]["test_acc"])),
@@ -127,7 +128,7 @@ VALUES: dict[str, tuple[tuple[str, ...], Resolver]] = {
 }
 
 
-def _bias(params: dict, facts: dict) -> str:
+def _bias(params: dict, facts: Facts) -> str:
     layer = _layer(params, facts, [*CONV_LAYERS, "output"])
     biases = facts["biases"][layer]
     try:
@@ -139,7 +140,7 @@ def _bias(params: dict, facts: dict) -> str:
     return f"{biases[n]:.3f}"
 
 
-def resolve_value(name: str, params: dict[str, str], facts: dict, lang: str) -> str:
+def resolve_value(name: str, params: dict[str, str], facts: Facts, lang: str) -> str:
     """The text for `{{ value NAME key=value ... }}`, escaped for Markdown (class names come from data);
     ShortcodeError for anything unknown."""
     if name not in VALUES:
@@ -152,7 +153,7 @@ def resolve_value(name: str, params: dict[str, str], facts: dict, lang: str) -> 
     return md_text(resolver(params, facts, lang))
 
 
-def network_table(facts: dict, lang: str) -> str:
+def network_table(facts: Facts, lang: str) -> str:
     """Markdown table of the architecture: layer, output shape, parameters."""
     head = ("| 层 | 输出形状 | 参数 |" if lang == "zh" else "| Layer | Output shape | Parameters |")
     rows = [head, "|---|---|--:|"]

@@ -35,9 +35,13 @@ def load_dataset(cfg: DataConfig, progress: bool = True) -> Dataset:
     """Build or read the dataset `cfg` names. Same config and same files => identical arrays."""
     spec = dataset_spec(cfg)
     if cfg.name == "shapes":
-        from generator.datasets import shapes as module
-    elif cfg.name == "tiny-imagenet-10":
-        from generator.datasets import tiny_imagenet as module
-    else:
-        from generator.datasets import folder as module
-    return module.load(cfg, spec, progress)
+        from generator.datasets import shapes
+
+        return shapes.load(cfg, spec, progress)
+    if cfg.name == "tiny-imagenet-10":
+        from generator.datasets import tiny_imagenet
+
+        return tiny_imagenet.load(cfg, spec, progress)
+    from generator.datasets import folder
+
+    return folder.load(cfg, spec, progress)

@@ -188,6 +188,7 @@ def _texture(name: str, n: int, rng: np.random.Generator) -> np.ndarray:
     u, v = _rotated_coords(n, rng, rng.uniform(0, SIZE, (n, 1, 1)), rng.uniform(0, SIZE, (n, 1, 1)))
     period = rng.uniform(*TEXTURE_PERIOD[name], (n, 1, 1)).astype(np.float32)
     fu, fv = u / period, v / period
+    sd: np.ndarray  # signed distance to the pattern's edge, in pixels
     if name == "stripes":  # half light, half dark
         sd = (np.abs(np.mod(fu, 1.0) - 0.5) - 0.25) * period
     elif name == "checkerboard":  # `period` is one square's side

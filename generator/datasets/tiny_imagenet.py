@@ -98,7 +98,8 @@ def _existing_archive(path: str) -> Path:
     return archive
 
 
-def read_archive(archive: Path, progress: bool = True) -> tuple[np.ndarray, ...]:
+def read_archive(archive: Path, progress: bool = True
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
     """-> train_x (N, 64, 64, 3) uint8, train_y (N,), test_x, test_y, test_ids; only the ten wnids."""
     entries, directory = _central_directory(archive) or (0, 0)
     if entries > MAX_ENTRIES or directory > MAX_DIRECTORY_BYTES:

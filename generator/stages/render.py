@@ -16,7 +16,16 @@ from generator.config import BuildConfig, image_name
 from generator.images import load_image
 from generator.naming import user_slug
 from generator.probe import probe
-from generator.records import BuildOutput, FigureSpec, History, ProbeResult, RenderContext, Rendered, SampleImage
+from generator.records import (
+    BuildOutput,
+    FigureSpec,
+    History,
+    ProbeResult,
+    RenderContext,
+    Rendered,
+    Sample,
+    SampleImage,
+)
 from generator.rendering import render_many
 from generator.stages.common import load_model
 
@@ -41,7 +50,7 @@ def _die_with_parent() -> None:
 os.register_at_fork(after_in_child=_die_with_parent)
 
 
-def load_probe(path: Path, sample: dict) -> ProbeResult:
+def load_probe(path: Path, sample: Sample) -> ProbeResult:
     arrays = load_file(str(path))
     image = SampleImage(slug=sample["slug"], pixels=arrays["pixels"], source=sample["source"], label=sample["label"])
     stages = {k[6:]: v for k, v in arrays.items() if k.startswith("stage.")}
