@@ -14,7 +14,7 @@ import re
 import struct
 import unicodedata
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -109,7 +109,7 @@ def _upright(img: Image.Image) -> Image.Image:
     return ImageOps.exif_transpose(img)
 
 
-def _strips(img: Image.Image, bytes_per_pixel: int):
+def _strips(img: Image.Image, bytes_per_pixel: int) -> Iterator[tuple[int, int, int, int]]:
     """Boxes (left, top, right, bottom) of horizontal strips of about STRIP_BYTES each."""
     width, height = img.size
     rows = max(1, STRIP_BYTES // max(1, width * bytes_per_pixel))

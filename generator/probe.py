@@ -3,6 +3,8 @@ the per-kernel intermediate results (kernel k applied to input channel k, before
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -49,7 +51,8 @@ def probe(model: TinyVGG, samples: list[SampleImage]) -> list[ProbeResult]:
 
 
 def default_samples(test_x: np.ndarray, test_y: np.ndarray, predicted: np.ndarray,
-                    classes: tuple[str, ...], test_ids: tuple[str, ...], slugify) -> list[SampleImage]:
+                    classes: tuple[str, ...], test_ids: tuple[str, ...],
+                    slugify: Callable[[str], str]) -> list[SampleImage]:
     """One correctly classified test image per class: the first in test order (deterministic).
     A class the model never gets right falls back to its first test image."""
     samples = []

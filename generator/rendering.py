@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import multiprocessing as mp
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 
 from tqdm import tqdm
@@ -20,7 +20,7 @@ from generator.records import FigureSpec, RenderContext, Rendered
 _CTX: RenderContext | None = None
 
 
-def renderer(kind: str):
+def renderer(kind: str) -> Callable[[FigureSpec, RenderContext], Rendered]:
     """The pure function drawing `kind`: generator.render.<module>.render_<kind>."""
     module = importlib.import_module(f"generator.render.{RENDERERS[kind]}")
     return getattr(module, "render_" + kind.replace("-", "_"))

@@ -40,7 +40,12 @@ INJECTED = """
     }
   }
   for (const el of document.querySelectorAll('img[src="x"], svg[onload], details[ontoggle], script:not([src])')) {
-    if (el.tagName === 'SCRIPT' && !/alert\\(/.test(el.textContent)) continue;
+    if (el.tagName === 'SCRIPT') {
+      if (el.type === 'application/json') {  // data, not code: it must still be one whole JSON value
+        try { JSON.parse(el.textContent); continue; } catch (e) { found.push('broken JSON: ' + e); continue; }
+      }
+      if (!/alert\\(/.test(el.textContent)) continue;
+    }
     found.push(el.outerHTML.slice(0, 80));
   }
   return found;

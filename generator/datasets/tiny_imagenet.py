@@ -19,6 +19,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -138,7 +139,7 @@ def read_archive(archive: Path, progress: bool = True
             np.asarray(test_labels, dtype=np.int64), test_ids)
 
 
-def check_member_names(archive: Path, names) -> None:
+def check_member_names(archive: Path, names: Iterable[str]) -> None:
     """Refuse archives whose entries could escape a target directory (zip slip) if ever extracted."""
     for name in names:
         norm = name.replace("\\", "/")
