@@ -5,6 +5,7 @@ same values. Also: `--version`, and the usage line naming the command the way it
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -75,6 +76,12 @@ def test_choices_come_from_the_config_module() -> None:
     assert plugin["dataset"][1] == DATASETS
     assert plugin["scale"][1] == SCALES
     assert {o.name for o in OPTIONS} == set(plugin) - PLUGIN_ONLY - OWN_DEFAULTS
+
+
+def test_readme_lists_every_plugin_option() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = set(re.findall(r"^\| `(\w+)` \|", readme, re.M))
+    assert set(_plugin_options()) <= rows, sorted(set(_plugin_options()) - rows)
 
 
 def test_the_same_values_give_the_same_build_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
