@@ -31,21 +31,21 @@ def no_profile_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _subcommand(name: str) -> argparse.ArgumentParser:
-    sub = next(a for a in cli.parser()._actions if isinstance(a, argparse._SubParsersAction))  # noqa: SLF001
+    sub = next(a for a in cli.parser()._actions if isinstance(a, argparse._SubParsersAction))
     return sub.choices[name]
 
 
 def _cli_options(command: str) -> dict[str, argparse.Action]:
     """dest -> action of the 'pipeline options' group of one subcommand."""
     parser = _subcommand(command)
-    (group,) = [g for g in parser._action_groups if g.title and g.title.startswith("pipeline options")]  # noqa: SLF001
-    return {a.dest: a for a in group._group_actions}  # noqa: SLF001
+    (group,) = [g for g in parser._action_groups if g.title and g.title.startswith("pipeline options")]
+    return {a.dest: a for a in group._group_actions}
 
 
 def _plugin_options() -> dict[str, tuple[object, tuple | None, bool]]:
     """name -> (default, choices, optional) of every option of the MkDocs plugin, read from its schema."""
     out = {}
-    for name, option in TinyVGGConfig._schema:  # noqa: SLF001
+    for name, option in TinyVGGConfig._schema:
         optional = isinstance(option, c.Optional)
         inner = option.option if optional else option
         choices = tuple(inner.choices) if isinstance(inner, c.Choice) else None
@@ -96,7 +96,7 @@ def test_the_same_values_give_the_same_build_config(tmp_path: Path, monkeypatch:
         if value is not None:
             argv += [opt.flag, *value] if isinstance(value, list) else [opt.flag, str(value)]
     monkeypatch.chdir(tmp_path)
-    from_cli = cli._cfg(cli.parser().parse_args(argv))  # noqa: SLF001
+    from_cli = cli._cfg(cli.parser().parse_args(argv))
 
     plugin = TinyVGGConfig(config_file_path=str(tmp_path / "mkdocs.yml"))
     plugin.load_dict({**{k: v for k, v in values.items() if v is not None}, "cache_dir": "cache"})
