@@ -33,6 +33,16 @@ KINDS: dict[str, tuple[str, list[str] | None, bool, str]] = {
     "confusion-matrix": ("model", None, False, "png"),
     "logo": ("model", None, False, "png"),
 }
+# The kinds drawn with matplotlib: `figure` can also write them as SVG or PDF (softmax: its last frame,
+# as a still) and redraw their PNGs at 2 or 3 times the pixels (render/mpl.py's save).
+VECTOR_KINDS = ("relu-graph", "kernels", "training-curves", "confusion-matrix", "flatten", "softmax")
+
+
+def formats(kind: str) -> tuple[str, ...]:
+    """The file formats `figure` can write `kind` in: its own first."""
+    return (KINDS[kind][3], *(("svg", "pdf") if kind in VECTOR_KINDS else ()))
+
+
 # Which module renders each kind (imported lazily, in the render workers only).
 RENDERERS: dict[str, str] = {
     "input": "inputs", "overview": "overview", "activation": "activations",

@@ -1,7 +1,8 @@
 """Command line: build, train, predict, figure, clean. Errors are one line on stderr, exit code 2.
 
-Only results go to stdout (so `predict --json` output parses and can be piped); progress bars, epoch
-lines and logs go to stderr. A reader that closes the pipe early (`| head`) ends the command quietly.
+Only results go to stdout (so `predict --json` output parses and can be piped, and `figure -o -` writes
+the figure's bytes alone); progress bars, epoch lines and logs go to stderr. A reader that closes the
+pipe early (`| head`) ends the command quietly.
 """
 
 from __future__ import annotations
@@ -12,37 +13,36 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
-from generator.config import PROFILE_ENV, make_build_config
+from generator import __version__
+from generator.config import CACHE_DIR, OPTIONS, PROFILE_ENV, BuildConfig, from_options
 from generator.errors import ConfigError, GeneratorError
 from generator.progress import quiet_bars_when_logged
 
+SCRIPT = "tinyvgg-explainer"  # the console script (pyproject.toml's [project.scripts])
+LANGS = ("zh", "en")
+
 
 def _pipeline_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("pipeline options (as in mkdocs.yml's tinyvgg plugin)")
-    g.add_argument("--profile", choices=("quick", "full"),
-                   help=f"quick (shapes, seconds) or full (Tiny ImageNet, minutes); default ${PROFILE_ENV} or quick")
-    g.add_argument("--dataset", choices=("shapes", "tiny-imagenet-10", "folder"), help="override the profile's dataset")
-    g.add_argument("--dataset-path", help="tiny-imagenet-10: a local tiny-imagenet-200.zip; folder: an image folder")
-    g.add_argument("--epochs", type=int, help="maximum training epochs")
-    g.add_argument("--images-per-class", type=int, help="shapes only: training images per class (default 600)")
-    g.add_argument("--max-samples", type=int, default=0, help="explain only N default sample images (0 = all)")
-    g.add_argument("--seed", type=int, default=0, help="seed for data, splits and training (default 0)")
-    g.add_argument("--images", nargs="*", default=[], metavar="IMAGE", help="your own sample images")
-    g.add_argument("--featured", default="", help="slug of the featured sample image")
-    g.add_argument("--workers", type=int, default=0, help="render processes (0 = one per core)")
-    g.add_argument("--reference-weights", help="CNN Explainer's model.json, to compare accuracies")
-    g.add_argument("--cache-dir", default=".cache", help="cache directory (default .cache)")
+    """The flags of config.OPTIONS (the plugin's options, `dataset_path` -> `--dataset-path`), and two more."""
+    g = p.add_argument_group("pipeline options (the options of mkdocs.yml's tinyvgg plugin)")
+    for opt in OPTIONS:
+        default = f" (default {opt.default})" if opt.default not in (None, "", ()) else ""
+        if opt.type is list:
+            g.add_argument(opt.flag, nargs="*", default=list(opt.default or ()), metavar=opt.name[:-1].upper(),
+                           help=opt.help)
+        else:
+            g.add_argument(opt.flag, type=opt.type, default=opt.default, choices=opt.choices,
+                           metavar="N" if opt.type is int else None, help=opt.help + default)
+    g.add_argument("--cache-dir", default=CACHE_DIR, help=f"cache directory (default {CACHE_DIR})")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def _cfg(args: argparse.Namespace):
-    return make_build_config(
-        Path.cwd(), profile=args.profile, dataset=args.dataset, dataset_path=args.dataset_path, epochs=args.epochs,
-        seed=args.seed, images=tuple(args.images), featured=args.featured, workers=args.workers,
-        reference_weights=args.reference_weights, cache_dir=args.cache_dir,
-        images_per_class=args.images_per_class, max_samples=args.max_samples)
+def _cfg(args: argparse.Namespace) -> BuildConfig:
+    """Paths given on the command line are relative to the current folder (in mkdocs.yml, to its folder)."""
+    return from_options(Path.cwd(), vars(args), cache_dir=args.cache_dir)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -103,12 +103,20 @@ def cmd_figure(args: argparse.Namespace) -> int:
     from generator.catalog import KINDS, make_spec
     from generator.images import load_image
 
-    if args.kind not in KINDS:
+    if args.kind and args.kind not in KINDS:
         raise ConfigError(f"figure: unknown kind {args.kind!r}; known kinds: {', '.join(KINDS)}")
-    ext = KINDS[args.kind][3]
-    out = Path(args.output)
-    if out.suffix.lower() != f".{ext}":
-        raise ConfigError(f"-o {out}: a {args.kind} figure is a .{ext} file; name the output *.{ext}")
+    if args.list:
+        print(kinds_table(args.kind), file=args.out)
+        return 0
+    if not args.kind:
+        raise ConfigError(f"figure: name a figure kind, one of: {', '.join(KINDS)} (figure --list shows their "
+                          "options)")
+    if not args.output:
+        raise ConfigError("-o/--output: name the output file, or - for standard output (with --format)")
+    fmt = _figure_format(args)
+    to_stdout = args.output == "-"
+    if to_stdout and args.out.isatty():
+        raise ConfigError("-o -: standard output is a terminal; redirect it to a file (> figure.png) or a pipe")
     # Check the figure's options and the image before training, which can take minutes. The output
     # layer's neuron count is only known from the trained model: render_single checks it again.
     make_spec(args.kind, image="check", layer=args.layer, neuron=args.neuron, hyper=args.hyper,
@@ -120,15 +128,76 @@ def cmd_figure(args: argparse.Namespace) -> int:
     from generator.stages.render import render_single  # imports torch
 
     spec, rendered = render_single(cfg, model, args.kind, Path(args.image) if args.image else None,
-                                   args.layer, args.neuron, args.hyper)
-    try:
-        atomic_write(out, rendered.data)
-    except OSError as exc:
-        raise ConfigError(f"-o {out}: cannot write ({exc.strerror})") from exc
-    print(f"{out}: {spec.kind} {rendered.width}×{rendered.height}, {len(rendered.data) / 1024:.0f} KiB",
-          file=args.out)
-    print(rendered.caption["en"], file=args.out)
+                                   args.layer, args.neuron, args.hyper, fmt=fmt, zoom=args.zoom)
+    if to_stdout:
+        args.out.buffer.write(rendered.data)
+        report = sys.stderr  # the figure's bytes are all that stdout carries
+    else:
+        out = Path(args.output)
+        try:
+            atomic_write(out, rendered.data)
+        except OSError as exc:
+            raise ConfigError(f"-o {out}: cannot write ({exc.strerror})") from exc
+        report = args.out
+    size = f"{rendered.width}×{rendered.height}" + (f" ({fmt.upper()})" if fmt in ("svg", "pdf") else "")
+    print(f"{args.output}: {spec.kind} {size}, {len(rendered.data) / 1024:.0f} KiB", file=report)
+    print(f"alt: {rendered.alt[args.lang]}", file=report)
+    print(f"caption: {rendered.caption[args.lang]}", file=report)
     return 0
+
+
+def _figure_format(args: argparse.Namespace) -> str:
+    """The format `figure` writes: -o's suffix, or --format with -o -. Errors name the formats the kind has."""
+    from generator.catalog import formats
+
+    can = formats(args.kind)
+    listed = _either(can)
+    if args.output == "-":
+        if not args.format:
+            raise ConfigError(f"--format: -o - (standard output) needs --format; {args.kind!r} figures can be "
+                              f"written as {listed}")
+        fmt = args.format
+        if fmt not in can:
+            raise ConfigError(f"--format {fmt}: {args.kind!r} figures can be written as {listed} only")
+    else:
+        fmt = Path(args.output).suffix.lower().lstrip(".")
+        if fmt not in can:
+            got = f"a .{fmt} file" if fmt else "a file name without a suffix"
+            raise ConfigError(f"-o {args.output}: {args.kind!r} figures can be written as "
+                              f"{_either(['.' + f for f in can])} (the suffix of -o chooses), not as {got}")
+        if args.format and args.format != fmt:
+            raise ConfigError(f"--format {args.format}: -o {args.output} is a .{fmt} file; drop --format or "
+                              "make the two agree")
+    if args.zoom != 1 and fmt != "png":
+        raise ConfigError(f"--zoom {args.zoom}: only PNG output can be enlarged, this is {fmt.upper()}"
+                          + (" (a vector format: it scales by itself)" if fmt in ("svg", "pdf") else ""))
+    return fmt
+
+
+def _either(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
+
+
+def kinds_table(only: str | None = None) -> str:
+    """`figure --list`: every kind (catalog.KINDS), or `only`, with the options it takes and the formats
+    it writes."""
+    from generator.catalog import HYPERS, KINDS, default_layer, formats
+
+    rows = []
+    for kind, (scope, layers, takes_neuron, _) in KINDS.items():
+        if only and kind != only:
+            continue
+        params = ["--image IMAGE (default: the featured sample)"] if scope == "image" else []
+        if layers:
+            params.append(f"--layer {'|'.join(layers)} (default {default_layer(kind)})")
+        if takes_neuron:
+            params.append("--neuron N (default 0)")
+        if kind == "hyperparameter":
+            params.append(f"--hyper {'|'.join(HYPERS)} (required)")
+        rows.append((kind, "|".join(formats(kind)), "  ".join(params) or "-"))
+    width = max(len(r[0]) for r in rows), max(len(r[1]) for r in rows)
+    head = [f"{'kind':<{width[0]}}  {'formats':<{width[1]}}  options"]
+    return "\n".join(head + [f"{k:<{width[0]}}  {f:<{width[1]}}  {p}" for k, f, p in rows])
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
@@ -161,8 +230,16 @@ def _check_is_a_cache(root: Path, given: str) -> None:
                           "build.lock or manifest.json); nothing was deleted. Check the path")
 
 
+def prog() -> str:
+    """The name the command was run by: the console script's, or `python -m generator`."""
+    return SCRIPT if Path(sys.argv[0]).stem == SCRIPT else "python -m generator"
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m generator", description=__doc__)
+    from generator.catalog import HYPERS, KINDS
+
+    p = argparse.ArgumentParser(prog=prog(), description=__doc__)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="train (if needed) and render every figure into the cache")
     _pipeline_args(b)
@@ -180,17 +257,30 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("--json", action="store_true", help="print a JSON list: path, class, every probability")
     _pipeline_args(pr)
     pr.set_defaults(func=cmd_predict)
-    f = sub.add_parser("figure", help="render one figure to a file, for any image")
-    f.add_argument("kind", help="figure kind, e.g. overview, conv-detail, softmax, kernels")
+    f = sub.add_parser("figure", help="render one figure to a file or to stdout, for any image (--list: the kinds)",
+                       description="Render one figure, for slides or documents: PNG and GIF as on the site, SVG "
+                       "or PDF for the figures drawn with matplotlib, PNG at 2 or 3 times the pixels. Prints "
+                       "its size, alt text and caption.")
+    f.add_argument("kind", nargs="?", metavar="KIND", help=f"figure kind: {', '.join(KINDS)}")
+    f.add_argument("--list", action="store_true",
+                   help="print every kind (or KIND) with its options and formats, and exit")
     f.add_argument("--image", help="an image file (default: the featured sample image)")
     f.add_argument("--layer", help="layer name, e.g. conv_1_1")
     f.add_argument("--neuron", type=int, help="neuron index")
-    f.add_argument("--hyper", choices=("padding", "kernel-size", "stride"), help="for kind hyperparameter")
-    f.add_argument("-o", "--output", required=True, help="output file (.png or .gif, as the kind draws)")
+    f.add_argument("--hyper", choices=HYPERS, help="for kind hyperparameter")
+    f.add_argument("-o", "--output", metavar="FILE", help="output file; its suffix chooses the format (png, gif, "
+                   "svg, pdf: see --list); - writes the bytes to stdout (then give --format)")
+    f.add_argument("--format", choices=("png", "gif", "svg", "pdf"), help="the format, needed with -o -")
+    f.add_argument("--zoom", type=int, choices=(1, 2, 3), default=1,
+                   help="PNG only: 2 or 3 times the pixels in each direction (matplotlib figures are redrawn at "
+                   "that resolution, heatmaps enlarged pixel by pixel); default 1")
+    f.add_argument("--lang", choices=LANGS, default="en",
+                   help="language of the alt text and caption printed (default en); the words inside figures "
+                   "(axis titles, layer and class names) are in English in both")
     _pipeline_args(f)
     f.set_defaults(func=cmd_figure)
     c = sub.add_parser("clean", help="empty the cache")
-    c.add_argument("--cache-dir", default=".cache", help="cache directory (default .cache)")
+    c.add_argument("--cache-dir", default=CACHE_DIR, help=f"cache directory (default {CACHE_DIR})")
     c.add_argument("--unused", action="store_true",
                    help="remove only what the last build did not use (figures, older models and probes)")
     c.set_defaults(func=cmd_clean)

@@ -3,15 +3,59 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from generator.errors import ConfigError
 
 DATASETS = ("shapes", "tiny-imagenet-10", "folder")
 PROFILES = ("quick", "full")
+SCALES = ("layer", "neuron")
 SCHEDULES = ("constant", "cosine")
 PROFILE_ENV = "TINYVGG_PROFILE"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One pipeline option, written once: `dataset_path` in mkdocs.yml, `--dataset-path` on the command line
+    (cli.py and plugin.py both build theirs from OPTIONS). Values reach make_build_config unchanged."""
+
+    name: str
+    type: type  # str, int, or list (a list of strings)
+    default: Any = None  # None: unset, the profile (or the environment) decides; a list option: a tuple
+    choices: tuple[str, ...] | None = None
+    help: str = ""
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+OPTIONS: tuple[Option, ...] = (
+    # -- what to train on --
+    Option("profile", str, None, PROFILES,
+           f"quick (shapes, seconds) or full (Tiny ImageNet, minutes); default ${PROFILE_ENV} or quick"),
+    Option("dataset", str, None, DATASETS, "override the profile's dataset"),
+    Option("dataset_path", str, None, None,
+           "tiny-imagenet-10: a local tiny-imagenet-200.zip; folder: an image folder with one sub-folder per class"),
+    # -- training --
+    Option("epochs", int, None, None, "maximum training epochs (early stopping may end sooner)"),
+    Option("images_per_class", int, None, None, "shapes only: training images generated per class (default 600)"),
+    Option("seed", int, 0, None, "seed for data generation, splits, initialisation and shuffling"),
+    # -- sample images and figures --
+    Option("images", list, (), None, "your own images to explain, besides one test image per class"),
+    Option("max_samples", int, 0, None, "explain only the first N classes' test images (0 = one image per class)"),
+    Option("featured", str, "", None, "slug of the image the chapters feature (default: the first sample image)"),
+    Option("detail_images", list, (), None, "more images (slugs) that get every step-by-step convolution animation"),
+    Option("scale", str, "layer", SCALES,
+           "activation colour range: shared by the neurons of a 'layer' (comparable) or one per 'neuron'"),
+    Option("workers", int, 0, None, "render processes (0 = one per core)"),
+    Option("reference_weights", str, None, None,
+           "CNN Explainer's model.json, to quote its accuracy on the same test images"),
+)
+CACHE_DIR = ".cache"  # the command line's default; the plugin keeps its own (plugin.TinyVGGConfig.cache_dir)
 
 
 @dataclass(frozen=True)
@@ -80,7 +124,7 @@ class RenderConfig:
     workers: int = 0  # render processes; 0 = one per core
 
     def __post_init__(self) -> None:
-        if self.scale not in ("layer", "neuron"):
+        if self.scale not in SCALES:
             raise ConfigError(f"scale: must be 'layer' or 'neuron', got {self.scale!r}")
         if self.workers < 0:
             raise ConfigError(f"workers: must be 0 (one per core) or positive, got {self.workers}")
@@ -140,11 +184,17 @@ def with_overrides(cfg, **changes):
         raise ConfigError(str(exc)) from exc
 
 
+def from_options(base: Path, values: Mapping[str, Any], cache_dir: str = CACHE_DIR) -> BuildConfig:
+    """Every option of OPTIONS by name (the CLI's parsed flags, the plugin's validated config) -> BuildConfig."""
+    kwargs: dict[str, Any] = {o.name: tuple(values[o.name]) if o.type is list else values[o.name] for o in OPTIONS}
+    return make_build_config(base, cache_dir=cache_dir, **kwargs)
+
+
 def make_build_config(base: Path, *, profile: str | None = None, dataset: str | None = None,
                       dataset_path: str | None = None, epochs: int | None = None, seed: int = 0,
                       images: tuple[str, ...] = (), featured: str = "", detail_images: tuple[str, ...] = (),
                       scale: str = "layer", workers: int = 0, reference_weights: str | None = None,
-                      cache_dir: str = ".cache", images_per_class: int | None = None,
+                      cache_dir: str = CACHE_DIR, images_per_class: int | None = None,
                       max_samples: int = 0) -> BuildConfig:
     """Options as the plugin (mkdocs.yml) and the CLI take them -> BuildConfig.
     Relative paths are resolved against `base` (the directory of mkdocs.yml, or the CWD)."""

@@ -24,7 +24,7 @@ from generator import i18n, interactive
 from generator import pages as gen_pages
 from generator.build import catalog, prepare, render
 from generator.cache import atomic_write
-from generator.config import BuildConfig, make_build_config
+from generator.config import OPTIONS, BuildConfig, Option, from_options
 from generator.errors import GeneratorError, ShortcodeError
 from generator.export import Exported, export_stage
 from generator.markup import Html, el
@@ -36,40 +36,27 @@ from generator.values import network_table, resolve_value
 
 log = logging.getLogger("mkdocs.plugins.tinyvgg")
 FAVICON = "assets/favicon.png"  # mkdocs.yml's theme.favicon and theme.logo point here
-class TinyVGGConfig(Config):
-    # -- what to train on --
-    profile = c.Optional(c.Choice(("quick", "full")))
-    """'quick' (shapes, seconds) or 'full' (Tiny ImageNet, minutes); default: $TINYVGG_PROFILE or quick."""
-    dataset = c.Optional(c.Choice(("shapes", "tiny-imagenet-10", "folder")))
-    """Override the profile's dataset: shapes, tiny-imagenet-10 or folder."""
-    dataset_path = c.Optional(c.Type(str))
-    """tiny-imagenet-10: a local tiny-imagenet-200.zip; folder: an ImageFolder (relative to mkdocs.yml)."""
-    # -- training --
-    epochs = c.Optional(c.Type(int))
-    """Maximum training epochs (early stopping may end sooner)."""
-    images_per_class = c.Optional(c.Type(int))
-    """shapes only: training images generated per class (default 600); smaller trains faster."""
-    seed = c.Type(int, default=0)
-    """Seed for data generation, splits, initialisation and shuffling."""
-    # -- sample images and figures --
-    images = c.ListOfItems(c.Type(str), default=[])
-    """Your own images to explain, besides one test image per class (paths relative to mkdocs.yml)."""
-    max_samples = c.Type(int, default=0)
-    """Explain only the first N classes' test images (0 = one image per class); fewer renders faster."""
-    featured = c.Type(str, default="")
-    """Slug of the image the chapters feature (default: the first sample image)."""
-    detail_images = c.ListOfItems(c.Type(str), default=[])
-    """Extra images (slugs) that also get every detailed convolution animation."""
-    scale = c.Choice(("layer", "neuron"), default="layer")
-    """Activation colour range: shared by the neurons of a 'layer' (comparable) or per 'neuron'."""
+
+
+def _config_option(opt: Option) -> c.BaseConfigOption:
+    """One pipeline option (config.OPTIONS) as a MkDocs config option: the same type, default and choices."""
+    if opt.type is list:
+        return c.ListOfItems(c.Type(str), default=list(opt.default or ()))
+    item = c.Choice(opt.choices, default=opt.default) if opt.choices else c.Type(opt.type, default=opt.default)
+    return c.Optional(item) if opt.default is None else item
+
+
+# The pipeline's options, made from the table the command line's flags are made from too.
+_PipelineConfig = type("_PipelineConfig", (Config,), {o.name: _config_option(o) for o in OPTIONS})
+
+
+class TinyVGGConfig(_PipelineConfig):  # type: ignore[misc,valid-type]  # (a base made from config.OPTIONS)
+    """config.OPTIONS (profile, dataset, ..., reference_weights), and the options of the site alone."""
+
     explore_pages = c.Type(bool, default=False)
     """Generate one explore page per sample image (explore/<slug>/); they use pymdownx.tabbed."""
     figures = c.Choice(("used", "all"), default="used")
     """'used': render only the figures the pages show; 'all': every figure of the catalogue (for embedding)."""
-    workers = c.Type(int, default=0)
-    """Render processes; 0 = one per core."""
-    reference_weights = c.Optional(c.Type(str))
-    """CNN Explainer's model.json, to quote its accuracy on the same test images (full profile)."""
     # -- cache --
     cache_dir = c.Type(str, default=".cache")
     """Where stage results are kept, relative to mkdocs.yml."""
@@ -78,11 +65,7 @@ class TinyVGGConfig(Config):
 def build_config(opts: TinyVGGConfig, config_file: str | None) -> BuildConfig:
     """Plugin options -> the pipeline's frozen BuildConfig (ConfigError names the option)."""
     base = Path(config_file).resolve().parent if config_file else Path.cwd()
-    return make_build_config(
-        base, profile=opts.profile, dataset=opts.dataset, dataset_path=opts.dataset_path, epochs=opts.epochs,
-        seed=opts.seed, images=tuple(opts.images), featured=opts.featured, detail_images=tuple(opts.detail_images),
-        scale=opts.scale, workers=opts.workers, reference_weights=opts.reference_weights, cache_dir=opts.cache_dir,
-        images_per_class=opts.images_per_class, max_samples=opts.max_samples)
+    return from_options(base, opts, cache_dir=opts.cache_dir)
 
 
 def figure_html(entry: ManifestEntry, src: str, lang: str) -> Html:

@@ -65,6 +65,11 @@ class RenderContext:
     confusion: np.ndarray  # (C, C) int: rows = true class, columns = predicted, on the test split
     scale: str = "layer"  # "layer": one colour range per layer per image; "neuron": per map
     featured: str = ""  # slug of the featured image
+    # `figure` only (the build always draws each kind's own format at its own size): "svg" or "pdf" for
+    # the kinds drawn with matplotlib (catalog.VECTOR_KINDS; softmax then draws its last frame as a still),
+    # and `zoom` times the pixels for their PNGs.
+    output: str = ""
+    zoom: int = 1
 
 
 @dataclass(frozen=True)

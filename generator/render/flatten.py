@@ -11,9 +11,9 @@ import numpy as np
 from generator.errors import DataError
 from generator.names import zh_label
 from generator.records import FigureSpec, ProbeResult, RenderContext, Rendered
-from generator.render import colors, png
+from generator.render import colors
 from generator.render.common import fmt_ascii, probe_for
-from generator.render.mpl import escape_text, figure, fmt_fixed, gap_cmap, to_rgb
+from generator.render.mpl import escape_text, figure, fmt_fixed, gap_cmap, save
 
 WIDTH, HEIGHT = 1000, 760
 PRODUCT = "PiYG"  # x*w: its own diverging scale, distinct from activations (RdBu) and weights (BrBG)
@@ -63,7 +63,7 @@ def _strip(ax, values: np.ndarray, cmap: str, lo: float, hi: float, label: str, 
     bar.ax.tick_params(labelsize=7, length=2)
 
 
-def _draw(n: FlattenNumbers, cls: str, scale: tuple[float, float]) -> np.ndarray:
+def _draw(n: FlattenNumbers, cls: str, scale: tuple[float, float], ctx: RenderContext) -> tuple[bytes, int, int]:
     lo, hi = scale
     with figure(WIDTH, HEIGHT) as fig:
         fig.text(0.5, 0.975, f"max_pool_2 (10 \u00d7 13 \u00d7 13) \u2192 flatten (1,690) \u2192 "
@@ -104,7 +104,7 @@ def _draw(n: FlattenNumbers, cls: str, scale: tuple[float, float]) -> np.ndarray
         fig.text(0.5, 0.075, f"z({escape_text(cls)}) = \u03a3 x\u1d62 \u00b7 w\u1d62 + b = "
                  f"{fmt_fixed(n.dot, 3)} {sign} {fmt_fixed(abs(n.bias), 3)} = {fmt_fixed(n.logit, 3)}",
                  ha="center", va="center", fontsize=16)
-        return to_rgb(fig)
+        return save(fig, ctx)
 
 
 def render_flatten(spec: FigureSpec, ctx: RenderContext) -> Rendered:
@@ -114,7 +114,7 @@ def render_flatten(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     cls = ctx.classes[n.pred]
     # The maps' colour range: max_pool_2's layer range for this image, as the activation figures use.
     _, lo, hi = colors.stage_scale(probe.stages, "max_pool_2", None, "layer")
-    data = png.encode_rgb(_draw(n, cls, (lo, hi)))
+    data, width, height = _draw(n, cls, (lo, hi), ctx)
     pos = int((n.products > 0).sum())
     alt = {
         "zh": f"展平示意：图像 {probe.image.slug} 在 max_pool_2 的 10 张 13×13 特征图按通道依次展开成 1,690 个数，"
@@ -130,4 +130,4 @@ def render_flatten(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         "en": f"The flatten layer changes no value; it lays the 3-D maps out as one vector, from which the "
               f"output layer computes each class's logit. {cls}: {n.dot:.3f} + ({n.bias:.3f}) = {n.logit:.3f}.",
     }
-    return Rendered(data=data, width=WIDTH, height=HEIGHT, alt=alt, caption=caption)
+    return Rendered(data=data, width=width, height=height, alt=alt, caption=caption)

@@ -12,9 +12,9 @@ from PIL import Image, ImageDraw
 from generator.arch import CONV_LAYERS
 from generator.errors import DataError
 from generator.records import FigureSpec, RenderContext, Rendered
-from generator.render import colors, gif, png
+from generator.render import colors, gif
 from generator.render.common import CHANNEL_NAMES, layer_of
-from generator.render.mpl import Blitter, figure, fmt_fixed, gap_cmap, index_frames, to_rgb
+from generator.render.mpl import Blitter, figure, fmt_fixed, gap_cmap, index_frames, save
 
 CELL = 3  # kernel size
 GAP = 1  # blank cells between kernels in the mosaic
@@ -93,7 +93,7 @@ def render_kernels(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         for o in range(out_c):  # bias of each neuron under its column
             ax.text(o * (CELL + GAP) + 1, in_c * (CELL + GAP) - GAP + 0.4, f"b={fmt_fixed(bias[o])}", ha="center",
                     va="top", fontsize=8, color="#444444")
-        rgb = to_rgb(fig)
+        data, width, height = save(fig, ctx)
     norms = np.sqrt((weight.astype(np.float64) ** 2).sum(axis=(1, 2, 3)))  # (out_c,)
     strong = int(np.argmax(norms))
     alt = {
@@ -109,7 +109,7 @@ def render_kernels(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         "en": f"The {out_c * in_c} learned {CELL}×{CELL} kernels of {layer} "
               f"({weight.size + bias.size:,} parameters).",
     }
-    return Rendered(data=png.encode_rgb(rgb), width=width, height=height, alt=alt, caption=caption)
+    return Rendered(data=data, width=width, height=height, alt=alt, caption=caption)
 
 
 def render_kernel_evolution(spec: FigureSpec, ctx: RenderContext) -> Rendered:

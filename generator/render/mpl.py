@@ -4,12 +4,14 @@ No pyplot: figures are plain `Figure` objects on an explicit Agg canvas, so noth
 user's backend and no global figure registry grows. rcParams are global and matplotlib is not
 thread-safe, so every figure is built and drawn under one lock and one rc_context.
 Pixels leave as arrays (to_rgb, Blitter); encoding goes through render/png.py or render/gif.py
-(deterministic, no metadata), never through savefig. Animations draw their static part once and
-blit the moving artists per frame; index_frames maps the frames onto one GIF palette.
+(deterministic, no metadata). The one use of savefig is vector output (save, for `figure -o x.svg`),
+written without a date and with fixed ids, so it is deterministic too. Animations draw their static
+part once and blit the moving artists per frame; index_frames maps the frames onto one GIF palette.
 """
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -20,8 +22,13 @@ from matplotlib.artist import Artist
 from matplotlib.backend_bases import FigureCanvasBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
+
+from generator.records import RenderContext
+from generator.render import png
 
 DPI = 100
+VECTOR_FORMATS = ("svg", "pdf")
 # Text inside figures is language-neutral (numbers, layer and class names): DejaVu Sans first, because
 # Noto CJK draws '×', '·', '−' full-width; CJK characters (e.g. a user's class names) fall back to Noto.
 FONT_FAMILY = ["DejaVu Sans", "Noto Sans CJK SC"]
@@ -73,6 +80,30 @@ def to_rgb(fig: Figure) -> np.ndarray:
     """Draw the figure and return its pixels: (H, W, 3) uint8."""
     fig.canvas.draw()
     return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+
+
+def save(fig: Figure, ctx: RenderContext) -> tuple[bytes, int, int]:
+    """The finished figure as (data, width, height): a deterministic PNG with ctx.zoom times the pixels
+    in each direction (redrawn at that resolution, not enlarged), or the SVG or PDF that `figure` asks for
+    (ctx.output; width and height are then its size in pixels at zoom 1)."""
+    if ctx.output in VECTOR_FORMATS:
+        return vector(fig, ctx.output), round(fig.bbox.width), round(fig.bbox.height)
+    if ctx.zoom != 1:
+        fig.set_dpi(DPI * ctx.zoom)  # positions are fractions and sizes points: everything scales alike
+    rgb = to_rgb(fig)  # (H, W, 3)
+    return png.encode_rgb(rgb), rgb.shape[1], rgb.shape[0]
+
+
+def vector(fig: Figure, fmt: str) -> bytes:
+    """SVG or PDF bytes, identical for identical figures: no date, ids from a fixed salt, text as paths
+    (SVG) or embedded subsets (PDF), so the file shows the same everywhere without our fonts."""
+    for image in fig.findobj(AxesImage):
+        image.set_interpolation("none")  # heatmap cells embedded at their own resolution, not resampled
+    metadata = {"Date": None} if fmt == "svg" else {"CreationDate": None}
+    buf = io.BytesIO()
+    with matplotlib.rc_context({"svg.hashsalt": "tinyvgg", "svg.fonttype": "path"}):
+        fig.savefig(buf, format=fmt, dpi=DPI, metadata=metadata)
+    return buf.getvalue()
 
 
 class Blitter:

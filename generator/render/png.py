@@ -59,3 +59,12 @@ def encode_image(im: Image.Image, compress_level: int = 6) -> bytes:
         im = Image.new("RGB", rgba.size, (255, 255, 255))
         im.paste(rgba, mask=rgba.getchannel("A"))
     return encode_rgb(np.asarray(im.convert("RGB")), compress_level)
+
+
+def enlarge(data: bytes, zoom: int) -> bytes:
+    """PNG bytes -> the same picture with every pixel a zoom x zoom block (nearest neighbour: heatmap cells
+    stay crisp and exact); mode, palette and transparency are kept."""
+    with Image.open(io.BytesIO(data)) as im:
+        im.load()
+        big = im.resize((im.width * zoom, im.height * zoom), Image.Resampling.NEAREST)
+    return _save(big, compress_level=6)

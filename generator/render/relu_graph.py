@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from generator.records import FigureSpec, RenderContext, Rendered
-from generator.render import png
-from generator.render.mpl import figure, to_rgb
+from generator.render.mpl import figure, save
 
 WIDTH, HEIGHT = 640, 480
 X_RANGE = 4.0
@@ -37,7 +36,7 @@ def render_relu_graph(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         ax.text(-X_RANGE / 2, 0.35, "x < 0  \u2192  0", ha="center", fontsize=12, color="#555555")
         ax.text(X_RANGE / 2 + 0.3, X_RANGE / 2 - 0.6, "x \u2265 0  \u2192  x", ha="left", fontsize=12,
                 color="#2166ac")
-        rgb = to_rgb(fig)
+        data, width, height = save(fig, ctx)
     alt = {
         "zh": f"ReLU 函数图像：横轴 x 从 −{X_RANGE:g} 到 {X_RANGE:g}；x 小于 0 时输出 0（水平线），"
               "x 大于等于 0 时输出等于 x（斜率为 1 的直线）。",
@@ -48,4 +47,4 @@ def render_relu_graph(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         "zh": "ReLU(x) = max(0, x)：负数变为 0，正数原样通过。",
         "en": "ReLU(x) = max(0, x): negative values become 0, positive values pass unchanged.",
     }
-    return Rendered(data=png.encode_rgb(rgb), width=WIDTH, height=HEIGHT, alt=alt, caption=caption)
+    return Rendered(data=data, width=width, height=height, alt=alt, caption=caption)

@@ -13,7 +13,7 @@ from generator.names import zh_label
 from generator.records import FigureSpec, RenderContext, Rendered
 from generator.render import colors, gif
 from generator.render.common import probe_for
-from generator.render.mpl import Blitter, escape_text, figure, fmt_fixed, fmt_sig, index_frames
+from generator.render.mpl import VECTOR_FORMATS, Blitter, escape_text, figure, fmt_fixed, fmt_sig, index_frames, vector
 
 WIDTH, HEIGHT = 860, 600
 MAX_PLAIN_LOGIT = 80.0  # e^80 ~ 5.5e34 still prints; beyond, exponentials are shown shifted by max(z)
@@ -94,8 +94,8 @@ class _Formula:
         return self.artists()
 
 
-def _draw(ctx: RenderContext, n: SoftmaxNumbers, pred: int) -> tuple[list[np.ndarray], list[int]]:
-    """All frames as RGB arrays, and their durations in ms."""
+def _draw(ctx: RenderContext, n: SoftmaxNumbers, pred: int) -> bytes:
+    """The animation as a GIF, or (ctx.output svg or pdf) its last frame as a vector still."""
     classes = [escape_text(short(c)) for c in ctx.classes]
     count = len(classes)
     lo, hi = colors.span(n.logits)
@@ -162,6 +162,11 @@ def _draw(ctx: RenderContext, n: SoftmaxNumbers, pred: int) -> tuple[list[np.nda
         formula = _Formula(ax, n, HEIGHT - 48)
         animated = [*exp_txt, *div_txt, *bars, *prob_txt, focus, sum_lbl, sum_txt, pred_txt, note,
                     *formula.artists()]
+        if ctx.output in VECTOR_FORMATS:  # the last frame, every artist drawn once
+            focus.set_y(ys[pred] - row_h / 2)
+            formula.show(pred, classes[pred])
+            note.set_visible(False)
+            return vector(fig, ctx.output)
         blit = Blitter(fig, animated)
 
         frames, durations = [], []
@@ -183,7 +188,7 @@ def _draw(ctx: RenderContext, n: SoftmaxNumbers, pred: int) -> tuple[list[np.nda
         focus.set_y(ys[pred] - row_h / 2)
         frames.append(blit.frame([focus, pred_txt, *formula.show(pred, classes[pred])]))
         durations.append(3000)
-    return frames, durations
+    return gif.encode_gif(*index_frames(frames), durations)
 
 
 def render_softmax(spec: FigureSpec, ctx: RenderContext) -> Rendered:
@@ -193,8 +198,7 @@ def render_softmax(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     if len(n.logits) != len(ctx.classes):
         raise DataError(f"softmax figure: {len(n.logits)} logits but {len(ctx.classes)} class names")
     pred = int(np.argmax(n.logits))
-    frames, durations = _draw(ctx, n, pred)
-    data = gif.encode_gif(*index_frames(frames), durations)
+    data = _draw(ctx, n, pred)
     name, p = ctx.classes[pred], n.probs[pred]
     top = ", ".join(f"{ctx.classes[i]} {n.logits[i]:.2f}" for i in np.argsort(-n.logits)[:3])
     top_zh = "，".join(f"{zh_label(ctx.classes[i])} {n.logits[i]:.2f}" for i in np.argsort(-n.logits)[:3])

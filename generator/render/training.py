@@ -9,8 +9,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 from generator.errors import DataError
 from generator.names import zh_label
 from generator.records import FigureSpec, History, RenderContext, Rendered
-from generator.render import png
-from generator.render.mpl import escape_text, figure, to_rgb
+from generator.render.mpl import escape_text, figure, save
 
 TRAIN, VAL, BEST = "#2166ac", "#e08214", "#555555"
 
@@ -55,7 +54,7 @@ def render_training_curves(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         axes[1].annotate(f"\u2605 epoch {best}: {best_val:.1f} %", (best, best_val), xytext=(0, -26),
                          textcoords="offset points", ha="center" if 1 < best < epochs else
                          "left" if best == 1 else "right", fontsize=10, color=BEST)
-        rgb = to_rgb(fig)
+        data, width, height = save(fig, ctx)
     train_best = 100 * h.train_acc[best - 1]
     alt = {
         "zh": f"训练曲线：{epochs} 个 epoch 中训练集与验证集的损失（左）和准确率（右）。验证准确率在第 {best} 个 "
@@ -71,7 +70,7 @@ def render_training_curves(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         "en": f"{epochs} epochs of training; the star marks epoch {best}, the best validation accuracy "
               f"({best_val:.1f} %).",
     }
-    return Rendered(data=png.encode_rgb(rgb), width=width, height=height, alt=alt, caption=caption)
+    return Rendered(data=data, width=width, height=height, alt=alt, caption=caption)
 
 
 def accuracy(confusion: np.ndarray) -> float:
@@ -117,7 +116,7 @@ def render_confusion_matrix(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         bar.ax.tick_params(labelsize=8, length=2)
         bar.ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         bar.set_label("images", fontsize=9)
-        rgb = to_rgb(fig)
+        data, width, height = save(fig, ctx)
     off = cm.copy()
     np.fill_diagonal(off, -1)
     r, c = np.unravel_index(int(np.argmax(off)), off.shape)
@@ -139,4 +138,4 @@ def render_confusion_matrix(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         "en": f"Confusion matrix on the test set: the diagonal holds the correctly classified images; "
               f"accuracy {100 * acc:.1f} %.",
     }
-    return Rendered(data=png.encode_rgb(rgb), width=width, height=height, alt=alt, caption=caption)
+    return Rendered(data=data, width=width, height=height, alt=alt, caption=caption)

@@ -13,6 +13,7 @@ import numpy as np
 from safetensors.numpy import load_file
 
 from generator.config import BuildConfig, image_name
+from generator.errors import ConfigError
 from generator.images import load_image
 from generator.naming import user_slug
 from generator.probe import probe
@@ -84,9 +85,12 @@ def render_figures(cfg: BuildConfig, out: BuildOutput, specs: list[FigureSpec],
 
 
 def render_single(cfg: BuildConfig, out: BuildOutput, kind: str, image: Path | None, layer: str | None,
-                  neuron: int | None, hyper: str | None) -> tuple[FigureSpec, Rendered]:
-    """One figure for any image (a user's own too), from the cached model, not cached itself."""
-    from generator.catalog import KINDS, make_spec
+                  neuron: int | None, hyper: str | None, fmt: str = "", zoom: int = 1) -> tuple[FigureSpec, Rendered]:
+    """One figure for any image (a user's own too), from the cached model, not cached itself. `fmt` is one
+    of catalog.formats(kind) ("" = the kind's own); `zoom` (PNG only) multiplies its pixels: the kinds
+    drawn with matplotlib are redrawn at that resolution, the others enlarged pixel by pixel."""
+    from generator.catalog import KINDS, VECTOR_KINDS, make_spec
+    from generator.render.png import enlarge
     from generator.rendering import render_one
 
     slug = None
@@ -102,4 +106,12 @@ def render_single(cfg: BuildConfig, out: BuildOutput, kind: str, image: Path | N
             slug = out.facts["featured"]
         ctx = make_context(cfg, out, {slug} if slug else set())
     spec = make_spec(kind, image=slug, layer=layer, neuron=neuron, hyper=hyper, num_classes=len(out.facts["classes"]))
-    return spec, render_one(spec, ctx)
+    if kind in VECTOR_KINDS:
+        return spec, render_one(spec, dataclasses.replace(ctx, output=fmt, zoom=zoom))
+    if zoom != 1 and KINDS[kind][3] != "png":
+        raise ConfigError(f"zoom: only PNG figures can be enlarged; {kind!r} is a {KINDS[kind][3].upper()}")
+    rendered = render_one(spec, ctx)
+    if zoom == 1:
+        return spec, rendered
+    return spec, dataclasses.replace(rendered, data=enlarge(rendered.data, zoom), width=rendered.width * zoom,
+                                     height=rendered.height * zoom)
