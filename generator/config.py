@@ -12,6 +12,9 @@ DATASETS = ("shapes", "tiny-imagenet-10", "folder")
 PROFILES = ("quick", "full")
 SCHEDULES = ("constant", "cosine")
 PROFILE_ENV = "TINYVGG_PROFILE"
+# Material's convention for plugin caches (its social plugin uses .cache/plugin/social): the folder is
+# ours alone, so `clean` never touches another plugin's files.
+DEFAULT_CACHE_DIR = ".cache/plugin/tinyvgg"
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ class BuildConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
     profile: str = "quick"
-    cache_dir: Path = Path(".cache")
+    cache_dir: Path = Path(DEFAULT_CACHE_DIR)
     images: tuple[Path, ...] = ()  # the user's own sample images (absolute)
     base_dir: Path = Path(".")  # where relative paths start (mkdocs.yml's folder): names images, never hashed
     reference_weights: str | None = None  # CNN Explainer's model.json, for the accuracy comparison
@@ -144,7 +147,7 @@ def make_build_config(base: Path, *, profile: str | None = None, dataset: str | 
                       dataset_path: str | None = None, epochs: int | None = None, seed: int = 0,
                       images: tuple[str, ...] = (), featured: str = "", detail_images: tuple[str, ...] = (),
                       scale: str = "layer", workers: int = 0, reference_weights: str | None = None,
-                      cache_dir: str = ".cache", images_per_class: int | None = None,
+                      cache_dir: str = DEFAULT_CACHE_DIR, images_per_class: int | None = None,
                       max_samples: int = 0) -> BuildConfig:
     """Options as the plugin (mkdocs.yml) and the CLI take them -> BuildConfig.
     Relative paths are resolved against `base` (the directory of mkdocs.yml, or the CWD)."""

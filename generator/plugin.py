@@ -24,7 +24,7 @@ from generator import i18n
 from generator import pages as gen_pages
 from generator.build import catalog, prepare, render
 from generator.cache import atomic_write
-from generator.config import BuildConfig, make_build_config
+from generator.config import DEFAULT_CACHE_DIR, BuildConfig, make_build_config
 from generator.errors import GeneratorError, ShortcodeError
 from generator.markup import Html, el
 from generator.progress import quiet_bars_when_logged
@@ -70,8 +70,8 @@ class TinyVGGConfig(Config):
     reference_weights = c.Optional(c.Type(str))
     """CNN Explainer's model.json, to quote its accuracy on the same test images (full profile)."""
     # -- cache --
-    cache_dir = c.Type(str, default=".cache")
-    """Where stage results are kept, relative to mkdocs.yml."""
+    cache_dir = c.Type(str, default=DEFAULT_CACHE_DIR)
+    """Where stage results are kept, relative to mkdocs.yml (Material's .cache/plugin/<name> convention)."""
 
 
 def build_config(opts: TinyVGGConfig, config_file: str | None) -> BuildConfig:
