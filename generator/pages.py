@@ -231,3 +231,7 @@ BLOCKS: dict[str, Callable[[SiteFigures, Shortcode, Page, str], str]] = {
 def check_block_args(code: Shortcode) -> None:
     if code.arg or code.params:
         raise ShortcodeError(f"{code.name} takes no arguments")
+    if code.name in HTML_BLOCKS and not code.alone:
+        # Inside a paragraph its <div> would land in a <p>, which browsers split apart.
+        raise ShortcodeError(f"{code.name} must stand alone on its line (it makes a block: put it in a paragraph "
+                             "of its own, with a blank line before and after)")

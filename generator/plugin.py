@@ -22,6 +22,7 @@ from mkdocs.structure.pages import Page
 
 from generator import i18n
 from generator import pages as gen_pages
+from generator import site_checks
 from generator.build import catalog, prepare, render
 from generator.cache import atomic_write
 from generator.config import DEFAULT_CACHE_DIR, BuildConfig, make_build_config
@@ -115,6 +116,9 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         self.site_url = config.site_url or ""
         quiet_bars_when_logged()
         try:
+            site_checks.check_plugin_order(config, self)
+            if self.config.explore_pages:
+                site_checks.check_explore_extensions(config)
             cfg = build_config(self.config, config.config_file_path)
             if self.output is None or cfg != self.build_cfg:  # static-i18n re-runs on_config per language
                 self.output = prepare(cfg, progress=True, log=log.info)
