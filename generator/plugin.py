@@ -36,6 +36,8 @@ from generator.values import network_table, resolve_value
 
 log = logging.getLogger("mkdocs.plugins.tinyvgg")
 FAVICON = "assets/favicon.png"  # mkdocs.yml's theme.favicon and theme.logo point here
+STYLESHEET = "assets/tinyvgg.css"  # the figure grids' rules, added to every site (package data)
+STYLESHEET_SRC = Path(__file__).resolve().parent / "assets" / "tinyvgg.css"
 class TinyVGGConfig(Config):
     # -- what to train on --
     profile = c.Optional(c.Choice(("quick", "full")))
@@ -115,6 +117,8 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         self.site_url = config.site_url or ""
         quiet_bars_when_logged()
+        if STYLESHEET not in config.extra_css:  # before the site's own stylesheets, which may override it
+            config.extra_css.insert(0, STYLESHEET)
         try:
             site_checks.check_plugin_order(config, self)
             if self.config.explore_pages:
@@ -181,6 +185,8 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         assert self.output is not None
         lang = i18n.page_lang(config)
+        if files.get_file_from_path(STYLESHEET) is None:  # a docs/assets/tinyvgg.css of the site's own wins
+            files.append(File.generated(config, STYLESHEET, abs_src_path=str(STYLESHEET_SRC)))
         if i18n.is_default_build(config):  # figures are shared: copy them once, at figures/
             self._render_used(config)
             for entry in self.output.manifest:
