@@ -28,7 +28,7 @@ from generator.cache import atomic_write
 from generator.config import DEFAULT_CACHE_DIR, BuildConfig, make_build_config
 from generator.errors import GeneratorError, ShortcodeError
 from generator.markup import Html, el
-from generator.progress import quiet_bars_when_logged
+from generator.progress import bars_wanted, quiet_bars_when_logged
 from generator.records import BuildOutput, FigureSpec
 from generator.shortcodes import Shortcode, ShortcodeErrors, expand
 from generator.usage import SiteFigures, used_specs
@@ -112,11 +112,13 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         # so that no text of a page can look like one; it never reaches the output.
         self._token = f"tvstash{secrets.token_hex(6)}n"
         self._stash: dict[str, list[str]] = {}
+        self.bars = True  # progress bars (not under `mkdocs build -q`)
 
     # -- pipeline --------------------------------------------------------------------------------
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         self.site_url = config.site_url or ""
         quiet_bars_when_logged()
+        self.bars = bars_wanted(log)
         if STYLESHEET not in config.extra_css:  # before the site's own stylesheets, which may override it
             config.extra_css.insert(0, STYLESHEET)
         try:
@@ -125,7 +127,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
                 site_checks.check_explore_extensions(config)
             cfg = build_config(self.config, config.config_file_path)
             if self.output is None or cfg != self.build_cfg:  # static-i18n re-runs on_config per language
-                self.output = prepare(cfg, progress=True, log=log.info)
+                self.output = prepare(cfg, progress=self.bars, log=log.info)
                 self.build_cfg = cfg
                 self.site_root = Path(config.site_dir)
                 self.figs = SiteFigures(self.output, self.site_url, cfg.render.detail_images, self._render_late,
@@ -164,7 +166,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
             if self._wants_logo(config):
                 specs += [s for s in everything if s.kind == "logo"]
         try:
-            rendered, cached = render(cfg, out, specs, progress=True, log=log.info)
+            rendered, cached = render(cfg, out, specs, progress=self.bars, log=log.info)
         except GeneratorError as exc:
             raise PluginError(f"tinyvgg: {exc}") from exc
         log.info("tinyvgg: rendered %d of %d figures (%d from cache)", len(specs), len(everything), cached)
