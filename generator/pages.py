@@ -16,6 +16,7 @@ from generator.arch import CONV_LAYERS, POOL_LAYERS, RELU_LAYERS
 from generator.catalog import ACTIVATION_LAYERS
 from generator.errors import ShortcodeError
 from generator.markup import Html, el, md_text
+from generator.reference import reference_html
 from generator.usage import SiteFigures, gallery_specs
 from generator.values import class_name
 
@@ -220,11 +221,12 @@ def _reference_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) 
             'validation images.')
 
 
-HTML_BLOCKS = ("samples", "gallery")  # blocks that return finished HTML (`reference` returns Markdown)
+HTML_BLOCKS = ("samples", "gallery", "shortcode-reference")  # finished HTML (`reference` returns Markdown)
 BLOCKS: dict[str, Callable[[SiteFigures, Shortcode, Page, str], str]] = {
     "samples": _samples_block,
     "gallery": _gallery_block,
     "reference": _reference_block,
+    "shortcode-reference": lambda figs, code, page, lang: reference_html(figs.facts, lang),
 }
 
 
