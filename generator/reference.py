@@ -90,6 +90,7 @@ T = {
     "layer_required": {"zh": "必填，{layers} 之一", "en": "required, one of {layers}"},
     "neuron": {"zh": "从 0 起的编号（input 有 3 个，output 每个类别一个，其余每层 {filters} 个）；默认 0",
                "en": "a number from 0 (input has 3, output one per class, every other layer {filters}); default 0"},
+    "neuron_filters": {"zh": "0 到 {last}；默认 0", "en": "0 to {last}; default 0"},
     "hyper": {"zh": "必填，{hypers} 之一", "en": "required, one of {hypers}"},
     "class": {"zh": "类别编号（从 0 起，共 {n} 个）或英文类名；默认预测的类别",
               "en": "a class number (from 0, {n} classes) or English class name; default the predicted class"},
@@ -133,7 +134,10 @@ def kind_params(kind: str, facts: dict, lang: str) -> Html:
         items.append(_param("layer", _filled(T["layer_default"][lang], layers=_codes(layers, lang),
                                              default=el("code", None, default_layer(kind)))))
     if takes_neuron:
-        items.append(_param("neuron", _t("neuron", lang, filters=FILTERS)))
+        if {"input", "output"} & set(layers or ()):
+            items.append(_param("neuron", _t("neuron", lang, filters=FILTERS)))
+        else:  # conv, relu and pool layers: FILTERS neurons each
+            items.append(_param("neuron", _t("neuron_filters", lang, last=FILTERS - 1)))
     if kind == "hyperparameter":
         items.append(_param("hyper", _filled(T["hyper"][lang], hypers=_codes(HYPERS, lang))))
     return _params_list(items, lang)

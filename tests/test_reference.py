@@ -10,6 +10,7 @@ from test_docs import stand_in_facts
 
 from generator import pages as gen_pages
 from generator.catalog import KINDS, make_spec
+from generator.errors import FigureSpecError
 from generator.reference import KIND_TEXT, SHORTCODE_TEXT, VALUE_TEXT, reference_html
 from generator.values import VALUES, resolve_value
 
@@ -62,6 +63,11 @@ def test_the_documented_default_layer_and_neuron_are_applied(kind: str) -> None:
     assert spec.layer == default.group(1)
     if KINDS[kind][2]:
         assert "default 0" in row and spec.neuron == 0
+    last = re.search(r"0 to (\d+); default 0", row)
+    if last:  # the documented range is the accepted one
+        make_spec(kind, image="sample", neuron=int(last.group(1)))
+        with pytest.raises(FigureSpecError):
+            make_spec(kind, image="sample", neuron=int(last.group(1)) + 1)
 
 
 def test_the_documented_value_defaults_are_applied() -> None:
