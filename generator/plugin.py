@@ -20,9 +20,8 @@ from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-from generator import i18n
+from generator import i18n, site_checks
 from generator import pages as gen_pages
-from generator import site_checks
 from generator.build import catalog, prepare, render
 from generator.cache import atomic_write
 from generator.config import DEFAULT_CACHE_DIR, BuildConfig, make_build_config

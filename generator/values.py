@@ -114,8 +114,10 @@ VALUES: dict[str, tuple[tuple[str, ...], Resolver]] = {
     "class-names": ((), lambda p, f, lang: ("、" if lang == "zh" else ", ").join(
         class_name(f, i, lang) for i in range(len(f["classes"])))),
     "param-count": ((), lambda p, f, lang: _int(f["param_count"])),
-    "layer-params": (("layer",), lambda p, f, lang: _int(f["layers"][_layer(p, f, LAYER_CHOICES["layer-params"])]["params"])),
-    "layer-shape": (("layer",), lambda p, f, lang: _shape(f["layers"][_layer(p, f, LAYER_CHOICES["layer-shape"])]["shape"])),
+    "layer-params": (("layer",), lambda p, f, lang: _int(
+        f["layers"][_layer(p, f, LAYER_CHOICES["layer-params"])]["params"])),
+    "layer-shape": (("layer",), lambda p, f, lang: _shape(
+        f["layers"][_layer(p, f, LAYER_CHOICES["layer-shape"])]["shape"])),
     "kernel-count": (("layer",), lambda p, f, lang: _int(
         f["layers"][_layer(p, f, LAYER_CHOICES["kernel-count"])]["in_channels"] * FILTERS)),
     "kernel-size": ((), lambda p, f, lang: "3 × 3"),
