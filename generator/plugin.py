@@ -118,6 +118,9 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         self.site_url = config.site_url or ""
         quiet_bars_when_logged()
         self.bars = bars_wanted(log)
+        if not STYLESHEET_SRC.is_file():
+            raise PluginError(f"tinyvgg: {STYLESHEET_SRC} is missing: the package was installed without its data "
+                              "files; reinstall it (pip install --force-reinstall)")
         if STYLESHEET not in config.extra_css:  # before the site's own stylesheets, which may override it
             config.extra_css.insert(0, STYLESHEET)
         try:
