@@ -105,6 +105,19 @@ def test_the_project_builds_strict_with_the_stylesheet_and_only_its_figures(site
     assert reference.count('class="tv-reference"') == 3 and "<code>conv-detail</code>" in reference
 
 
+def test_a_stylesheet_of_the_sites_own_replaces_the_shipped_one(trained_cache: Path, tmp_path: Path) -> None:
+    """docs/assets/tinyvgg.css in the author's docs wins, and is linked once."""
+    cache = copy_model(trained_cache, tmp_path / "cache")
+    own = "/* my own figure styles */\n.tv-samples { display: flex; }\n"
+    cfg = make_project(tmp_path / "p", "site_name: Own CSS\ntheme:\n  name: mkdocs\n  highlightjs: false\n"
+                       "plugins:\n" + plugin_yaml(cache), {**PAGES, "assets/tinyvgg.css": own})
+    proc = run_mkdocs(cfg, tmp_path / "site", "http://127.0.0.1:8765/", timeout=600)
+    assert proc.returncode == 0, proc.stdout
+    assert (tmp_path / "site" / "assets" / "tinyvgg.css").read_text(encoding="utf-8") == own
+    index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert len(re.findall(r'<link [^>]*href="assets/tinyvgg.css"', index)) == 1
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     """Debian's Chromium: `playwright install` cannot download a browser here."""
