@@ -49,9 +49,10 @@ class Workspace:
 
     def stage_dir(self, stage: str) -> Path:
         """The one complete directory of `stage` in the (fresh) cache."""
-        found = [d for d in (self.root / ".cache" / stage).iterdir() if (d / ".complete").is_file()]
+        cache = self.root / ".cache" / "plugin" / "tinyvgg"  # the plugin's default cache_dir
+        found = [d for d in (cache / stage).iterdir() if (d / ".complete").is_file()]
         if len(found) != 1:
-            raise RuntimeError(f"expected one {stage} stage in {self.root / '.cache'}, found {len(found)}")
+            raise RuntimeError(f"expected one {stage} stage in {cache}, found {len(found)}")
         return found[0]
 
 

@@ -140,6 +140,9 @@ def explain(exc: OSError, where: Path) -> CacheError:
 
 
 MARKER = ".complete"
+# The top-level entries a cache writes: its stage folders and manifest.json (plus build.lock, which stays).
+STAGES = ("train", "probe", "image", "figure", "render")  # render: the figure stage of older caches
+OWNED = frozenset({*STAGES, "manifest.json"})
 
 
 def _inventory(directory: Path) -> dict[str, list]:
@@ -176,7 +179,7 @@ def damage(directory: Path) -> str | None:
 
 
 class Cache:
-    """The build cache under `root` (by default .cache/ beside mkdocs.yml)."""
+    """The build cache under `root` (by default .cache/plugin/tinyvgg/ beside mkdocs.yml)."""
 
     def __init__(self, root: Path, log: Callable[[str], object] | None = None) -> None:
         self.root = Path(root)
@@ -299,22 +302,31 @@ class Cache:
         return freed
 
     def clean(self) -> int:
-        """Empty the cache; returns the number of bytes freed."""
+        """Remove this cache's own entries (OWNED); returns the number of bytes freed. Anything else under
+        the root stays: cache_dir may be a folder other tools share (e.g. .cache, with .cache/plugin/social)."""
         if not self.root.exists():
             return 0
-        freed = sum(f.stat().st_size for f in self.root.rglob("*") if f.is_file())
+        freed = 0
         try:
             with self.lock():
                 for child in self.root.iterdir():
-                    if child.name == "build.lock":
+                    if not self.owns(child.name):
                         continue
                     if child.is_dir():
+                        freed += sum(f.stat().st_size for f in child.rglob("*") if f.is_file())
                         shutil.rmtree(child)
                     else:
+                        freed += child.stat().st_size
                         child.unlink()
         except OSError as exc:
             raise explain(exc, self.root) from exc
         return freed
+
+    @staticmethod
+    def owns(name: str) -> bool:
+        """A top-level name this cache writes: a stage folder, the manifest or its temp file (not the lock,
+        which clean holds)."""
+        return name in OWNED or (name.startswith(".manifest.json.") and name.endswith(".tmp"))
 
 
 def write_json(path: Path, data: object) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from generator import __version__
-from generator.config import CACHE_DIR, OPTIONS, PROFILE_ENV, BuildConfig, from_options
+from generator.config import DEFAULT_CACHE_DIR, OPTIONS, PROFILE_ENV, BuildConfig, from_options
 from generator.errors import ConfigError, GeneratorError
 from generator.progress import quiet_bars_when_logged
 
@@ -36,7 +36,7 @@ def _pipeline_args(p: argparse.ArgumentParser) -> None:
         else:
             g.add_argument(opt.flag, type=opt.type, default=opt.default, choices=opt.choices,
                            metavar="N" if opt.type is int else None, help=opt.help + default)
-    g.add_argument("--cache-dir", default=CACHE_DIR, help=f"cache directory (default {CACHE_DIR})")
+    g.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, help=f"cache directory (default {DEFAULT_CACHE_DIR})")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -280,7 +280,7 @@ def parser() -> argparse.ArgumentParser:
     _pipeline_args(f)
     f.set_defaults(func=cmd_figure)
     c = sub.add_parser("clean", help="empty the cache")
-    c.add_argument("--cache-dir", default=CACHE_DIR, help=f"cache directory (default {CACHE_DIR})")
+    c.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, help=f"cache directory (default {DEFAULT_CACHE_DIR})")
     c.add_argument("--unused", action="store_true",
                    help="remove only what the last build did not use (figures, older models and probes)")
     c.set_defaults(func=cmd_clean)

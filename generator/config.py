@@ -15,6 +15,9 @@ PROFILES = ("quick", "full")
 SCALES = ("layer", "neuron")
 SCHEDULES = ("constant", "cosine")
 PROFILE_ENV = "TINYVGG_PROFILE"
+# Material's convention for plugin caches (its social plugin uses .cache/plugin/social): the folder is
+# ours alone, so `clean` never touches another plugin's files.
+DEFAULT_CACHE_DIR = ".cache/plugin/tinyvgg"
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,6 @@ OPTIONS: tuple[Option, ...] = (
     Option("reference_weights", str, None, None,
            "CNN Explainer's model.json, to quote its accuracy on the same test images"),
 )
-CACHE_DIR = ".cache"  # the command line's default; the plugin keeps its own (plugin.TinyVGGConfig.cache_dir)
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ class BuildConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
     profile: str = "quick"
-    cache_dir: Path = Path(".cache")
+    cache_dir: Path = Path(DEFAULT_CACHE_DIR)
     images: tuple[Path, ...] = ()  # the user's own sample images (absolute)
     base_dir: Path = Path(".")  # where relative paths start (mkdocs.yml's folder): names images, never hashed
     reference_weights: str | None = None  # CNN Explainer's model.json, for the accuracy comparison
@@ -184,7 +186,7 @@ def with_overrides(cfg, **changes):
         raise ConfigError(str(exc)) from exc
 
 
-def from_options(base: Path, values: Mapping[str, Any], cache_dir: str = CACHE_DIR) -> BuildConfig:
+def from_options(base: Path, values: Mapping[str, Any], cache_dir: str = DEFAULT_CACHE_DIR) -> BuildConfig:
     """Every option of OPTIONS by name (the CLI's parsed flags, the plugin's validated config) -> BuildConfig."""
     kwargs: dict[str, Any] = {o.name: tuple(values[o.name]) if o.type is list else values[o.name] for o in OPTIONS}
     return make_build_config(base, cache_dir=cache_dir, **kwargs)
@@ -194,7 +196,7 @@ def make_build_config(base: Path, *, profile: str | None = None, dataset: str | 
                       dataset_path: str | None = None, epochs: int | None = None, seed: int = 0,
                       images: tuple[str, ...] = (), featured: str = "", detail_images: tuple[str, ...] = (),
                       scale: str = "layer", workers: int = 0, reference_weights: str | None = None,
-                      cache_dir: str = CACHE_DIR, images_per_class: int | None = None,
+                      cache_dir: str = DEFAULT_CACHE_DIR, images_per_class: int | None = None,
                       max_samples: int = 0) -> BuildConfig:
     """Options as the plugin (mkdocs.yml) and the CLI take them -> BuildConfig.
     Relative paths are resolved against `base` (the directory of mkdocs.yml, or the CWD)."""

@@ -18,6 +18,7 @@ from generator.errors import ShortcodeError
 from generator.interactive import network_block
 from generator.markup import Html, el, md_text
 from generator.records import Facts, ManifestEntry, Sample
+from generator.reference import reference_html
 from generator.usage import SiteFigures, gallery_specs
 from generator.values import class_name
 
@@ -223,15 +224,20 @@ def _reference_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) 
 
 
 # Blocks that return finished HTML (`reference` returns Markdown).
-HTML_BLOCKS = ("samples", "gallery", "network")
+HTML_BLOCKS = ("samples", "gallery", "network", "shortcode-reference")
 BLOCKS: dict[str, Callable[[SiteFigures, Shortcode, Page, str], str]] = {
     "samples": _samples_block,
     "gallery": _gallery_block,
     "reference": _reference_block,
     "network": network_block,  # the live network view (generator/interactive.py)
+    "shortcode-reference": lambda figs, code, page, lang: reference_html(figs.facts, lang),
 }
 
 
 def check_block_args(code: Shortcode) -> None:
     if code.arg or code.params:
         raise ShortcodeError(f"{code.name} takes no arguments")
+    if code.name in HTML_BLOCKS and not code.alone:
+        # Inside a paragraph its <div> would land in a <p>, which browsers split apart.
+        raise ShortcodeError(f"{code.name} must stand alone on its line (it makes a block: put it in a paragraph "
+                             "of its own, with a blank line before and after)")

@@ -20,15 +20,15 @@ from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-from generator import i18n, interactive
+from generator import i18n, interactive, site_checks
 from generator import pages as gen_pages
 from generator.build import catalog, prepare, render
 from generator.cache import atomic_write
-from generator.config import OPTIONS, BuildConfig, Option, from_options
+from generator.config import DEFAULT_CACHE_DIR, OPTIONS, BuildConfig, Option, from_options
 from generator.errors import GeneratorError, ShortcodeError
 from generator.export import Exported, export_stage
 from generator.markup import Html, el
-from generator.progress import quiet_bars_when_logged
+from generator.progress import bars_wanted, quiet_bars_when_logged
 from generator.records import BuildOutput, FigureSpec, ManifestEntry
 from generator.shortcodes import Shortcode, ShortcodeErrors, expand
 from generator.usage import SiteFigures, used_specs
@@ -36,6 +36,8 @@ from generator.values import network_table, resolve_value
 
 log = logging.getLogger("mkdocs.plugins.tinyvgg")
 FAVICON = "assets/favicon.png"  # mkdocs.yml's theme.favicon and theme.logo point here
+STYLESHEET = "assets/tinyvgg.css"  # the figure grids' rules, added to every site (package data)
+STYLESHEET_SRC = Path(__file__).resolve().parent / "assets" / "tinyvgg.css"
 
 
 def _config_option(opt: Option) -> c.BaseConfigOption:
@@ -58,8 +60,8 @@ class TinyVGGConfig(_PipelineConfig):  # type: ignore[misc,valid-type]  # (a bas
     figures = c.Choice(("used", "all"), default="used")
     """'used': render only the figures the pages show; 'all': every figure of the catalogue (for embedding)."""
     # -- cache --
-    cache_dir = c.Type(str, default=".cache")
-    """Where stage results are kept, relative to mkdocs.yml."""
+    cache_dir = c.Type(str, default=DEFAULT_CACHE_DIR)
+    """Where stage results are kept, relative to mkdocs.yml (Material's .cache/plugin/<name> convention)."""
 
 
 def build_config(opts: TinyVGGConfig, config_file: str | None) -> BuildConfig:
@@ -94,15 +96,25 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         # so that no text of a page can look like one; it never reaches the output.
         self._token = f"tvstash{secrets.token_hex(6)}n"
         self._stash: dict[str, list[str]] = {}
+        self.bars = True  # progress bars (not under `mkdocs build -q`)
 
     # -- pipeline --------------------------------------------------------------------------------
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         self.site_url = config.site_url or ""
         quiet_bars_when_logged()
+        self.bars = bars_wanted(log)
+        if not STYLESHEET_SRC.is_file():
+            raise PluginError(f"tinyvgg: {STYLESHEET_SRC} is missing: the package was installed without its data "
+                              "files; reinstall it (pip install --force-reinstall)")
+        if STYLESHEET not in config.extra_css:  # before the site's own stylesheets, which may override it
+            config.extra_css.insert(0, STYLESHEET)
         try:
+            site_checks.check_plugin_order(config, self)
+            if self.config.explore_pages:
+                site_checks.check_explore_extensions(config)
             cfg = build_config(self.config, config.config_file_path)
             if self.output is None or cfg != self.build_cfg:  # static-i18n re-runs on_config per language
-                self.output = prepare(cfg, progress=True, log=log.info)
+                self.output = prepare(cfg, progress=self.bars, log=log.info)
                 self.exported = export_stage(Path(cfg.cache_dir), self.output.train_dir, self.output.keys.train,
                                              self.output.probe_files)
                 self.build_cfg = cfg
@@ -145,7 +157,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
                 specs += [s for s in everything if s.kind == "logo"]
             specs = list({spec.id: spec for spec in specs}.values())  # the gallery may hold the logo too
         try:
-            rendered, cached = render(cfg, out, specs, progress=True, log=log.info)
+            rendered, cached = render(cfg, out, specs, progress=self.bars, log=log.info)
         except GeneratorError as exc:
             raise PluginError(f"tinyvgg: {exc}") from exc
         log.info("tinyvgg: rendered %d of %d figures (%d from cache)", len(specs), len(everything), cached)
@@ -166,6 +178,8 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         assert self.output is not None
         lang = i18n.page_lang(config)
+        if files.get_file_from_path(STYLESHEET) is None:  # a docs/assets/tinyvgg.css of the site's own wins
+            files.append(File.generated(config, STYLESHEET, abs_src_path=str(STYLESHEET_SRC)))
         if i18n.is_default_build(config):  # figures are shared: copy them once, at figures/
             self._render_used(config)
             for entry in self.output.manifest:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -11,3 +12,9 @@ def quiet_bars_when_logged() -> None:
     times a second, so a log keeps a heartbeat without thousands of carriage-return updates."""
     if not sys.stderr.isatty():
         os.environ.setdefault("TQDM_MININTERVAL", "20")
+
+
+def bars_wanted(logger: logging.Logger) -> bool:
+    """Bars only where the log shows INFO lines: `mkdocs build -q` sets MkDocs' logger to ERROR, and a
+    quiet build must print nothing but errors."""
+    return logger.isEnabledFor(logging.INFO)

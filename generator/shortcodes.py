@@ -22,6 +22,7 @@ class Shortcode:
     arg: str  # the first bare word: figure kind, value name, table name
     params: dict[str, str]
     line: int
+    alone: bool = False  # nothing else on its line (blocks such as {{ samples }} must be)
 
 
 def parse_args(raw: str) -> tuple[str, dict[str, str]]:
@@ -138,7 +139,8 @@ def expand(markdown: str, handler: Callable[[Shortcode], str], known: frozenset[
             text = line[start:end]
             try:
                 arg, params = parse_args(raw)
-                pieces.append(handler(Shortcode(name, arg, params, number)))
+                alone = not (line[:start].strip() or line[end:].strip())
+                pieces.append(handler(Shortcode(name, arg, params, number, alone)))
             except ShortcodeError as exc:
                 errors.append((number, f"{text}: {exc}"))
                 pieces.append(text)

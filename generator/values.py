@@ -13,6 +13,13 @@ from generator.markup import md_text
 from generator.records import Facts, Sample
 
 ALL_LAYERS = ["input", *LAYER_NAMES, "flatten", "output"]
+# The layers each value with a `layer=` key accepts (the shortcode reference lists them from here).
+LAYER_CHOICES: dict[str, list[str]] = {
+    "layer-params": ALL_LAYERS,
+    "layer-shape": ALL_LAYERS,
+    "kernel-count": CONV_LAYERS,
+    "bias": [*CONV_LAYERS, "output"],
+}
 
 
 def _int(n: int) -> str:
@@ -30,9 +37,8 @@ def _shape(shape: list[int]) -> str:
     return f"{h} × {w} × {c}"
 
 
-def _layer(params: dict, facts: Facts, allowed: list[str] | None = None) -> str:
+def _layer(params: dict, facts: Facts, allowed: list[str]) -> str:
     layer = params.get("layer")
-    allowed = allowed or ALL_LAYERS
     if layer not in allowed:
         raise ShortcodeError(f"needs layer= one of {', '.join(allowed)} (got {layer!r})")
     return layer
@@ -109,10 +115,12 @@ VALUES: dict[str, tuple[tuple[str, ...], Resolver]] = {
     "class-names": ((), lambda p, f, lang: ("、" if lang == "zh" else ", ").join(
         class_name(f, i, lang) for i in range(len(f["classes"])))),
     "param-count": ((), lambda p, f, lang: _int(f["param_count"])),
-    "layer-params": (("layer",), lambda p, f, lang: _int(f["layers"][_layer(p, f)]["params"])),
-    "layer-shape": (("layer",), lambda p, f, lang: _shape(f["layers"][_layer(p, f)]["shape"])),
+    "layer-params": (("layer",), lambda p, f, lang: _int(
+        f["layers"][_layer(p, f, LAYER_CHOICES["layer-params"])]["params"])),
+    "layer-shape": (("layer",), lambda p, f, lang: _shape(
+        f["layers"][_layer(p, f, LAYER_CHOICES["layer-shape"])]["shape"])),
     "kernel-count": (("layer",), lambda p, f, lang: _int(
-        f["layers"][_layer(p, f, CONV_LAYERS)]["in_channels"] * FILTERS)),
+        f["layers"][_layer(p, f, LAYER_CHOICES["kernel-count"])]["in_channels"] * FILTERS)),
     "kernel-size": ((), lambda p, f, lang: "3 × 3"),
     "filters": ((), lambda p, f, lang: str(FILTERS)),
     "flatten-size": ((), lambda p, f, lang: _int(f["layers"]["flatten"]["shape"][0])),
@@ -129,7 +137,7 @@ VALUES: dict[str, tuple[tuple[str, ...], Resolver]] = {
 
 
 def _bias(params: dict, facts: Facts) -> str:
-    layer = _layer(params, facts, [*CONV_LAYERS, "output"])
+    layer = _layer(params, facts, LAYER_CHOICES["bias"])
     biases = facts["biases"][layer]
     try:
         n = int(params.get("neuron", "0"))

@@ -21,7 +21,7 @@ from generator.plugin import TinyVGGConfig, build_config
 PIPELINE_COMMANDS = ("build", "train", "predict", "figure")
 PLUGIN_ONLY = {"explore_pages", "figures"}  # what the site shows: no meaning without MkDocs
 CLI_ONLY = {"quiet"}
-# Both sides have it, each with its own default (the plugin's cache sits beside mkdocs.yml's other caches).
+# Both sides have it, outside config.OPTIONS, with one default: config.DEFAULT_CACHE_DIR.
 OWN_DEFAULTS = {"cache_dir"}
 
 

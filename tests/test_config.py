@@ -34,7 +34,7 @@ def test_quick_profile_is_the_default(tmp_path: Path) -> None:
     assert cfg.data == DataConfig(name="shapes", path=None, per_class=600, val_fraction=0.1, seed=0)
     assert cfg.train == TrainConfig()
     assert cfg.render == RenderConfig()
-    assert cfg.cache_dir == tmp_path / ".cache"
+    assert cfg.cache_dir == tmp_path / ".cache" / "plugin" / "tinyvgg"
     assert cfg.images == () and cfg.reference_weights is None
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
+from generator.config import DEFAULT_CACHE_DIR
 from generator.export import SHARD, color_tables, export_stage, tfjs_files, to_keras, write_export
 from generator.tfjs import keras_to_torch, load_tfjs
 from generator.weights import expected_shapes
@@ -172,7 +173,7 @@ def test_the_sites_model_json_reproduces_the_sites_numbers(built_site) -> None:
     assert {e["image"] for e in manifest["figures"] if e["image"]} == set(index)
     from cli_support import latest
 
-    probe = json.loads((latest(Path(__file__).resolve().parents[1] / ".cache", "probe") / "facts.json").read_text())
+    probe = json.loads((latest(Path(__file__).resolve().parents[1] / DEFAULT_CACHE_DIR, "probe") / "facts.json").read_text())
     results = predict(model, [index[s["slug"]] for s in probe["samples"]])
     for sample, result in zip(probe["samples"], results, strict=True):
         probs = list(result["probabilities"].values())

@@ -16,12 +16,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cli_support import latest
-from conftest import REPO, BuiltSite
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from safetensors.numpy import load_file
+from support import REPO, BuiltSite
 from test_browser import CHROMIUM_ARGS, OVERFLOWING, PHONE, Traffic, record
 
+from generator.config import DEFAULT_CACHE_DIR
 from generator.records import ProbeResult, SampleImage
 from generator.render.activations import render_activation_batch
 from generator.render.colors import lut, normalise_index, symmetric
@@ -65,7 +66,7 @@ def open_view(page: Page, site: BuiltSite, path: str = "explore/") -> None:
 
 def probes(site: BuiltSite) -> tuple[Path, dict]:
     """The probe stage the site was built from (its facts name the same samples as the site)."""
-    probe = latest(REPO / ".cache", "probe")
+    probe = latest(REPO / DEFAULT_CACHE_DIR, "probe")
     facts = json.loads((probe / "facts.json").read_text(encoding="utf-8"))
     manifest = json.loads((site.root / "figures" / "manifest.json").read_text(encoding="utf-8"))
     assert {e["image"] for e in manifest["figures"] if e["image"]} == {s["slug"] for s in facts["samples"]}

@@ -75,7 +75,7 @@ def test_results_go_to_stdout_and_stray_prints_to_stderr(monkeypatch, capsys) ->
 
 def _with(p, command: str, func):
     p.parse_args([command, "--cache-dir", "x"])  # the subparser exists
-    for action in p._subparsers._group_actions:  # noqa: SLF001 - test-only: swap one command's function
+    for action in p._subparsers._group_actions:
         action.choices[command].set_defaults(func=func)
     return p
 

@@ -19,7 +19,8 @@ from generator.records import BuildOutput
 PACKAGE = cachemod.PACKAGE_DIR
 # Modules that run on every build and are never cached: nothing they do can go stale.
 EVERY_BUILD = {"__main__.py", "build.py", "cli.py", "markup.py", "pages.py", "plugin.py", "predict.py",
-               "i18n.py", "interactive.py", "progress.py", "shortcodes.py", "usage.py", "values.py"}
+               "i18n.py", "interactive.py", "progress.py", "reference.py", "shortcodes.py", "site_checks.py",
+               "usage.py", "values.py"}
 
 
 def _rel(paths: list[Path], root: Path = PACKAGE) -> set[str]:
