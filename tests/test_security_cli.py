@@ -99,11 +99,13 @@ def test_clean_refuses_folders_that_are_not_a_cache(tmp_path: Path, monkeypatch,
 def test_clean_still_empties_a_real_cache(tmp_path: Path, monkeypatch, capsys) -> None:
     from generator import cli
 
-    cache = tmp_path / ".cache"
+    from generator.config import DEFAULT_CACHE_DIR
+
+    cache = tmp_path / DEFAULT_CACHE_DIR
     (cache / "train" / "abc").mkdir(parents=True)
     (cache / "build.lock").write_text("")
     (cache / "manifest.json").write_text("{}")
     monkeypatch.chdir(tmp_path)
     assert cli.main(["clean"]) == 0
     assert sorted(p.name for p in cache.iterdir()) == ["build.lock"]
-    assert capsys.readouterr().out.startswith("emptied .cache")
+    assert capsys.readouterr().out.startswith(f"emptied {DEFAULT_CACHE_DIR}")
