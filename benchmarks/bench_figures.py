@@ -60,10 +60,19 @@ def scenario_rows(ws: Workspace, tmp: Path) -> list[Row]:
     if proc.returncode != 0:
         raise RuntimeError("build with a new image failed:\n" + proc.tail())
     drawn, used = _drawn(proc.stderr)
-    rows.append(Row("8", f"add one image to a warm build: drew {drawn} of {used} figures", f"{proc.seconds:.1f} s",
-                    proc.seconds, "s", f"<= 8 s, {PER_IMAGE} drawn",
-                    check(proc.seconds, 8) and drawn == PER_IMAGE, "probe of that image + its explore page's "
-                    "figures; every other figure from the cache", {"drawn": drawn, "used": used}))
+    rows.append(
+        Row(
+            "8",
+            f"add one image to a warm build: drew {drawn} of {used} figures",
+            f"{proc.seconds:.1f} s",
+            proc.seconds,
+            "s",
+            f"<= 8 s, {PER_IMAGE} drawn",
+            check(proc.seconds, 8) and drawn == PER_IMAGE,
+            "probe of that image + its explore page's figures; every other figure from the cache",
+            {"drawn": drawn, "used": used},
+        )
+    )
 
     featured = ws.facts()["samples"][1]["slug"]
     root = _copy(ws, tmp / "featured", f"featured: {featured}\n")
@@ -71,10 +80,19 @@ def scenario_rows(ws: Workspace, tmp: Path) -> list[Row]:
     if proc.returncode != 0:
         raise RuntimeError("build with another featured image failed:\n" + proc.tail())
     drawn, used = _drawn(proc.stderr)
-    rows.append(Row("8", f"change `featured` on a warm build: drew {drawn} of {used} figures",
-                    f"{proc.seconds:.1f} s", proc.seconds, "s", f"<= 5 s, {DETAIL} drawn",
-                    check(proc.seconds, 5) and drawn == DETAIL, "only the new featured image's conv-detail "
-                    "animations", {"drawn": drawn, "used": used}))
+    rows.append(
+        Row(
+            "8",
+            f"change `featured` on a warm build: drew {drawn} of {used} figures",
+            f"{proc.seconds:.1f} s",
+            proc.seconds,
+            "s",
+            f"<= 5 s, {DETAIL} drawn",
+            check(proc.seconds, 5) and drawn == DETAIL,
+            "only the new featured image's conv-detail animations",
+            {"drawn": drawn, "used": used},
+        )
+    )
     return rows
 
 
@@ -93,8 +111,9 @@ def two_figure_rows(tmp: Path) -> list[Row]:
     root = tmp / "two-figures"
     shutil.rmtree(root, ignore_errors=True)
     (root / "docs").mkdir(parents=True)
-    (root / "docs" / "index.md").write_text("# Two figures\n\n{{ figure input }}\n\n{{ figure kernels }}\n",
-                                           encoding="utf-8")
+    (root / "docs" / "index.md").write_text(
+        "# Two figures\n\n{{ figure input }}\n\n{{ figure kernels }}\n", encoding="utf-8"
+    )
     (root / "mkdocs.yml").write_text(TWO_FIGURES, encoding="utf-8")
     proc = run_timed([sys.executable, "-m", "mkdocs", "build"], root)
     if proc.returncode != 0:
@@ -104,10 +123,16 @@ def two_figure_rows(tmp: Path) -> list[Row]:
     figures = [p for p in (root / "site" / "figures").rglob("*") if p.is_file() and p.name != "manifest.json"]
     rest = proc.seconds - stages.get("train", 0.0)
     return [
-        Row("8", f"two-figure site, cold: total {proc.seconds:.1f} s, training {stages.get('train', 0):.1f} s",
-            f"+{rest:.1f} s", rest, "s", "training + <= 3 s; 2 figure files",
+        Row(
+            "8",
+            f"two-figure site, cold: total {proc.seconds:.1f} s, training {stages.get('train', 0):.1f} s",
+            f"+{rest:.1f} s",
+            rest,
+            "s",
+            "training + <= 3 s; 2 figure files",
             check(rest, 3) and len(figures) == 2 and drawn == 2,
             f"the rest: data {stages.get('data', 0):.1f} s, probe {stages.get('probe', 0):.1f} s, render "
             f"{stages.get('render', 0):.1f} s, MkDocs and imports; {len(figures)} figure files",
-            {"stages": stages, "figure_files": len(figures), "used": used}),
+            {"stages": stages, "figure_files": len(figures), "used": used},
+        ),
     ]

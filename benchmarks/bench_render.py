@@ -45,7 +45,7 @@ def _naive_map(plt, ctx: RenderContext, spec: FigureSpec) -> bytes:
     probe = ctx.probes[spec.image]
     cmap, lo, hi = stage_scale(probe.stages, spec.layer, spec.neuron, ctx.scale)
     if spec.layer == "output":
-        values = probe.stages["output"][spec.neuron:spec.neuron + 1].reshape(1, 1)
+        values = probe.stages["output"][spec.neuron : spec.neuron + 1].reshape(1, 1)
     else:
         values = probe.stages[spec.layer][spec.neuron]
     fig = plt.figure(figsize=(2.72, 3.3), dpi=100)  # about our maps' pixel size (272 × 330)
@@ -95,25 +95,58 @@ def activation_rows(data: Loaded, workers: int = 0) -> list[Row]:
 
     n_workers = workers or os.cpu_count() or 1
     return [
-        Row("3", f"{len(maps):,} activation maps ({images} images), ours: render_many, {n_workers} processes",
-            f"{pool_s:.2f} s", pool_s, "s", "<= 3 s", check(pool_s, 3.0),
+        Row(
+            "3",
+            f"{len(maps):,} activation maps ({images} images), ours: render_many, {n_workers} processes",
+            f"{pool_s:.2f} s",
+            pool_s,
+            "s",
+            "<= 3 s",
+            check(pool_s, 3.0),
             f"{ours_bytes / len(maps) / KIB:.1f} KiB a map; pool start-up included; CPU {pool_cpu:.2f} s",
-            {"maps": len(maps), "bytes": ours_bytes, "identical_to_single_process": same, "cpu_s": pool_cpu}),
-        Row("3", "  ours, single process", f"{single_s:.2f} s", single_s, "s",
+            {"maps": len(maps), "bytes": ours_bytes, "identical_to_single_process": same, "cpu_s": pool_cpu},
+        ),
+        Row(
+            "3",
+            "  ours, single process",
+            f"{single_s:.2f} s",
+            single_s,
+            "s",
             note=f"{1000 * single_s / len(maps):.2f} ms a map; CPU {single_cpu:.2f} s; output identical to "
-            f"the pool's: {same}", details={"cpu_s": single_cpu}),
-        Row("3", "  ours, single process, second pass (caches warm)", f"{again_s:.2f} s", again_s, "s",
+            f"the pool's: {same}",
+            details={"cpu_s": single_cpu},
+        ),
+        Row(
+            "3",
+            "  ours, single process, second pass (caches warm)",
+            f"{again_s:.2f} s",
+            again_s,
+            "s",
             note="the first pass pays once per process for matplotlib's import (colour tables), fonts, "
-            "colour bars; every render worker pays it too"),
-        Row("3", f"  naive matplotlib (figure+imshow+colorbar+savefig), {len(sample)} timed "
-            f"×{len(maps) / len(sample):g}", f"{naive_s:.1f} s", naive_s, "s",
+            "colour bars; every render worker pays it too",
+        ),
+        Row(
+            "3",
+            f"  naive matplotlib (figure+imshow+colorbar+savefig), {len(sample)} timed ×{len(maps) / len(sample):g}",
+            f"{naive_s:.1f} s",
+            naive_s,
+            "s",
             note=f"extrapolated from {naive_sample_s:.2f} s for {len(sample)} maps "
             f"(one image, every layer); {1000 * naive_sample_s / len(sample):.1f} ms a map, "
             f"{naive_bytes / len(sample) / KIB:.1f} KiB a map",
-            details={"sample": len(sample), "sample_s": naive_sample_s, "sample_cpu_s": naive_cpu}),
-        Row("3", "  speed-up: naive / ours (pool)", f"{speedup:.1f}×", speedup, "x", ">= 8×",
-            check(speedup, 8, at_most=False), f"single process: {speedup_single:.1f}×; by CPU time: "
-            f"{naive_cpu * len(maps) / len(sample) / single_cpu:.1f}× (single process)"),
+            details={"sample": len(sample), "sample_s": naive_sample_s, "sample_cpu_s": naive_cpu},
+        ),
+        Row(
+            "3",
+            "  speed-up: naive / ours (pool)",
+            f"{speedup:.1f}×",
+            speedup,
+            "x",
+            ">= 8×",
+            check(speedup, 8, at_most=False),
+            f"single process: {speedup_single:.1f}×; by CPU time: "
+            f"{naive_cpu * len(maps) / len(sample) / single_cpu:.1f}× (single process)",
+        ),
         activation_batch_row(data.ctx, maps[0].image),  # after the passes above: caches are warm
     ]
 
@@ -126,9 +159,17 @@ def activation_batch_row(ctx: RenderContext, image: str) -> Row:
     t = time.perf_counter()
     batch = render_activation_batch(ctx.probes[image], classes=ctx.classes)
     seconds = time.perf_counter() - t
-    return Row("3", f"  one image's {len(batch)} maps, render_activation_batch, single process",
-               f"{seconds:.2f} s", seconds, "s", "<= 1 s", check(seconds, 1.0),
-               f"image {image}; {1000 * seconds / len(batch):.2f} ms a map", {"maps": len(batch)})
+    return Row(
+        "3",
+        f"  one image's {len(batch)} maps, render_activation_batch, single process",
+        f"{seconds:.2f} s",
+        seconds,
+        "s",
+        "<= 1 s",
+        check(seconds, 1.0),
+        f"image {image}; {1000 * seconds / len(batch):.2f} ms a map",
+        {"maps": len(batch)},
+    )
 
 
 def _gif_info(data: bytes) -> tuple[int, int | None]:
@@ -159,31 +200,81 @@ def conv_rows(data: Loaded) -> list[Row]:
     loops = {s[3] for s in every}
     identical = sum(s[4] for s in every)
     rows = [
-        Row("4", f"conv GIF render time, median over {len(every)} (max {max(times):.3f} s)",
-            f"{median(times):.3f} s", median(times), "s", "median <= 0.25 s", check(median(times), 0.25),
-            "one at a time in this process, from the cold build's cache"),
-        Row("4", "  conv GIF render time, max", f"{max(times):.3f} s", max(times), "s", "each <= 1 s",
-            check(max(times), 1.0), "the slowest single GIF: no figure may stall a build"),
-        Row("4", f"  conv GIF size, max (median {median(sizes) / KIB:.0f} KiB)",
-            f"{max(sizes) / KIB:.1f} KiB", max(sizes) / KIB, "KiB", "each <= 150 KiB",
-            check(max(sizes), 150 * KIB)),
-        Row("4", "  conv GIF frames, max; loop", f"{frames}; loop={'forever' if loops == {0} else loops}",
-            float(frames), "frames", "<= 60; forever", frames <= 60 and loops == {0}),
-        Row("4", "  conv GIFs byte-identical to the cold build's", f"{identical}/{len(every)}",
-            float(identical), "", "all (deterministic)", identical == len(every)),
+        Row(
+            "4",
+            f"conv GIF render time, median over {len(every)} (max {max(times):.3f} s)",
+            f"{median(times):.3f} s",
+            median(times),
+            "s",
+            "median <= 0.25 s",
+            check(median(times), 0.25),
+            "one at a time in this process, from the cold build's cache",
+        ),
+        Row(
+            "4",
+            "  conv GIF render time, max",
+            f"{max(times):.3f} s",
+            max(times),
+            "s",
+            "each <= 1 s",
+            check(max(times), 1.0),
+            "the slowest single GIF: no figure may stall a build",
+        ),
+        Row(
+            "4",
+            f"  conv GIF size, max (median {median(sizes) / KIB:.0f} KiB)",
+            f"{max(sizes) / KIB:.1f} KiB",
+            max(sizes) / KIB,
+            "KiB",
+            "each <= 150 KiB",
+            check(max(sizes), 150 * KIB),
+        ),
+        Row(
+            "4",
+            "  conv GIF frames, max; loop",
+            f"{frames}; loop={'forever' if loops == {0} else loops}",
+            float(frames),
+            "frames",
+            "<= 60; forever",
+            frames <= 60 and loops == {0},
+        ),
+        Row(
+            "4",
+            "  conv GIFs byte-identical to the cold build's",
+            f"{identical}/{len(every)}",
+            float(identical),
+            "",
+            "all (deterministic)",
+            identical == len(every),
+        ),
     ]
     for kind, v in stats.items():
         t, b = [s[0] for s in v], [s[1] for s in v]
-        rows.append(Row("4", f"  {kind} ({len(v)}): time median / max; size median / max",
-                        f"{median(t):.3f} / {max(t):.3f} s; {median(b) / KIB:.0f} / {max(b) / KIB:.0f} KiB",
-                        median(t), "s", details={"time_max_s": max(t), "bytes_median": median(b),
-                                                 "bytes_max": max(b)}))
+        rows.append(
+            Row(
+                "4",
+                f"  {kind} ({len(v)}): time median / max; size median / max",
+                f"{median(t):.3f} / {max(t):.3f} s; {median(b) / KIB:.0f} / {max(b) / KIB:.0f} KiB",
+                median(t),
+                "s",
+                details={"time_max_s": max(t), "bytes_median": median(b), "bytes_max": max(b)},
+            )
+        )
     other: dict[str, list[int]] = {}
     for e in data.manifest.values():
         if e["file"].endswith(".gif") and e["kind"] not in stats:
             other.setdefault(e["kind"], []).append(e["bytes"])
     for kind, sizes_k in sorted(other.items()):  # issue 3 names softmax; the site holds every GIF to it
         biggest = max(sizes_k)
-        rows.append(Row("4", f"  {kind} GIF size, max of {len(sizes_k)}", f"{biggest / KIB:.1f} KiB",
-                        biggest / KIB, "KiB", "<= 150 KiB", check(biggest, 150 * KIB)))
+        rows.append(
+            Row(
+                "4",
+                f"  {kind} GIF size, max of {len(sizes_k)}",
+                f"{biggest / KIB:.1f} KiB",
+                biggest / KIB,
+                "KiB",
+                "<= 150 KiB",
+                check(biggest, 150 * KIB),
+            )
+        )
     return rows

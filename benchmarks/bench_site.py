@@ -75,6 +75,7 @@ def _require(proc: Proc, what: str) -> None:
 
 # ---- row 1 and 7: cold build ----------------------------------------------------------------------
 
+
 def cold_build(ws: Workspace) -> tuple[list[Row], dict]:
     before = children_maxrss()
     proc = run_timed(mkdocs_build(), ws.root, sample_memory=True)
@@ -82,37 +83,71 @@ def cold_build(ws: Workspace) -> tuple[list[Row], dict]:
     _require(proc, "cold mkdocs build")
     t = parse_stage_log(proc.stderr)
     if "train" not in t:
-        raise RuntimeError("cold build: the plugin's 'tinyvgg: ran ...' log line is missing "
-                           "(was the cache warm?)")
+        raise RuntimeError("cold build: the plugin's 'tinyvgg: ran ...' log line is missing (was the cache warm?)")
     pipeline = sum(t.get(k, 0.0) for k in PIPELINE)
     rest = proc.seconds - pipeline
     manifest = ws.manifest()["figures"]
     fig_bytes = sum(e["bytes"] for e in manifest)
     rows = [
-        Row("1", "cold build, quick profile (total wall time)", f"{proc.seconds:.1f} s", proc.seconds, "s",
-            "<= 90 s", check(proc.seconds, 90), "fresh cache; `mkdocs build` in a subprocess",
-            {"stages": t, "pipeline_s": pipeline, "mkdocs_and_startup_s": rest}),
+        Row(
+            "1",
+            "cold build, quick profile (total wall time)",
+            f"{proc.seconds:.1f} s",
+            proc.seconds,
+            "s",
+            "<= 90 s",
+            check(proc.seconds, 90),
+            "fresh cache; `mkdocs build` in a subprocess",
+            {"stages": t, "pipeline_s": pipeline, "mkdocs_and_startup_s": rest},
+        ),
         Row("1", "  training", f"{t['train']:.1f} s", t["train"], "s", "<= 30 s", check(t["train"], 30)),
         Row("1", "  data", f"{t.get('data', 0):.1f} s", t.get("data"), "s"),
         Row("1", "  probe", f"{t.get('probe', 0):.1f} s", t.get("probe"), "s"),
-        Row("1", f"  render ({len(manifest):,} figures, {fig_bytes / MB:.1f} MB)",
-            f"{t.get('render', 0):.1f} s", t.get("render"), "s",
-            details={"figures": len(manifest), "figure_bytes": fig_bytes}),
+        Row(
+            "1",
+            f"  render ({len(manifest):,} figures, {fig_bytes / MB:.1f} MB)",
+            f"{t.get('render', 0):.1f} s",
+            t.get("render"),
+            "s",
+            details={"figures": len(manifest), "figure_bytes": fig_bytes},
+        ),
         Row("1", "  MkDocs + interpreter start + imports (total − pipeline)", f"{rest:.1f} s", rest, "s"),
-        Row("1", "  CPU time of the cold build (user + sys, every process)", f"{proc.cpu_seconds:.1f} s",
-            proc.cpu_seconds, "s", note="less sensitive than wall time to other load on the machine"),
+        Row(
+            "1",
+            "  CPU time of the cold build (user + sys, every process)",
+            f"{proc.cpu_seconds:.1f} s",
+            proc.cpu_seconds,
+            "s",
+            note="less sensitive than wall time to other load on the machine",
+        ),
     ]
     same = before < maxrss  # ru_maxrss of children is a maximum over every child so far
-    rows.append(Row("7", "peak RSS of the cold build (largest process)", fmt_bytes(maxrss), maxrss / MB, "MB",
-                    note="" if same else "an earlier child was larger: value may not be the build's",
-                    details={"ru_maxrss_bytes": maxrss}))
-    rows.append(Row("7", "  peak PSS of the whole process tree (sampled)", fmt_bytes(proc.peak_pss or 0),
-                    (proc.peak_pss or 0) / MB, "MB", note=f"{proc.samples} samples every 0.5 s; "
-                    "PSS counts copy-on-write pages shared with render workers once"))
+    rows.append(
+        Row(
+            "7",
+            "peak RSS of the cold build (largest process)",
+            fmt_bytes(maxrss),
+            maxrss / MB,
+            "MB",
+            note="" if same else "an earlier child was larger: value may not be the build's",
+            details={"ru_maxrss_bytes": maxrss},
+        )
+    )
+    rows.append(
+        Row(
+            "7",
+            "  peak PSS of the whole process tree (sampled)",
+            fmt_bytes(proc.peak_pss or 0),
+            (proc.peak_pss or 0) / MB,
+            "MB",
+            note=f"{proc.samples} samples every 0.5 s; PSS counts copy-on-write pages shared with render workers once",
+        )
+    )
     return rows, {"stderr_tail": proc.tail(8)}
 
 
 # ---- row 2: warm rebuild vs plain MkDocs ----------------------------------------------------------
+
 
 def without_plugin(text: str) -> str:
     """mkdocs.yml without the tinyvgg plugin block, building docs-plain/ into site-plain/."""
@@ -132,8 +167,10 @@ def without_plugin(text: str) -> str:
     text = re.sub(r"^docs_dir:.*$", "docs_dir: docs-plain", text, flags=re.M)
     text = re.sub(r"^site_dir:.*$", "site_dir: site-plain", text, flags=re.M)
     if "tinyvgg" in text or "docs-plain" not in text or "site-plain" not in text:
-        raise RuntimeError("could not derive the plain mkdocs.yml: is the tinyvgg block formatted "
-                           "as `  - tinyvgg:` with its options indented below?")
+        raise RuntimeError(
+            "could not derive the plain mkdocs.yml: is the tinyvgg block formatted "
+            "as `  - tinyvgg:` with its options indented below?"
+        )
     return text
 
 
@@ -153,8 +190,7 @@ def plain_workspace(ws: Workspace) -> str:
         for lang in LANGS:
             page = docs / lang / "explore" / f"{sample['slug']}.md"
             page.write_text(explore_markdown(facts, {facts["featured"]}, sample["slug"], lang), encoding="utf-8")
-    (ws.root / "mkdocs-plain.yml").write_text(without_plugin((ws.root / "mkdocs.yml").read_text()),
-                                              encoding="utf-8")
+    (ws.root / "mkdocs-plain.yml").write_text(without_plugin((ws.root / "mkdocs.yml").read_text()), encoding="utf-8")
     return "mkdocs-plain.yml"
 
 
@@ -191,8 +227,10 @@ def warm_vs_plain(ws: Workspace, runs: int) -> list[Row]:
             proc = run_timed(mkdocs_build(cfg), ws.root)
             _require(proc, f"{name} mkdocs build")
             if name == "warm" and LOG_RE.search(proc.stderr):
-                raise RuntimeError("the warm build re-ran a pipeline stage (did the code or the data change "
-                                   "since the cold build?):\n" + proc.tail())
+                raise RuntimeError(
+                    "the warm build re-ran a pipeline stage (did the code or the data change "
+                    "since the cold build?):\n" + proc.tail()
+                )
             (warm if name == "warm" else plain).append(proc.seconds)
             cpu[name].append(proc.cpu_seconds)
     w, p = median(warm), median(plain)
@@ -204,22 +242,53 @@ def warm_vs_plain(ws: Workspace, runs: int) -> list[Row]:
     seen = json.loads(probe.stdout.strip().splitlines()[-1])
     ratio = w / p
     return [
-        Row("2", f"warm rebuild after editing {EDITED.as_posix()} (median of {runs})", f"{w:.2f} s", w, "s",
+        Row(
+            "2",
+            f"warm rebuild after editing {EDITED.as_posix()} (median of {runs})",
+            f"{w:.2f} s",
+            w,
+            "s",
             note=f"CPU (user + sys) median {cw:.2f} s",
-            details={"runs_s": warm, "cpu_s": cpu["warm"], "site_files": files_w, "site_bytes": bytes_w}),
-        Row("2", "  plain mkdocs build: same pages, figures in docs/, no plugin", f"{p:.2f} s", p, "s",
+            details={"runs_s": warm, "cpu_s": cpu["warm"], "site_files": files_w, "site_bytes": bytes_w},
+        ),
+        Row(
+            "2",
+            "  plain mkdocs build: same pages, figures in docs/, no plugin",
+            f"{p:.2f} s",
+            p,
+            "s",
             note=f"CPU (user + sys) median {cp:.2f} s",
-            details={"runs_s": plain, "cpu_s": cpu["plain"], "site_files": files_p, "site_bytes": bytes_p}),
-        Row("2", "  warm / plain", f"{ratio:.2f}×", ratio, "x", "<= 1.5×", check(ratio, 1.5),
+            details={"runs_s": plain, "cpu_s": cpu["plain"], "site_files": files_p, "site_bytes": bytes_p},
+        ),
+        Row(
+            "2",
+            "  warm / plain",
+            f"{ratio:.2f}×",
+            ratio,
+            "x",
+            "<= 1.5×",
+            check(ratio, 1.5),
             f"CPU-time ratio {cw / cp:.2f}×; outputs: {files_w:,} vs {files_p:,} files, "
-            f"{bytes_w / MB:.1f} vs {bytes_p / MB:.1f} MB", {"cpu_ratio": cw / cp}),
-        Row("2", "  torch imported by the warm build", "yes" if seen["torch"] else "no", float(seen["torch"]),
-            "", "no", not seen["torch"], "in-process build in a subprocess; also imported: "
-            + (", ".join(m for m in seen["heavy"] if m != "torch") or "none"), seen),
+            f"{bytes_w / MB:.1f} vs {bytes_p / MB:.1f} MB",
+            {"cpu_ratio": cw / cp},
+        ),
+        Row(
+            "2",
+            "  torch imported by the warm build",
+            "yes" if seen["torch"] else "no",
+            float(seen["torch"]),
+            "",
+            "no",
+            not seen["torch"],
+            "in-process build in a subprocess; also imported: "
+            + (", ".join(m for m in seen["heavy"] if m != "torch") or "none"),
+            seen,
+        ),
     ]
 
 
 # ---- row 5: site size and page weight -------------------------------------------------------------
+
 
 class _PageRefs(HTMLParser):
     """What a browser fetches for a page before any lazy image: stylesheets, icons, scripts,
@@ -261,7 +330,7 @@ def _resolve(url: str, page: Path, site: Path, site_url: str) -> Path | str | No
     if not url or url.startswith(("data:", "#", "javascript:", "mailto:")):
         return None
     if site_url and url.startswith(site_url):
-        url = "/" + url[len(site_url):]
+        url = "/" + url[len(site_url) :]
     parts = urlsplit(url)
     if parts.scheme or parts.netloc:
         return "external"
@@ -317,24 +386,67 @@ def page_weights(site: Path, site_url: str = "http://127.0.0.1:8000/") -> tuple[
     pages.sort(reverse=True)
     heavy_w, heavy_page, heavy_lazy, heavy_refs = pages[0]
     rows = [
-        Row("5", f"site size ({len(files):,} files under site/)", f"{total / MB:.1f} MB", total / MB, "MB",
-            "<= 60 MB", check(total, 60 * MB), f"= {total / 2**20:.1f} MiB; uncompressed bytes on disk"),
-        Row("5", f"  heaviest page before lazy images: {heavy_page}", fmt_bytes(heavy_w), heavy_w / MB, "MB",
-            "<= 2 MB", check(heavy_w, 2 * MB), f"HTML + {heavy_refs} eager assets (CSS, JS, icons, "
-            f"non-lazy images); {heavy_lazy} lazy images excluded"),
-        Row("5", f"  median page weight ({len(pages)} pages)", fmt_bytes(median([p[0] for p in pages])),
-            median([p[0] for p in pages]) / MB, "MB"),
-        Row("5", "  + search assets every first visit fetches", fmt_bytes(search_bytes), search_bytes / MB,
+        Row(
+            "5",
+            f"site size ({len(files):,} files under site/)",
+            f"{total / MB:.1f} MB",
+            total / MB,
             "MB",
-            note="Material starts its search worker on load: worker, lunr zh/multi, search_index.json"),
-        Row("5", "  third-party URLs loaded by pages", str(len(external)), float(len(external)), "", "0",
-            not external, "; ".join(sorted(external))[:200]),
+            "<= 60 MB",
+            check(total, 60 * MB),
+            f"= {total / 2**20:.1f} MiB; uncompressed bytes on disk",
+        ),
+        Row(
+            "5",
+            f"  heaviest page before lazy images: {heavy_page}",
+            fmt_bytes(heavy_w),
+            heavy_w / MB,
+            "MB",
+            "<= 2 MB",
+            check(heavy_w, 2 * MB),
+            f"HTML + {heavy_refs} eager assets (CSS, JS, icons, non-lazy images); {heavy_lazy} lazy images excluded",
+        ),
+        Row(
+            "5",
+            f"  median page weight ({len(pages)} pages)",
+            fmt_bytes(median([p[0] for p in pages])),
+            median([p[0] for p in pages]) / MB,
+            "MB",
+        ),
+        Row(
+            "5",
+            "  + search assets every first visit fetches",
+            fmt_bytes(search_bytes),
+            search_bytes / MB,
+            "MB",
+            note="Material starts its search worker on load: worker, lunr zh/multi, search_index.json",
+        ),
+        Row(
+            "5",
+            "  third-party URLs loaded by pages",
+            str(len(external)),
+            float(len(external)),
+            "",
+            "0",
+            not external,
+            "; ".join(sorted(external))[:200],
+        ),
     ]
-    details = {"pages": [{"page": p, "bytes": w, "lazy_images": lz, "eager_assets": n}
-                         for w, p, lz, n in pages], "missing_refs": sorted(missing)}
+    details = {
+        "pages": [{"page": p, "bytes": w, "lazy_images": lz, "eager_assets": n} for w, p, lz, n in pages],
+        "missing_refs": sorted(missing),
+    }
     if missing:
-        rows.append(Row("5", "  referenced files missing from site/", str(len(missing)),
-                        float(len(missing)), "", "0", False, ", ".join(sorted(missing))[:200]))
+        rows.append(
+            Row(
+                "5",
+                "  referenced files missing from site/",
+                str(len(missing)),
+                float(len(missing)),
+                "",
+                "0",
+                False,
+                ", ".join(sorted(missing))[:200],
+            )
+        )
     return rows, details
-
-

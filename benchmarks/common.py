@@ -51,8 +51,10 @@ def use_code(dest: Path) -> dict:
     sys.path.insert(0, str(dest))
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(dest), os.environ.get("PYTHONPATH")) if p)
     git = {}
-    for key, cmd in (("commit", ["git", "rev-parse", "--short", "HEAD"]),
-                     ("changed_files", ["git", "status", "--porcelain", "--", "generator"])):
+    for key, cmd in (
+        ("commit", ["git", "rev-parse", "--short", "HEAD"]),
+        ("changed_files", ["git", "status", "--porcelain", "--", "generator"]),
+    ):
         try:
             out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=30).stdout.strip()
         except (OSError, subprocess.SubprocessError):
@@ -105,7 +107,7 @@ def _children_map() -> dict[int, list[int]]:
         except OSError:
             continue
         # the command name may contain spaces and parentheses: fields start after the last ')'
-        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
+        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
         kids.setdefault(ppid, []).append(int(entry.name))
     return kids
 
@@ -128,14 +130,22 @@ def _tree_pss(root: int) -> int:
     return total
 
 
-def run_timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None,
-              sample_memory: bool = False, interval: float = 0.5) -> Proc:
+def run_timed(
+    cmd: list[str], cwd: Path, env: dict[str, str] | None = None, sample_memory: bool = False, interval: float = 0.5
+) -> Proc:
     """Run cmd to completion; wall time, output and (optionally) the peak PSS of its process tree."""
     peak, samples, done = [0], [0], threading.Event()
     cpu0 = children_cpu()
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env or build_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, errors="replace")
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=env or build_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+    )
 
     def sample() -> None:
         while not done.wait(interval):
@@ -150,8 +160,9 @@ def run_timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None,
     done.set()
     if sampler:
         sampler.join()
-    return Proc(seconds, proc.returncode, out, err, children_cpu() - cpu0, peak[0] if sample_memory else None,
-                samples[0])
+    return Proc(
+        seconds, proc.returncode, out, err, children_cpu() - cpu0, peak[0] if sample_memory else None, samples[0]
+    )
 
 
 def children_cpu() -> float:
@@ -199,11 +210,19 @@ def machine() -> dict:
     except OSError:
         pass
     return {
-        "cpu_model": cpu, "cores": os.cpu_count(), "usable_cores": usable,
-        "torch_threads": torch.get_num_threads(), "memory_bytes": mem,
-        "python": platform.python_version(), "python_executable": sys.executable,
-        "platform": platform.platform(), "torch": torch.__version__, "numpy": numpy.__version__,
-        "matplotlib": matplotlib.__version__, "pillow": PIL.__version__, "mkdocs": mkdocs.__version__,
+        "cpu_model": cpu,
+        "cores": os.cpu_count(),
+        "usable_cores": usable,
+        "torch_threads": torch.get_num_threads(),
+        "memory_bytes": mem,
+        "python": platform.python_version(),
+        "python_executable": sys.executable,
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "matplotlib": matplotlib.__version__,
+        "pillow": PIL.__version__,
+        "mkdocs": mkdocs.__version__,
         "load_average": list(os.getloadavg()),
     }
 

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 # Architecture as data: ("conv", filters) | ("relu",) | ("pool",). Names follow CNN Explainer.
 ARCH: list[tuple[str, str]] = [
-    ("conv_1_1", "conv"), ("relu_1_1", "relu"), ("conv_1_2", "conv"), ("relu_1_2", "relu"),
+    ("conv_1_1", "conv"),
+    ("relu_1_1", "relu"),
+    ("conv_1_2", "conv"),
+    ("relu_1_2", "relu"),
     ("max_pool_1", "pool"),
-    ("conv_2_1", "conv"), ("relu_2_1", "relu"), ("conv_2_2", "conv"), ("relu_2_2", "relu"),
+    ("conv_2_1", "conv"),
+    ("relu_2_1", "relu"),
+    ("conv_2_2", "conv"),
+    ("relu_2_2", "relu"),
     ("max_pool_2", "pool"),
 ]
 FILTERS = 10
@@ -65,5 +71,4 @@ def base_facts(classes: list[str], classes_zh: list[str]) -> dict:
             in_channels = FILTERS
     layers["flatten"] = {"shape": [FLAT_FEATURES], "params": 0, "in_channels": FILTERS}
     layers["output"] = {"shape": [len(classes)], "params": params["output"], "in_channels": FLAT_FEATURES}
-    return {"classes": classes, "classes_zh": classes_zh, "layers": layers,
-            "param_count": sum(params.values())}
+    return {"classes": classes, "classes_zh": classes_zh, "layers": layers, "param_count": sum(params.values())}

@@ -93,32 +93,44 @@ def _prepare(cfg: BuildConfig, store: Cache, progress: bool, log: Log) -> BuildO
         raise ConfigError(f"featured: unknown sample image {featured!r}; sample images: {', '.join(slugs)}")
     unknown = [s for s in cfg.render.detail_images if s not in files]
     if unknown:
-        raise ConfigError(f"detail_images: unknown sample image(s) {', '.join(unknown)}; "
-                          f"sample images: {', '.join(slugs)}")
+        raise ConfigError(
+            f"detail_images: unknown sample image(s) {', '.join(unknown)}; sample images: {', '.join(slugs)}"
+        )
     facts["featured"] = featured
-    return BuildOutput(facts=facts, train_dir=train_dir, probe_files=files, keys=keys, timings=timings,
-                       stages_run=ran)
+    return BuildOutput(facts=facts, train_dir=train_dir, probe_files=files, keys=keys, timings=timings, stages_run=ran)
 
 
 def figure_keys(cfg: BuildConfig, out: BuildOutput, specs: Iterable[FigureSpec]) -> dict[str, str]:
     """figure id -> cache key: the renderer's code, the spec, the model, that image's pixels, the scale.
     Nothing else: another image, `featured` or a Markdown edit leaves a figure's key alone."""
-    code = {module: stage_code_version(("generator.stages.render", f"generator.render.{module}"))
-            for module in sorted(set(RENDERERS.values()))}
+    code = {
+        module: stage_code_version(("generator.stages.render", f"generator.render.{module}"))
+        for module in sorted(set(RENDERERS.values()))
+    }
     probe_code = stage_code_version(STAGE_ROOTS["probe"])
     pixels = {s["slug"]: s["pixels"] for s in out.facts["samples"]}
     keys = {}
     for spec in specs:
-        keys[spec.id] = digest({
-            "kind": spec.kind, "image": spec.image, "layer": spec.layer, "neuron": spec.neuron,
-            "params": spec.params, "code": code[RENDERERS[spec.kind]], "model": out.keys.train,
-            "pixels": pixels[spec.image] if spec.image else None,
-            "probe_code": probe_code if spec.image else None, "scale": cfg.render.scale})
+        keys[spec.id] = digest(
+            {
+                "kind": spec.kind,
+                "image": spec.image,
+                "layer": spec.layer,
+                "neuron": spec.neuron,
+                "params": spec.params,
+                "code": code[RENDERERS[spec.kind]],
+                "model": out.keys.train,
+                "pixels": pixels[spec.image] if spec.image else None,
+                "probe_code": probe_code if spec.image else None,
+                "scale": cfg.render.scale,
+            }
+        )
     return keys
 
 
-def render(cfg: BuildConfig, out: BuildOutput, specs: Iterable[FigureSpec], progress: bool = True,
-           log: Log = print) -> tuple[int, int]:
+def render(
+    cfg: BuildConfig, out: BuildOutput, specs: Iterable[FigureSpec], progress: bool = True, log: Log = print
+) -> tuple[int, int]:
     """Make sure every figure of `specs` is in the cache (rendering the misses) and add them to `out`.
     Returns (rendered now, served from the cache)."""
     store = Cache(cfg.cache_dir, log=log)
@@ -126,8 +138,9 @@ def render(cfg: BuildConfig, out: BuildOutput, specs: Iterable[FigureSpec], prog
         return _render(cfg, store, out, specs, progress)
 
 
-def _render(cfg: BuildConfig, store: Cache, out: BuildOutput, specs: Iterable[FigureSpec],
-            progress: bool) -> tuple[int, int]:
+def _render(
+    cfg: BuildConfig, store: Cache, out: BuildOutput, specs: Iterable[FigureSpec], progress: bool
+) -> tuple[int, int]:
     unique = list({spec.id: spec for spec in specs if spec.id not in out.paths}.values())
     rendered = cached = 0
     t = time.perf_counter()
@@ -145,16 +158,26 @@ def _render(cfg: BuildConfig, store: Cache, out: BuildOutput, specs: Iterable[Fi
         from generator.stages.render import render_figures  # imports torch: only on a miss
 
         for spec, fig in render_figures(cfg, out, todo, progress):
-            entry = ManifestEntry(id=spec.id, kind=spec.kind, image=spec.image, layer=spec.layer, neuron=spec.neuron,
-                                  file=spec.file, bytes=len(fig.data), width=fig.width, height=fig.height,
-                                  alt=fig.alt, caption=fig.caption, hash=hashlib.sha256(fig.data).hexdigest()[:16])
+            entry = ManifestEntry(
+                id=spec.id,
+                kind=spec.kind,
+                image=spec.image,
+                layer=spec.layer,
+                neuron=spec.neuron,
+                file=spec.file,
+                bytes=len(fig.data),
+                width=fig.width,
+                height=fig.height,
+                alt=fig.alt,
+                caption=fig.caption,
+                hash=hashlib.sha256(fig.data).hexdigest()[:16],
+            )
             if "hyper" in spec.params:
                 entry["hyper"] = spec.params["hyper"]
 
             def write(d: Path, spec: FigureSpec = spec, data: bytes = fig.data, entry: ManifestEntry = entry) -> None:
                 (d / _name(spec)).write_bytes(data)
-                (d / "entry.json").write_text(json.dumps(entry, ensure_ascii=False, sort_keys=True),
-                                              encoding="utf-8")
+                (d / "entry.json").write_text(json.dumps(entry, ensure_ascii=False, sort_keys=True), encoding="utf-8")
 
             folder = store.put("figure", keys[spec.id], write, record=False)
             found[spec.id] = (entry, folder / _name(spec))
@@ -177,8 +200,12 @@ def _name(spec: FigureSpec) -> str:
 
 
 def _record_used(store: Cache, out: BuildOutput) -> None:
-    keys = {"figure": sorted(out.used_keys), "train": [out.keys.train], "probe": [out.keys.probe],
-            "image": sorted(k for _, _, k in out.keys.images)}
+    keys = {
+        "figure": sorted(out.used_keys),
+        "train": [out.keys.train],
+        "probe": [out.keys.probe],
+        "image": sorted(k for _, _, k in out.keys.images),
+    }
     path, data = store.root / "figure" / USED, json.dumps(keys, indent=0).encode()
     try:
         if not path.is_file() or path.read_bytes() != data:  # unchanged: leave it (and its mtime) alone
@@ -211,8 +238,9 @@ def ensure_model(cfg: BuildConfig, progress: bool = True, log: Log = print) -> t
     return train_dir, probe_dir
 
 
-def _upstream(cfg: BuildConfig, store: Cache, keys: Keys, progress: bool, log: Log,
-              timings: dict[str, float]) -> tuple[Path, Path, list[str]]:
+def _upstream(
+    cfg: BuildConfig, store: Cache, keys: Keys, progress: bool, log: Log, timings: dict[str, float]
+) -> tuple[Path, Path, list[str]]:
     ran: list[str] = []
     train_dir = store.get("train", keys.train)
     probe_dir = store.get("probe", keys.probe)
@@ -246,6 +274,7 @@ def clean_unused(cfg_cache: Path, log: Log = print) -> int:
     try:
         used = json.loads(used_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        raise ConfigError(f"clean --unused: {used_file} is missing or unreadable; run a build first, "
-                          "then clean") from None
+        raise ConfigError(
+            f"clean --unused: {used_file} is missing or unreadable; run a build first, then clean"
+        ) from None
     return store.remove_except({stage: set(keys) for stage, keys in used.items()})

@@ -57,8 +57,11 @@ def _module_file(name: str, package_dir: Path) -> Path | None:
     return package_dir / "__init__.py" if not parts else None
 
 
-_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+(\w+(?:\.\w+)*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#]*)"
-                     r"|import[ \t]+(\w+(?:\.\w+)*))", re.M)
+_IMPORT = re.compile(
+    r"^[ \t]*(?:from[ \t]+(\w+(?:\.\w+)*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#]*)"
+    r"|import[ \t]+(\w+(?:\.\w+)*))",
+    re.M,
+)
 
 
 def _imports(path: Path, package: str) -> set[str]:
@@ -195,8 +198,10 @@ class Cache:
             lock = FileLock(str(self.root / "build.lock"), timeout=LOCK_TIMEOUT_S)
             lock.acquire()
         except Timeout as exc:  # before OSError: filelock's Timeout is a TimeoutError, an OSError
-            raise CacheError(f"cache directory {self.root}: another build has held the lock for "
-                             f"{LOCK_TIMEOUT_S:.0f} s; stop it or remove {self.root / 'build.lock'}") from exc
+            raise CacheError(
+                f"cache directory {self.root}: another build has held the lock for "
+                f"{LOCK_TIMEOUT_S:.0f} s; stop it or remove {self.root / 'build.lock'}"
+            ) from exc
         except OSError as exc:
             if exc.errno in READ_ONLY and self.root.is_dir():
                 # Nobody can write here, so nobody can change an entry under us: serve it unlocked.

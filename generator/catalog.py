@@ -45,11 +45,22 @@ def formats(kind: str) -> tuple[str, ...]:
 
 # Which module renders each kind (imported lazily, in the render workers only).
 RENDERERS: dict[str, str] = {
-    "input": "inputs", "overview": "overview", "activation": "activations",
-    "activation-grid": "activations", "conv-overview": "conv", "conv-detail": "conv",
-    "relu": "relu", "pool": "pool", "flatten": "flatten", "softmax": "softmax",
-    "relu-graph": "relu_graph", "kernels": "kernels", "kernel-evolution": "kernels",
-    "hyperparameter": "hyper", "training-curves": "training", "confusion-matrix": "training",
+    "input": "inputs",
+    "overview": "overview",
+    "activation": "activations",
+    "activation-grid": "activations",
+    "conv-overview": "conv",
+    "conv-detail": "conv",
+    "relu": "relu",
+    "pool": "pool",
+    "flatten": "flatten",
+    "softmax": "softmax",
+    "relu-graph": "relu_graph",
+    "kernels": "kernels",
+    "kernel-evolution": "kernels",
+    "hyperparameter": "hyper",
+    "training-curves": "training",
+    "confusion-matrix": "training",
     "logo": "kernels",
 }
 
@@ -63,8 +74,14 @@ def default_layer(kind: str) -> str | None:
     return layers[0] if layers and kind != "activation-grid" else ("input" if layers else None)
 
 
-def make_spec(kind: str, image: str | None = None, layer: str | None = None, neuron: int | None = None,
-              hyper: str | None = None, num_classes: int = 10) -> FigureSpec:
+def make_spec(
+    kind: str,
+    image: str | None = None,
+    layer: str | None = None,
+    neuron: int | None = None,
+    hyper: str | None = None,
+    num_classes: int = 10,
+) -> FigureSpec:
     """Validate one figure's parameters and return its spec (id and file included)."""
     if kind not in KINDS:
         raise FigureSpecError(f"unknown figure kind {kind!r}; known kinds: {', '.join(KINDS)}")
@@ -81,8 +98,9 @@ def make_spec(kind: str, image: str | None = None, layer: str | None = None, neu
         neuron = 0 if neuron is None else neuron
         count = neuron_count(layer, num_classes)
         if not 0 <= neuron < count:
-            raise FigureSpecError(f"figure {kind!r}: neuron {neuron} out of range for {layer} "
-                                  f"(it has {count} neurons: 0 to {count - 1})")
+            raise FigureSpecError(
+                f"figure {kind!r}: neuron {neuron} out of range for {layer} (it has {count} neurons: 0 to {count - 1})"
+            )
     elif neuron is not None:
         raise FigureSpecError(f"figure {kind!r} takes no neuron (got neuron={neuron})")
     if kind == "hyperparameter":
@@ -105,15 +123,14 @@ def make_spec(kind: str, image: str | None = None, layer: str | None = None, neu
             "pool": f"pool/{layer}-{neuron}",
         }.get(kind, kind)
     params = {"hyper": hyper} if hyper else {}
-    return FigureSpec(id=stem, kind=kind, file=f"{stem}.{ext}", image=image, layer=layer, neuron=neuron,
-                      params=params)
+    return FigureSpec(id=stem, kind=kind, file=f"{stem}.{ext}", image=image, layer=layer, neuron=neuron, params=params)
 
 
-def build_catalog(slugs: list[str], featured: str, detail_images: tuple[str, ...] = (),
-                  num_classes: int = 10) -> list[FigureSpec]:
+def build_catalog(
+    slugs: list[str], featured: str, detail_images: tuple[str, ...] = (), num_classes: int = 10
+) -> list[FigureSpec]:
     """Every figure of a build, in a deterministic order."""
-    specs = [make_spec(k) for k in ("relu-graph", "kernel-evolution", "training-curves",
-                                    "confusion-matrix", "logo")]
+    specs = [make_spec(k) for k in ("relu-graph", "kernel-evolution", "training-curves", "confusion-matrix", "logo")]
     specs += [make_spec("kernels", layer=layer) for layer in CONV_LAYERS]
     specs += [make_spec("hyperparameter", hyper=h) for h in HYPERS]
     detailed = {featured, *detail_images}
@@ -121,8 +138,10 @@ def build_catalog(slugs: list[str], featured: str, detail_images: tuple[str, ...
         specs += [make_spec(k, image=slug) for k in ("input", "overview", "flatten", "softmax")]
         for layer in ACTIVATION_LAYERS:
             specs.append(make_spec("activation-grid", image=slug, layer=layer))
-            specs += [make_spec("activation", image=slug, layer=layer, neuron=n, num_classes=num_classes)
-                      for n in range(neuron_count(layer, num_classes))]
+            specs += [
+                make_spec("activation", image=slug, layer=layer, neuron=n, num_classes=num_classes)
+                for n in range(neuron_count(layer, num_classes))
+            ]
         for layer in CONV_LAYERS:
             specs += [make_spec("conv-overview", image=slug, layer=layer, neuron=n) for n in range(FILTERS)]
             if slug in detailed:

@@ -31,11 +31,18 @@ def _pipeline_args(p: argparse.ArgumentParser) -> None:
     for opt in OPTIONS:
         default = f" (default {opt.default})" if opt.default not in (None, "", ()) else ""
         if opt.type is list:
-            g.add_argument(opt.flag, nargs="*", default=list(opt.default or ()), metavar=opt.name[:-1].upper(),
-                           help=opt.help)
+            g.add_argument(
+                opt.flag, nargs="*", default=list(opt.default or ()), metavar=opt.name[:-1].upper(), help=opt.help
+            )
         else:
-            g.add_argument(opt.flag, type=opt.type, default=opt.default, choices=opt.choices,
-                           metavar="N" if opt.type is int else None, help=opt.help + default)
+            g.add_argument(
+                opt.flag,
+                type=opt.type,
+                default=opt.default,
+                choices=opt.choices,
+                metavar="N" if opt.type is int else None,
+                help=opt.help + default,
+            )
     g.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, help=f"cache directory (default {DEFAULT_CACHE_DIR})")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -52,16 +59,22 @@ def cmd_build(args: argparse.Namespace) -> int:
     out = run(cfg, progress=not args.quiet, log=lambda m: print(m, file=sys.stderr))
     m = out.facts["metrics"]
     print(f"figures: {len(out.manifest)} ({out.cached} from the cache) in {cfg.cache_dir / 'figure'}", file=args.out)
-    print(f"test accuracy: {m['test_acc']:.1%} after {m['epochs']} epochs on {out.facts['dataset']}",
-          file=args.out)
-    print("stages run: " + (", ".join(out.stages_run) or "none (all cached)") + " | "
-          + ", ".join(f"{k} {v:.1f} s" for k, v in out.timings.items()), file=args.out)
+    print(f"test accuracy: {m['test_acc']:.1%} after {m['epochs']} epochs on {out.facts['dataset']}", file=args.out)
+    print(
+        "stages run: "
+        + (", ".join(out.stages_run) or "none (all cached)")
+        + " | "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in out.timings.items()),
+        file=args.out,
+    )
     if args.site:
         env = dict(os.environ)
         if args.profile:
             env[PROFILE_ENV] = args.profile
-        return subprocess.call([sys.executable, "-m", "mkdocs", "build", "-f", args.config_file, *(
-            ["--strict"] if args.strict else [])], env=env)
+        return subprocess.call(
+            [sys.executable, "-m", "mkdocs", "build", "-f", args.config_file, *(["--strict"] if args.strict else [])],
+            env=env,
+        )
     return 0
 
 
@@ -72,8 +85,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     meta = json.loads((train_dir / "meta.json").read_text(encoding="utf-8"))
     m = meta["metrics"]
     print(f"checkpoint: {train_dir}", file=args.out)
-    print(f"test accuracy {m['test_acc']:.1%}, best val accuracy {m['val_acc']:.1%} at epoch {m['best_epoch']} "
-          f"of {m['epochs']}, {m['train_seconds']:.1f} s of training", file=args.out)
+    print(
+        f"test accuracy {m['test_acc']:.1%}, best val accuracy {m['val_acc']:.1%} at epoch {m['best_epoch']} "
+        f"of {m['epochs']}, {m['train_seconds']:.1f} s of training",
+        file=args.out,
+    )
     return 0
 
 
@@ -109,8 +125,7 @@ def cmd_figure(args: argparse.Namespace) -> int:
         print(kinds_table(args.kind), file=args.out)
         return 0
     if not args.kind:
-        raise ConfigError(f"figure: name a figure kind, one of: {', '.join(KINDS)} (figure --list shows their "
-                          "options)")
+        raise ConfigError(f"figure: name a figure kind, one of: {', '.join(KINDS)} (figure --list shows their options)")
     if not args.output:
         raise ConfigError("-o/--output: name the output file, or - for standard output (with --format)")
     fmt = _figure_format(args)
@@ -119,16 +134,24 @@ def cmd_figure(args: argparse.Namespace) -> int:
         raise ConfigError("-o -: standard output is a terminal; redirect it to a file (> figure.png) or a pipe")
     # Check the figure's options and the image before training, which can take minutes. The output
     # layer's neuron count is only known from the trained model: render_single checks it again.
-    make_spec(args.kind, image="check", layer=args.layer, neuron=args.neuron, hyper=args.hyper,
-              num_classes=sys.maxsize)
+    make_spec(args.kind, image="check", layer=args.layer, neuron=args.neuron, hyper=args.hyper, num_classes=sys.maxsize)
     if args.image:
         load_image(Path(args.image))
     cfg = _cfg(args)
     model = prepare(cfg, progress=not args.quiet, log=lambda m: print(m, file=sys.stderr))
     from generator.stages.render import render_single  # imports torch
 
-    spec, rendered = render_single(cfg, model, args.kind, Path(args.image) if args.image else None,
-                                   args.layer, args.neuron, args.hyper, fmt=fmt, zoom=args.zoom)
+    spec, rendered = render_single(
+        cfg,
+        model,
+        args.kind,
+        Path(args.image) if args.image else None,
+        args.layer,
+        args.neuron,
+        args.hyper,
+        fmt=fmt,
+        zoom=args.zoom,
+    )
     if to_stdout:
         args.out.buffer.write(rendered.data)
         report = sys.stderr  # the figure's bytes are all that stdout carries
@@ -154,8 +177,9 @@ def _figure_format(args: argparse.Namespace) -> str:
     listed = _either(can)
     if args.output == "-":
         if not args.format:
-            raise ConfigError(f"--format: -o - (standard output) needs --format; {args.kind!r} figures can be "
-                              f"written as {listed}")
+            raise ConfigError(
+                f"--format: -o - (standard output) needs --format; {args.kind!r} figures can be written as {listed}"
+            )
         fmt = args.format
         if fmt not in can:
             raise ConfigError(f"--format {fmt}: {args.kind!r} figures can be written as {listed} only")
@@ -163,14 +187,19 @@ def _figure_format(args: argparse.Namespace) -> str:
         fmt = Path(args.output).suffix.lower().lstrip(".")
         if fmt not in can:
             got = f"a .{fmt} file" if fmt else "a file name without a suffix"
-            raise ConfigError(f"-o {args.output}: {args.kind!r} figures can be written as "
-                              f"{_either(['.' + f for f in can])} (the suffix of -o chooses), not as {got}")
+            raise ConfigError(
+                f"-o {args.output}: {args.kind!r} figures can be written as "
+                f"{_either(['.' + f for f in can])} (the suffix of -o chooses), not as {got}"
+            )
         if args.format and args.format != fmt:
-            raise ConfigError(f"--format {args.format}: -o {args.output} is a .{fmt} file; drop --format or "
-                              "make the two agree")
+            raise ConfigError(
+                f"--format {args.format}: -o {args.output} is a .{fmt} file; drop --format or make the two agree"
+            )
     if args.zoom != 1 and fmt != "png":
-        raise ConfigError(f"--zoom {args.zoom}: only PNG output can be enlarged, this is {fmt.upper()}"
-                          + (" (a vector format: it scales by itself)" if fmt in ("svg", "pdf") else ""))
+        raise ConfigError(
+            f"--zoom {args.zoom}: only PNG output can be enlarged, this is {fmt.upper()}"
+            + (" (a vector format: it scales by itself)" if fmt in ("svg", "pdf") else "")
+        )
     return fmt
 
 
@@ -208,8 +237,10 @@ def cmd_clean(args: argparse.Namespace) -> int:
         from generator.build import clean_unused
 
         freed = clean_unused(Path(args.cache_dir))
-        print(f"removed the entries of {args.cache_dir} that the last build did not use ({freed / 1e6:.1f} MB)",
-              file=args.out)
+        print(
+            f"removed the entries of {args.cache_dir} that the last build did not use ({freed / 1e6:.1f} MB)",
+            file=args.out,
+        )
         return 0
     freed = Cache(Path(args.cache_dir)).clean()
     print(f"emptied {args.cache_dir} ({freed / 1e6:.1f} MB)", file=args.out)
@@ -223,11 +254,15 @@ def _check_is_a_cache(root: Path, given: str) -> None:
         return
     resolved, here = root.resolve(), Path.cwd().resolve()
     if resolved in (here, *here.parents, Path.home().resolve()):
-        raise ConfigError(f"--cache-dir {given}: refusing to empty {resolved}, which is the current folder, one "
-                          "of its parents or your home folder; name the cache folder itself (default .cache)")
+        raise ConfigError(
+            f"--cache-dir {given}: refusing to empty {resolved}, which is the current folder, one "
+            "of its parents or your home folder; name the cache folder itself (default .cache)"
+        )
     if any(root.iterdir()) and not any((root / name).exists() for name in ("build.lock", "manifest.json")):
-        raise ConfigError(f"--cache-dir {given}: {resolved} does not look like a build cache (it has no "
-                          "build.lock or manifest.json); nothing was deleted. Check the path")
+        raise ConfigError(
+            f"--cache-dir {given}: {resolved} does not look like a build cache (it has no "
+            "build.lock or manifest.json); nothing was deleted. Check the path"
+        )
 
 
 def prog() -> str:
@@ -252,37 +287,61 @@ def parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_train)
     pr = sub.add_parser("predict", help="classify images")
     pr.add_argument("image", nargs="+", help="image files")
-    pr.add_argument("--weights", help="a checkpoint directory, model.safetensors, or CNN Explainer's model.json "
-                    "(default: the model the pipeline options train)")
+    pr.add_argument(
+        "--weights",
+        help="a checkpoint directory, model.safetensors, or CNN Explainer's model.json "
+        "(default: the model the pipeline options train)",
+    )
     pr.add_argument("--json", action="store_true", help="print a JSON list: path, class, every probability")
     _pipeline_args(pr)
     pr.set_defaults(func=cmd_predict)
-    f = sub.add_parser("figure", help="render one figure to a file or to stdout, for any image (--list: the kinds)",
-                       description="Render one figure, for slides or documents: PNG and GIF as on the site, SVG "
-                       "or PDF for the figures drawn with matplotlib, PNG at 2 or 3 times the pixels. Prints "
-                       "its size, alt text and caption.")
+    f = sub.add_parser(
+        "figure",
+        help="render one figure to a file or to stdout, for any image (--list: the kinds)",
+        description="Render one figure, for slides or documents: PNG and GIF as on the site, SVG "
+        "or PDF for the figures drawn with matplotlib, PNG at 2 or 3 times the pixels. Prints "
+        "its size, alt text and caption.",
+    )
     f.add_argument("kind", nargs="?", metavar="KIND", help=f"figure kind: {', '.join(KINDS)}")
-    f.add_argument("--list", action="store_true",
-                   help="print every kind (or KIND) with its options and formats, and exit")
+    f.add_argument(
+        "--list", action="store_true", help="print every kind (or KIND) with its options and formats, and exit"
+    )
     f.add_argument("--image", help="an image file (default: the featured sample image)")
     f.add_argument("--layer", help="layer name, e.g. conv_1_1")
     f.add_argument("--neuron", type=int, help="neuron index")
     f.add_argument("--hyper", choices=HYPERS, help="for kind hyperparameter")
-    f.add_argument("-o", "--output", metavar="FILE", help="output file; its suffix chooses the format (png, gif, "
-                   "svg, pdf: see --list); - writes the bytes to stdout (then give --format)")
+    f.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="output file; its suffix chooses the format (png, gif, "
+        "svg, pdf: see --list); - writes the bytes to stdout (then give --format)",
+    )
     f.add_argument("--format", choices=("png", "gif", "svg", "pdf"), help="the format, needed with -o -")
-    f.add_argument("--zoom", type=int, choices=(1, 2, 3), default=1,
-                   help="PNG only: 2 or 3 times the pixels in each direction (matplotlib figures are redrawn at "
-                   "that resolution, heatmaps enlarged pixel by pixel); default 1")
-    f.add_argument("--lang", choices=LANGS, default="en",
-                   help="language of the alt text and caption printed (default en); the words inside figures "
-                   "(axis titles, layer and class names) are in English in both")
+    f.add_argument(
+        "--zoom",
+        type=int,
+        choices=(1, 2, 3),
+        default=1,
+        help="PNG only: 2 or 3 times the pixels in each direction (matplotlib figures are redrawn at "
+        "that resolution, heatmaps enlarged pixel by pixel); default 1",
+    )
+    f.add_argument(
+        "--lang",
+        choices=LANGS,
+        default="en",
+        help="language of the alt text and caption printed (default en); the words inside figures "
+        "(axis titles, layer and class names) are in English in both",
+    )
     _pipeline_args(f)
     f.set_defaults(func=cmd_figure)
     c = sub.add_parser("clean", help="empty the cache")
     c.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR, help=f"cache directory (default {DEFAULT_CACHE_DIR})")
-    c.add_argument("--unused", action="store_true",
-                   help="remove only what the last build did not use (figures, older models and probes)")
+    c.add_argument(
+        "--unused",
+        action="store_true",
+        help="remove only what the last build did not use (figures, older models and probes)",
+    )
     c.set_defaults(func=cmd_clean)
     return p
 

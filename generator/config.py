@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from generator.errors import ConfigError
 
@@ -38,11 +38,21 @@ class Option:
 
 OPTIONS: tuple[Option, ...] = (
     # -- what to train on --
-    Option("profile", str, None, PROFILES,
-           f"quick (shapes, seconds) or full (Tiny ImageNet, minutes); default ${PROFILE_ENV} or quick"),
+    Option(
+        "profile",
+        str,
+        None,
+        PROFILES,
+        f"quick (shapes, seconds) or full (Tiny ImageNet, minutes); default ${PROFILE_ENV} or quick",
+    ),
     Option("dataset", str, None, DATASETS, "override the profile's dataset"),
-    Option("dataset_path", str, None, None,
-           "tiny-imagenet-10: a local tiny-imagenet-200.zip; folder: an image folder with one sub-folder per class"),
+    Option(
+        "dataset_path",
+        str,
+        None,
+        None,
+        "tiny-imagenet-10: a local tiny-imagenet-200.zip; folder: an image folder with one sub-folder per class",
+    ),
     # -- training --
     Option("epochs", int, None, None, "maximum training epochs (early stopping may end sooner)"),
     Option("images_per_class", int, None, None, "shapes only: training images generated per class (default 600)"),
@@ -52,11 +62,21 @@ OPTIONS: tuple[Option, ...] = (
     Option("max_samples", int, 0, None, "explain only the first N classes' test images (0 = one image per class)"),
     Option("featured", str, "", None, "slug of the image the chapters feature (default: the first sample image)"),
     Option("detail_images", list, (), None, "more images (slugs) that get every step-by-step convolution animation"),
-    Option("scale", str, "layer", SCALES,
-           "activation colour range: shared by the neurons of a 'layer' (comparable) or one per 'neuron'"),
+    Option(
+        "scale",
+        str,
+        "layer",
+        SCALES,
+        "activation colour range: shared by the neurons of a 'layer' (comparable) or one per 'neuron'",
+    ),
     Option("workers", int, 0, None, "render processes (0 = one per core)"),
-    Option("reference_weights", str, None, None,
-           "CNN Explainer's model.json, to quote its accuracy on the same test images"),
+    Option(
+        "reference_weights",
+        str,
+        None,
+        None,
+        "CNN Explainer's model.json, to quote its accuracy on the same test images",
+    ),
 )
 
 
@@ -108,8 +128,9 @@ class TrainConfig:
         if self.threads < 0:
             raise ConfigError(f"threads: must be 0 (all cores) or positive, got {self.threads}")
         if self.schedule not in SCHEDULES:
-            raise ConfigError(f"schedule: unknown learning-rate schedule {self.schedule!r}; "
-                              f"choose one of {', '.join(SCHEDULES)}")
+            raise ConfigError(
+                f"schedule: unknown learning-rate schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}"
+            )
         if not 0.0 < self.warmup < 1.0:
             raise ConfigError(f"warmup: must be between 0 and 1 (a share of the steps), got {self.warmup}")
         if not 0 <= self.shift <= 16:
@@ -163,13 +184,18 @@ def image_name(cfg: BuildConfig, path: Path) -> str:
 def profile_defaults(name: str) -> tuple[DataConfig, TrainConfig]:
     """The two documented profiles: 'quick' (shapes, seconds) and 'full' (Tiny ImageNet, minutes)."""
     if name not in PROFILES:
-        raise ConfigError(f"profile: unknown profile {name!r}; choose 'quick' or 'full' "
-                          f"(option 'profile' or environment variable {PROFILE_ENV})")
+        raise ConfigError(
+            f"profile: unknown profile {name!r}; choose 'quick' or 'full' "
+            f"(option 'profile' or environment variable {PROFILE_ENV})"
+        )
     if name == "quick":
         return DataConfig(), TrainConfig()
-    return (DataConfig(name="tiny-imagenet-10", val_fraction=0.1),
-            TrainConfig(epochs=30, batch_size=64, lr=4e-3, patience=10, augment=True, schedule="cosine",
-                        warmup=0.1, shift=4))
+    return (
+        DataConfig(name="tiny-imagenet-10", val_fraction=0.1),
+        TrainConfig(
+            epochs=30, batch_size=64, lr=4e-3, patience=10, augment=True, schedule="cosine", warmup=0.1, shift=4
+        ),
+    )
 
 
 def resolve_profile(explicit: str | None) -> str:
@@ -177,11 +203,14 @@ def resolve_profile(explicit: str | None) -> str:
     return explicit or os.environ.get(PROFILE_ENV) or "quick"
 
 
-def with_overrides(cfg, **changes):
+T = TypeVar("T")
+
+
+def with_overrides(cfg: T, **changes: object) -> T:
     """dataclasses.replace that turns a bad value into a ConfigError naming the option."""
     changes = {k: v for k, v in changes.items() if v is not None}
     try:
-        return replace(cfg, **changes)
+        return replace(cfg, **changes)  # type: ignore[type-var]  # cfg is one of the dataclasses above
     except TypeError as exc:
         raise ConfigError(str(exc)) from exc
 
@@ -192,12 +221,24 @@ def from_options(base: Path, values: Mapping[str, Any], cache_dir: str = DEFAULT
     return make_build_config(base, cache_dir=cache_dir, **kwargs)
 
 
-def make_build_config(base: Path, *, profile: str | None = None, dataset: str | None = None,
-                      dataset_path: str | None = None, epochs: int | None = None, seed: int = 0,
-                      images: tuple[str, ...] = (), featured: str = "", detail_images: tuple[str, ...] = (),
-                      scale: str = "layer", workers: int = 0, reference_weights: str | None = None,
-                      cache_dir: str = DEFAULT_CACHE_DIR, images_per_class: int | None = None,
-                      max_samples: int = 0) -> BuildConfig:
+def make_build_config(
+    base: Path,
+    *,
+    profile: str | None = None,
+    dataset: str | None = None,
+    dataset_path: str | None = None,
+    epochs: int | None = None,
+    seed: int = 0,
+    images: tuple[str, ...] = (),
+    featured: str = "",
+    detail_images: tuple[str, ...] = (),
+    scale: str = "layer",
+    workers: int = 0,
+    reference_weights: str | None = None,
+    cache_dir: str = DEFAULT_CACHE_DIR,
+    images_per_class: int | None = None,
+    max_samples: int = 0,
+) -> BuildConfig:
     """Options as the plugin (mkdocs.yml) and the CLI take them -> BuildConfig.
     Relative paths are resolved against `base` (the directory of mkdocs.yml, or the CWD)."""
 
@@ -208,15 +249,29 @@ def make_build_config(base: Path, *, profile: str | None = None, dataset: str | 
     data, train = profile_defaults(profile)
     name = dataset or data.name
     if name == "shapes" and dataset_path:
-        raise ConfigError("dataset_path: the shapes dataset is generated in memory; remove dataset_path "
-                          "or choose dataset tiny-imagenet-10 or folder")
+        raise ConfigError(
+            "dataset_path: the shapes dataset is generated in memory; remove dataset_path "
+            "or choose dataset tiny-imagenet-10 or folder"
+        )
     if images_per_class is not None and name != "shapes":
         raise ConfigError("images_per_class: only the generated shapes dataset can be sized; remove it")
-    data = DataConfig(name=name, path=rel(dataset_path), per_class=images_per_class or data.per_class,
-                      val_fraction=data.val_fraction, seed=seed)
+    data = DataConfig(
+        name=name,
+        path=rel(dataset_path),
+        per_class=images_per_class or data.per_class,
+        val_fraction=data.val_fraction,
+        seed=seed,
+    )
     train = with_overrides(train, epochs=epochs, seed=seed)
     render = RenderConfig(scale=scale, featured=featured, detail_images=tuple(detail_images), workers=workers)
-    return BuildConfig(data=data, train=train, render=render, profile=profile, cache_dir=base / cache_dir,
-                       base_dir=base,
-                       images=tuple(Path(rel(p)) for p in images), reference_weights=rel(reference_weights),
-                       max_samples=max_samples)
+    return BuildConfig(
+        data=data,
+        train=train,
+        render=render,
+        profile=profile,
+        cache_dir=base / cache_dir,
+        base_dir=base,
+        images=tuple(Path(base / p).resolve() for p in images),
+        reference_weights=rel(reference_weights),
+        max_samples=max_samples,
+    )

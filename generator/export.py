@@ -49,26 +49,64 @@ def keras_topology(num_classes: int) -> dict:
     layers: list[dict] = []
     for name, kind in ARCH:
         if kind == "conv":
-            cfg = {"name": name, "trainable": True, "dtype": "float32", "filters": FILTERS, "kernel_size": [3, 3],
-                   "strides": [1, 1], "padding": "valid", "data_format": "channels_last",
-                   "dilation_rate": [1, 1], "activation": "linear", "use_bias": True}
+            cfg = {
+                "name": name,
+                "trainable": True,
+                "dtype": "float32",
+                "filters": FILTERS,
+                "kernel_size": [3, 3],
+                "strides": [1, 1],
+                "padding": "valid",
+                "data_format": "channels_last",
+                "dilation_rate": [1, 1],
+                "activation": "linear",
+                "use_bias": True,
+            }
             if not layers:
                 cfg["batch_input_shape"] = [None, INPUT_SIZE, INPUT_SIZE, 3]
             layers.append({"class_name": "Conv2D", "config": cfg})
         elif kind == "relu":
-            layers.append({"class_name": "Activation",
-                           "config": {"name": name, "trainable": True, "dtype": "float32", "activation": "relu"}})
+            layers.append(
+                {
+                    "class_name": "Activation",
+                    "config": {"name": name, "trainable": True, "dtype": "float32", "activation": "relu"},
+                }
+            )
         else:
-            layers.append({"class_name": "MaxPooling2D",
-                           "config": {"name": name, "trainable": True, "dtype": "float32", "pool_size": [2, 2],
-                                      "padding": "valid", "strides": [2, 2], "data_format": "channels_last"}})
-    layers.append({"class_name": "Flatten",
-                   "config": {"name": "flatten", "trainable": True, "dtype": "float32",
-                              "data_format": "channels_last"}})
+            layers.append(
+                {
+                    "class_name": "MaxPooling2D",
+                    "config": {
+                        "name": name,
+                        "trainable": True,
+                        "dtype": "float32",
+                        "pool_size": [2, 2],
+                        "padding": "valid",
+                        "strides": [2, 2],
+                        "data_format": "channels_last",
+                    },
+                }
+            )
+    layers.append(
+        {
+            "class_name": "Flatten",
+            "config": {"name": "flatten", "trainable": True, "dtype": "float32", "data_format": "channels_last"},
+        }
+    )
     # Softmax inside the model, as CNN Explainer's: its app reads probabilities from model.predict.
-    layers.append({"class_name": "Dense",
-                   "config": {"name": "output", "trainable": True, "dtype": "float32", "units": num_classes,
-                              "activation": "softmax", "use_bias": True}})
+    layers.append(
+        {
+            "class_name": "Dense",
+            "config": {
+                "name": "output",
+                "trainable": True,
+                "dtype": "float32",
+                "units": num_classes,
+                "activation": "softmax",
+                "use_bias": True,
+            },
+        }
+    )
     return {"class_name": "Sequential", "config": {"name": "tinyvgg", "layers": layers}}
 
 
@@ -95,10 +133,17 @@ def tfjs_files(state: dict[str, np.ndarray], classes: list[str]) -> tuple[bytes,
         "format": "layers-model",
         "generatedBy": "tinyvgg-explainer",
         "convertedBy": "generator/export.py",
-        "modelTopology": {"keras_version": "2.2.4-tf", "backend": "tensorflow",
-                          "model_config": keras_topology(len(classes))},
-        "weightsManifest": [{"paths": [SHARD], "weights": [
-            {"name": name, "shape": list(value.shape), "dtype": "float32"} for name, value in weights]}],
+        "modelTopology": {
+            "keras_version": "2.2.4-tf",
+            "backend": "tensorflow",
+            "model_config": keras_topology(len(classes)),
+        },
+        "weightsManifest": [
+            {
+                "paths": [SHARD],
+                "weights": [{"name": name, "shape": list(value.shape), "dtype": "float32"} for name, value in weights],
+            }
+        ],
         "userDefinedMetadata": {"classes": list(classes)},
     }
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), shard
@@ -135,10 +180,17 @@ def write_export(train_dir: Path, samples: dict[str, Path], out: Path) -> None:
     tag = _short(model_json + shard)
     colors = json.dumps(color_tables(), separators=(",", ":")).encode("utf-8")
     sample_files: dict[str, str] = {}
-    index = {"model": f"model/{tag}/model.json", "shard": f"model/{tag}/{SHARD}",
-             "colors": f"live/colors-{_short(colors)}.json", "samples": sample_files}
-    files = {f"model/{tag}/model.json": model_json, f"model/{tag}/{SHARD}": shard,
-             f"live/colors-{_short(colors)}.json": colors}
+    index = {
+        "model": f"model/{tag}/model.json",
+        "shard": f"model/{tag}/{SHARD}",
+        "colors": f"live/colors-{_short(colors)}.json",
+        "samples": sample_files,
+    }
+    files = {
+        f"model/{tag}/model.json": model_json,
+        f"model/{tag}/{SHARD}": shard,
+        f"live/colors-{_short(colors)}.json": colors,
+    }
     for slug, probe_file in samples.items():
         data = png_bytes(load_file(str(probe_file))["pixels"])
         sample_files[slug] = f"live/samples/{slug}-{_short(data)}.png"
@@ -157,8 +209,13 @@ def export_stage(cache_dir: Path, train_dir: Path, train_key: str, samples: dict
     """Bring the export stage up to date and return it: keyed by the model (its train key), every sample's
     probe file and this stage's code. No torch is imported."""
     store = Cache(cache_dir)
-    key = digest({"train": train_key, "code": code_hash(),
-                  "samples": {slug: file_digest(path) for slug, path in samples.items()}})
+    key = digest(
+        {
+            "train": train_key,
+            "code": code_hash(),
+            "samples": {slug: file_digest(path) for slug, path in samples.items()},
+        }
+    )
     with store.lock():
         hit = store.get("export", key)
         if hit is None:

@@ -50,12 +50,12 @@ def generated_page(config: MkDocsConfig, path: str, content: dict[str, str], lan
     the language switcher when there is one. `content` holds the Markdown of every language."""
     if _plugin(config) is None:
         return File.generated(config, path, content=content[lang])
-    both = {code: File.generated(config, lang_prefix(config, code) + path, content=text)
-            for code, text in content.items()}
+    both = {
+        code: File.generated(config, lang_prefix(config, code) + path, content=text) for code, text in content.items()
+    }
     page = both[lang]
     # The attributes mkdocs-static-i18n reads to wire up its language switcher (not File's own).
-    for attr, value in (("alternates", both), ("locale", lang), ("locale_alternate_of", lang),
-                        ("localization", lang)):
+    for attr, value in (("alternates", both), ("locale", lang), ("locale_alternate_of", lang), ("localization", lang)):
         setattr(page, attr, value)
     return page
 

@@ -75,8 +75,10 @@ def decode_image(fh: BinaryIO, name: str) -> np.ndarray:
     except DataError:
         raise
     except Image.DecompressionBombError as exc:
-        raise DataError(f"image {name}: too large to decode safely ({exc}); downscale it to at most "
-                        f"{MAX_PIXELS // 1_000_000} megapixels first") from exc
+        raise DataError(
+            f"image {name}: too large to decode safely ({exc}); downscale it to at most "
+            f"{MAX_PIXELS // 1_000_000} megapixels first"
+        ) from exc
     except UnidentifiedImageError as exc:
         raise DataError(f"image {name}: not a readable image (unknown or corrupt format); {_FIX}") from exc
     except (OSError, SyntaxError, ValueError, EOFError, TypeError, IndexError, KeyError, struct.error) as exc:
@@ -98,8 +100,10 @@ def _open_bounded(img: Image.Image, name: str) -> None:
         img.draft(img.mode if img.mode in ("RGB", "L") else None, (SIZE * 4, SIZE * 4))
         width, height = img.size
     if width * height > MAX_PIXELS:
-        raise DataError(f"image {name}: {width} x {height} pixels is larger than the "
-                        f"{MAX_PIXELS // 1_000_000} megapixel limit; downscale it first (or save it as JPEG)")
+        raise DataError(
+            f"image {name}: {width} x {height} pixels is larger than the "
+            f"{MAX_PIXELS // 1_000_000} megapixel limit; downscale it first (or save it as JPEG)"
+        )
 
 
 def _upright(img: Image.Image) -> Image.Image:
@@ -124,14 +128,16 @@ def _to_rgb(img: Image.Image, name: str) -> Image.Image:
         return img
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
         return Image.fromarray(_wide_to_uint8(img), "L").convert("RGB")
-    if mode in ("RGBA", "LA", "La", "RGBa", "PA") or (mode == "P" and "transparency" in img.info) \
-            or (mode in ("L", "RGB") and "transparency" in img.info):
+    if (
+        mode in ("RGBA", "LA", "La", "RGBa", "PA")
+        or (mode == "P" and "transparency" in img.info)
+        or (mode in ("L", "RGB") and "transparency" in img.info)
+    ):
         return _on_white(img)
     try:
         return img.convert("RGB")  # 1, L, P, CMYK (Pillow handles Adobe's inverted CMYK), YCbCr, HSV
     except (ValueError, OSError) as exc:
-        raise DataError(f"image {name}: unsupported colour mode {mode!r}; save it as an RGB PNG or JPEG") \
-            from exc
+        raise DataError(f"image {name}: unsupported colour mode {mode!r}; save it as an RGB PNG or JPEG") from exc
 
 
 def _on_white(img: Image.Image) -> Image.Image:
@@ -171,7 +177,7 @@ def _wide_to_uint8(img: Image.Image) -> np.ndarray:
     for box in _strips(img, 8):
         strip = np.asarray(img.crop(box), dtype=np.float64)
         scaled = (strip - offset) * scale if offset else strip * scale
-        out[box[1]:box[3]] = np.clip(np.nan_to_num(scaled) + 0.5, 0, 255).astype(np.uint8)
+        out[box[1] : box[3]] = np.clip(np.nan_to_num(scaled) + 0.5, 0, 255).astype(np.uint8)
     return out
 
 

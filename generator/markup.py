@@ -71,7 +71,13 @@ def json_script(obj: object) -> Html:
     """JSON that is safe inside <script type="application/json">: no raw <, > or & can close the
     element, and U+2028/U+2029 cannot end a JavaScript line. (In an attribute, use esc(json).)"""
     text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    for raw, safe in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("'", "\\u0027"),
-                      ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    for raw, safe in (
+        ("&", "\\u0026"),
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("'", "\\u0027"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         text = text.replace(raw, safe)
     return Html(text)

@@ -8,11 +8,27 @@ from __future__ import annotations
 
 CLASS_NAMES_ZH: dict[str, str] = {
     # The embedded shapes dataset.
-    "circle": "圆形", "square": "正方形", "triangle": "三角形", "star": "五角星", "cross": "十字",
-    "ring": "圆环", "crescent": "月牙", "stripes": "条纹", "checkerboard": "棋盘格", "dots": "圆点",
+    "circle": "圆形",
+    "square": "正方形",
+    "triangle": "三角形",
+    "star": "五角星",
+    "cross": "十字",
+    "ring": "圆环",
+    "crescent": "月牙",
+    "stripes": "条纹",
+    "checkerboard": "棋盘格",
+    "dots": "圆点",
     # CNN Explainer's ten Tiny ImageNet classes.
-    "lifeboat": "救生艇", "ladybug": "瓢虫", "pizza": "披萨", "bell pepper": "甜椒", "school bus": "校车",
-    "koala": "考拉", "espresso": "意式浓缩咖啡", "red panda": "小熊猫", "orange": "橙子", "sport car": "跑车",
+    "lifeboat": "救生艇",
+    "ladybug": "瓢虫",
+    "pizza": "披萨",
+    "bell pepper": "甜椒",
+    "school bus": "校车",
+    "koala": "考拉",
+    "espresso": "意式浓缩咖啡",
+    "red panda": "小熊猫",
+    "orange": "橙子",
+    "sport car": "跑车",
 }
 
 

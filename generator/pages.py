@@ -30,12 +30,14 @@ if TYPE_CHECKING:
 LANGS = ("zh", "en")
 T = {
     "title": {"zh": "探索：{name}", "en": "Explore: {name}"},
-    "intro": {"zh": "这张图片来自{source}。模型预测为 **{pred}**（概率 {prob}）{verdict}。"
-                    "下面是它在网络中每一步的样子，"
-                    "所有图都由本次构建训练出的模型计算得到。",
-              "en": "This image comes from {source}. The model predicts **{pred}** (probability {prob}){verdict}. "
-                    "Below is what it looks like at every step through the network; every figure is computed "
-                    "from the model this build trained."},
+    "intro": {
+        "zh": "这张图片来自{source}。模型预测为 **{pred}**（概率 {prob}）{verdict}。"
+        "下面是它在网络中每一步的样子，"
+        "所有图都由本次构建训练出的模型计算得到。",
+        "en": "This image comes from {source}. The model predicts **{pred}** (probability {prob}){verdict}. "
+        "Below is what it looks like at every step through the network; every figure is computed "
+        "from the model this build trained.",
+    },
     "right": {"zh": "，预测正确", "en": ", which is correct"},
     "wrong": {"zh": "，但真实类别是 **{true}**", "en": ", but the true class is **{true}**"},
     "test": {"zh": "测试集", "en": "the test set"},
@@ -48,8 +50,10 @@ T = {
     "activations": {"zh": "每一层的激活", "en": "Every layer's activations"},
     "activations_note": {"zh": "点击图片可放大。", "en": "Click a picture to enlarge it."},
     "conv": {"zh": "卷积动画", "en": "Convolution animations"},
-    "conv_note": {"zh": "每个卷积神经元一个动画：点击缩略图在灯箱中播放。",
-                  "en": "One animation per convolutional neuron: click a thumbnail to play it in a lightbox."},
+    "conv_note": {
+        "zh": "每个卷积神经元一个动画：点击缩略图在灯箱中播放。",
+        "en": "One animation per convolutional neuron: click a thumbnail to play it in a lightbox.",
+    },
     "detail": {"zh": "逐步计算", "en": "Step by step"},
     "relu": {"zh": "ReLU", "en": "ReLU"},
     "pool": {"zh": "最大池化", "en": "Max pooling"},
@@ -60,9 +64,10 @@ T = {
     "open": {"zh": "打开", "en": "open"},
     "download": {"zh": "下载", "en": "download"},
     "embed": {"zh": "嵌入代码", "en": "embed code"},
-    "more": {"zh": "其余图片的全部图见各自的探索页；每张图都列在 {manifest} 中。",
-             "en": "The figures of the other images are on their explore pages; every figure is listed in "
-                   "{manifest}."},
+    "more": {
+        "zh": "其余图片的全部图见各自的探索页；每张图都列在 {manifest} 中。",
+        "en": "The figures of the other images are on their explore pages; every figure is listed in {manifest}.",
+    },
 }
 
 
@@ -94,25 +99,56 @@ def explore_markdown(facts: Facts, detailed: set[str], slug: str, lang: str) -> 
     pred = sample["predicted"]
     verdict = ""
     if sample["label"] is not None:
-        verdict = _t("right", lang) if sample["label"] == pred else _t("wrong", lang, true=md_text(class_name(
-            facts, sample["label"], lang)))
+        verdict = (
+            _t("right", lang)
+            if sample["label"] == pred
+            else _t("wrong", lang, true=md_text(class_name(facts, sample["label"], lang)))
+        )
     # Generated pages stay out of the search index: they would triple it (and its download) with
     # captions the chapters already explain.
-    lines = ["---", "search:", "  exclude: true", "---", "",
-             f"# {_t('title', lang, name=md_text(_sample_name(sample, facts, lang)))}", "",
-             _t("intro", lang, source=_t("test" if sample["label"] is not None else "user", lang),
-                pred=md_text(class_name(facts, pred, lang)), prob=f"{{{{ value probability {img} }}}}",
-                verdict=verdict),
-             "", f"{{{{ figure overview {img} }}}}", "", f"## {_t('prediction', lang)}", "",
-             f"| {_t('class', lang)} | {_t('logit', lang)} | {_t('prob', lang)} |", "|---|--:|--:|"]
+    lines = [
+        "---",
+        "search:",
+        "  exclude: true",
+        "---",
+        "",
+        f"# {_t('title', lang, name=md_text(_sample_name(sample, facts, lang)))}",
+        "",
+        _t(
+            "intro",
+            lang,
+            source=_t("test" if sample["label"] is not None else "user", lang),
+            pred=md_text(class_name(facts, pred, lang)),
+            prob=f"{{{{ value probability {img} }}}}",
+            verdict=verdict,
+        ),
+        "",
+        f"{{{{ figure overview {img} }}}}",
+        "",
+        f"## {_t('prediction', lang)}",
+        "",
+        f"| {_t('class', lang)} | {_t('logit', lang)} | {_t('prob', lang)} |",
+        "|---|--:|--:|",
+    ]
     order = sorted(range(len(facts["classes"])), key=lambda i: -sample["probs"][i])
     for i in order:
         name = md_text(class_name(facts, i, lang))
         mark = f"**{name}**" if i == pred else name
         cells = [f"{{{{ value {v} {img} class={i} }}}}" for v in ("logit", "probability")]
         lines.append(f"| {mark} | {cells[0]} | {cells[1]} |")
-    lines += ["", f"{{{{ figure softmax {img} }}}}", "", f"## {_t('input', lang)}", "", f"{{{{ figure input {img} }}}}",
-              "", f"## {_t('activations', lang)}", "", _t("activations_note", lang), ""]
+    lines += [
+        "",
+        f"{{{{ figure softmax {img} }}}}",
+        "",
+        f"## {_t('input', lang)}",
+        "",
+        f"{{{{ figure input {img} }}}}",
+        "",
+        f"## {_t('activations', lang)}",
+        "",
+        _t("activations_note", lang),
+        "",
+    ]
     lines += _tabs([(layer, [f"{{{{ figure activation-grid {img} layer={layer} }}}}"]) for layer in ACTIVATION_LAYERS])
     lines += [f"## {_t('conv', lang)}", "", _t("conv_note", lang), ""]
     tabs = []
@@ -140,9 +176,15 @@ def _thumbs(kind: str, img: str, layer: str) -> list[str]:
 
 def explore_pages(facts: Facts, detailed: set[str], lang: str, config: MkDocsConfig) -> list[File]:
     """Generated explore pages (explore/<slug>/) for the language being built."""
-    return [i18n.generated_page(config, f"explore/{s['slug']}.md",
-                                {code: explore_markdown(facts, detailed, s["slug"], code) for code in LANGS}, lang)
-            for s in facts["samples"]]
+    return [
+        i18n.generated_page(
+            config,
+            f"explore/{s['slug']}.md",
+            {code: explore_markdown(facts, detailed, s["slug"], code) for code in LANGS},
+            lang,
+        )
+        for s in facts["samples"]
+    ]
 
 
 def _samples_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) -> Html:
@@ -154,12 +196,23 @@ def _samples_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) ->
         target = figs.lang_prefix(lang) + "explore/" + s["slug"] + "/"
         prob = f"{s['probs'][s['predicted']] * 100:.1f} %"
         href = get_relative_url(target, page.url or ".") if figs.explore_pages else None
-        cells.append(el(
-            "a" if href else "div", {"class": "tv-sample", "href": href},
-            el("img", {"src": figs.url(entry, page.url), "alt": entry["alt"][lang], "loading": "lazy",
-                       "class": "skip-lightbox"}),
-            el("span", None, _sample_name(s, facts, lang)),
-            el("small", None, f'{_t("predicted", lang)}: {class_name(facts, s["predicted"], lang)} · {prob}')))
+        cells.append(
+            el(
+                "a" if href else "div",
+                {"class": "tv-sample", "href": href},
+                el(
+                    "img",
+                    {
+                        "src": figs.url(entry, page.url),
+                        "alt": entry["alt"][lang],
+                        "loading": "lazy",
+                        "class": "skip-lightbox",
+                    },
+                ),
+                el("span", None, _sample_name(s, facts, lang)),
+                el("small", None, f"{_t('predicted', lang)}: {class_name(facts, s['predicted'], lang)} · {prob}"),
+            )
+        )
     return el("div", {"class": "tv-samples"}, *cells)
 
 
@@ -172,15 +225,32 @@ def _gallery_item(figs: SiteFigures, entry: ManifestEntry, page: Page, lang: str
     tag = str(el("img", {"src": absolute, "alt": alt, "width": entry["width"], "height": entry["height"]}))
     size = f"{entry['width']}×{entry['height']}, {entry['bytes'] / 1024:.0f} KiB"
     return el(
-        "div", {"class": "tv-gallery-item", "id": entry["id"].replace("/", "-")},
-        el("a", {"href": src, "class": "glightbox"},
-           el("img", {"src": src, "alt": alt, "loading": "lazy", "class": "skip-lightbox"})),
-        el("div", {"class": "tv-gallery-meta"},
-           el("code", None, entry["id"]), el("br"), el("small", None, size), el("br"),
-           el("a", {"href": src}, _t("open", lang)), " · ",
-           el("a", {"href": src, "download": True}, _t("download", lang)),
-           el("details", None, el("summary", None, _t("embed", lang)),
-              el("pre", None, el("code", None, md)), el("pre", None, el("code", None, tag)))))
+        "div",
+        {"class": "tv-gallery-item", "id": entry["id"].replace("/", "-")},
+        el(
+            "a",
+            {"href": src, "class": "glightbox"},
+            el("img", {"src": src, "alt": alt, "loading": "lazy", "class": "skip-lightbox"}),
+        ),
+        el(
+            "div",
+            {"class": "tv-gallery-meta"},
+            el("code", None, entry["id"]),
+            el("br"),
+            el("small", None, size),
+            el("br"),
+            el("a", {"href": src}, _t("open", lang)),
+            " · ",
+            el("a", {"href": src, "download": True}, _t("download", lang)),
+            el(
+                "details",
+                None,
+                el("summary", None, _t("embed", lang)),
+                el("pre", None, el("code", None, md)),
+                el("pre", None, el("code", None, tag)),
+            ),
+        ),
+    )
 
 
 def md_alt(text: str) -> str:
@@ -208,19 +278,27 @@ def _reference_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) 
     if ref:
         theirs = ref["test_acc"] * 100
         if lang == "zh":
-            return (f"在同样的 {n:,} 张测试图片上，CNN Explainer 自带的 TinyVGG 准确率为 **{theirs:.1f} %**，"
-                    f"本站训练的模型为 **{ours:.1f} %**。")
-        return (f"On the same {n:,} test images, CNN Explainer's own TinyVGG scores **{theirs:.1f} %**; "
-                f"the model trained for this site scores **{ours:.1f} %**.")
+            return (
+                f"在同样的 {n:,} 张测试图片上，CNN Explainer 自带的 TinyVGG 准确率为 **{theirs:.1f} %**，"
+                f"本站训练的模型为 **{ours:.1f} %**。"
+            )
+        return (
+            f"On the same {n:,} test images, CNN Explainer's own TinyVGG scores **{theirs:.1f} %**; "
+            f"the model trained for this site scores **{ours:.1f} %**."
+        )
     if lang == "zh":
-        return ('!!! note "与 CNN Explainer 对比"\n    本次构建没有测量 CNN Explainer 自带模型的准确率。用完整配置'
-                '（`TINYVGG_PROFILE=full`）并在插件选项 `reference_weights` 中给出 CNN Explainer 的 `model.json`，'
-                '这里就会列出两个模型在同一批 Tiny ImageNet 验证图片上的准确率。')
-    return ('!!! note "Comparison with CNN Explainer"\n    This build did not measure CNN Explainer\'s own model. '
-            'Build '
-            'the full profile (`TINYVGG_PROFILE=full`) with the plugin option `reference_weights` pointing at CNN '
-            'Explainer\'s `model.json`, and this section lists both models\' accuracy on the same Tiny ImageNet '
-            'validation images.')
+        return (
+            '!!! note "与 CNN Explainer 对比"\n    本次构建没有测量 CNN Explainer 自带模型的准确率。用完整配置'
+            "（`TINYVGG_PROFILE=full`）并在插件选项 `reference_weights` 中给出 CNN Explainer 的 `model.json`，"
+            "这里就会列出两个模型在同一批 Tiny ImageNet 验证图片上的准确率。"
+        )
+    return (
+        '!!! note "Comparison with CNN Explainer"\n    This build did not measure CNN Explainer\'s own model. '
+        "Build "
+        "the full profile (`TINYVGG_PROFILE=full`) with the plugin option `reference_weights` pointing at CNN "
+        "Explainer's `model.json`, and this section lists both models' accuracy on the same Tiny ImageNet "
+        "validation images."
+    )
 
 
 # Blocks that return finished HTML (`reference` returns Markdown).
@@ -239,5 +317,7 @@ def check_block_args(code: Shortcode) -> None:
         raise ShortcodeError(f"{code.name} takes no arguments")
     if code.name in HTML_BLOCKS and not code.alone:
         # Inside a paragraph its <div> would land in a <p>, which browsers split apart.
-        raise ShortcodeError(f"{code.name} must stand alone on its line (it makes a block: put it in a paragraph "
-                             "of its own, with a blank line before and after)")
+        raise ShortcodeError(
+            f"{code.name} must stand alone on its line (it makes a block: put it in a paragraph "
+            "of its own, with a blank line before and after)"
+        )

@@ -30,7 +30,7 @@ def predict(weights_path: str | Path, image_paths: list[str | Path]) -> list[dic
     model = to_module(state, len(classes))
     results: list[dict] = []
     for start in range(0, len(image_paths), BATCH):
-        chunk = list(image_paths[start:start + BATCH])
+        chunk = list(image_paths[start : start + BATCH])
         pixels = np.stack([load_image(path) for path in chunk])  # (N, 64, 64, 3) uint8
         x = torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 255.0  # (N, 3, 64, 64) in [0, 1]
         with torch.no_grad():
@@ -40,14 +40,18 @@ def predict(weights_path: str | Path, image_paths: list[str | Path]) -> list[dic
         if not np.isfinite(probs).all():
             # Finite but huge weights (e.g. 3e38) overflow float32 in the forward pass: inf logits,
             # NaN probabilities. Say so rather than print "nan %" or invalid JSON.
-            raise ModelError(f"{weights_path}: the weights overflow the network's arithmetic (infinite "
-                             "outputs); the file is damaged or does not hold trained TinyVGG weights")
+            raise ModelError(
+                f"{weights_path}: the weights overflow the network's arithmetic (infinite "
+                "outputs); the file is damaged or does not hold trained TinyVGG weights"
+            )
         for path, row in zip(chunk, probs, strict=True):
-            results.append({
-                "path": str(path),
-                "class": classes[int(np.argmax(row))],
-                "probabilities": {name: float(p) for name, p in zip(classes, row, strict=True)},
-            })
+            results.append(
+                {
+                    "path": str(path),
+                    "class": classes[int(np.argmax(row))],
+                    "probabilities": {name: float(p) for name, p in zip(classes, row, strict=True)},
+                }
+            )
     return results
 
 

@@ -50,9 +50,14 @@ def probe(model: TinyVGG, samples: list[SampleImage]) -> list[ProbeResult]:
     return results
 
 
-def default_samples(test_x: np.ndarray, test_y: np.ndarray, predicted: np.ndarray,
-                    classes: tuple[str, ...], test_ids: tuple[str, ...],
-                    slugify: Callable[[str], str]) -> list[SampleImage]:
+def default_samples(
+    test_x: np.ndarray,
+    test_y: np.ndarray,
+    predicted: np.ndarray,
+    classes: tuple[str, ...],
+    test_ids: tuple[str, ...],
+    slugify: Callable[[str], str],
+) -> list[SampleImage]:
     """One correctly classified test image per class: the first in test order (deterministic).
     A class the model never gets right falls back to its first test image."""
     samples = []

@@ -196,8 +196,12 @@ class BuildOutput:
         self._by_id = {entry["id"]: entry for entry in self.manifest}
 
     def manifest_json(self) -> bytes:
-        return json.dumps({"version": 2, "featured": self.facts["featured"], "figures": self.manifest},
-                          ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+        return json.dumps(
+            {"version": 2, "featured": self.facts["featured"], "figures": self.manifest},
+            ensure_ascii=False,
+            indent=1,
+            sort_keys=True,
+        ).encode("utf-8")
 
 
 @dataclass(frozen=True)

@@ -8,28 +8,36 @@ from __future__ import annotations
 from generator.arch import FILTERS
 from generator.catalog import HYPERS, KINDS, default_layer
 from generator.markup import Html, el, join
+from generator.records import Facts
 from generator.values import LAYER_CHOICES, VALUES
 
 KIND_TEXT: dict[str, dict[str, str]] = {
     "input": {"zh": "输入图片本身（64 × 64）", "en": "the input image itself (64 × 64)"},
-    "overview": {"zh": "整个网络：每一层的全部激活图",
-                 "en": "the whole network: every layer's activation maps"},
+    "overview": {"zh": "整个网络：每一层的全部激活图", "en": "the whole network: every layer's activation maps"},
     "activation": {"zh": "一个神经元的激活图", "en": "one neuron's activation map"},
     "activation-grid": {"zh": "一层的全部激活图", "en": "all activation maps of one layer"},
-    "conv-overview": {"zh": "卷积动画：一个神经元的各个卷积核扫过各个输入通道",
-                      "en": "convolution animation: one neuron's kernels sliding over every input channel"},
-    "conv-detail": {"zh": "逐步卷积动画：每一步的乘加算式",
-                    "en": "step-by-step convolution with each step's arithmetic"},
+    "conv-overview": {
+        "zh": "卷积动画：一个神经元的各个卷积核扫过各个输入通道",
+        "en": "convolution animation: one neuron's kernels sliding over every input channel",
+    },
+    "conv-detail": {
+        "zh": "逐步卷积动画：每一步的乘加算式",
+        "en": "step-by-step convolution with each step's arithmetic",
+    },
     "relu": {"zh": "ReLU 前后的对比", "en": "a neuron before and after ReLU"},
     "pool": {"zh": "最大池化动画", "en": "max pooling animation"},
-    "flatten": {"zh": "展平：最后一层池化如何排成一个向量",
-                "en": "flatten: the last pooling layer laid out as one vector"},
+    "flatten": {
+        "zh": "展平：最后一层池化如何排成一个向量",
+        "en": "flatten: the last pooling layer laid out as one vector",
+    },
     "softmax": {"zh": "softmax 动画：logit 变成概率", "en": "softmax animation: logits become probabilities"},
     "relu-graph": {"zh": "ReLU 函数的图像", "en": "the graph of the ReLU function"},
     "kernels": {"zh": "一个卷积层训练后的全部卷积核", "en": "every trained kernel of a convolution layer"},
     "kernel-evolution": {"zh": "conv_1_1 的卷积核在训练中的变化", "en": "conv_1_1's kernels changing during training"},
-    "hyperparameter": {"zh": "超参数动画：填充、卷积核大小或步幅",
-                       "en": "hyperparameter animation: padding, kernel size or stride"},
+    "hyperparameter": {
+        "zh": "超参数动画：填充、卷积核大小或步幅",
+        "en": "hyperparameter animation: padding, kernel size or stride",
+    },
     "training-curves": {"zh": "训练曲线：每一轮的损失和准确率", "en": "training curves: loss and accuracy per epoch"},
     "confusion-matrix": {"zh": "测试集上的混淆矩阵", "en": "the confusion matrix on the test set"},
     "logo": {"zh": "网站图标：conv_1_1 最强的一个卷积核", "en": "the site icon: conv_1_1's strongest kernel"},
@@ -38,8 +46,10 @@ KIND_TEXT: dict[str, dict[str, str]] = {
 VALUE_TEXT: dict[str, dict[str, str]] = {
     "test-accuracy": {"zh": "测试集准确率", "en": "accuracy on the test set"},
     "val-accuracy": {"zh": "最佳一轮的验证集准确率", "en": "validation accuracy of the best epoch"},
-    "reference-accuracy": {"zh": "CNN Explainer 模型的测试集准确率（完整配置并设置 reference_weights 时才有）",
-                           "en": "CNN Explainer's model's test accuracy (full profile with reference_weights only)"},
+    "reference-accuracy": {
+        "zh": "CNN Explainer 模型的测试集准确率（完整配置并设置 reference_weights 时才有）",
+        "en": "CNN Explainer's model's test accuracy (full profile with reference_weights only)",
+    },
     "epochs": {"zh": "实际训练的轮数", "en": "the number of epochs trained"},
     "best-epoch": {"zh": "验证准确率最高的一轮", "en": "the epoch with the best validation accuracy"},
     "dataset": {"zh": "数据集名称", "en": "the dataset's name"},
@@ -50,16 +60,20 @@ VALUE_TEXT: dict[str, dict[str, str]] = {
     "class-names": {"zh": "全部类别名（当前语言）", "en": "every class name, in the page's language"},
     "param-count": {"zh": "参数总数", "en": "the total number of parameters"},
     "layer-params": {"zh": "一层的参数个数", "en": "one layer's number of parameters"},
-    "layer-shape": {"zh": "一层的输出形状（高 × 宽 × 通道）",
-                    "en": "one layer's output shape (height × width × channels)"},
+    "layer-shape": {
+        "zh": "一层的输出形状（高 × 宽 × 通道）",
+        "en": "one layer's output shape (height × width × channels)",
+    },
     "kernel-count": {"zh": "一个卷积层的卷积核个数", "en": "the number of kernels of a convolution layer"},
     "kernel-size": {"zh": "卷积核大小", "en": "the kernel size"},
     "filters": {"zh": "每个卷积层的神经元数", "en": "the number of neurons per convolution layer"},
     "flatten-size": {"zh": "展平后向量的长度", "en": "the length of the flattened vector"},
     "pool-dropped": {"zh": "每次最大池化丢掉的激活值比例", "en": "the share of activations each max pooling drops"},
     "sample-count": {"zh": "示例图片的数量", "en": "the number of sample images"},
-    "image-class": {"zh": "示例图片的真实类别（自己的图片显示短名）",
-                    "en": "a sample image's true class (your own images show their short name)"},
+    "image-class": {
+        "zh": "示例图片的真实类别（自己的图片显示短名）",
+        "en": "a sample image's true class (your own images show their short name)",
+    },
     "predicted-class": {"zh": "模型预测的类别", "en": "the class the model predicts"},
     "probability": {"zh": "一个类别的概率", "en": "one class's probability"},
     "logit": {"zh": "一个类别的 logit", "en": "one class's logit"},
@@ -68,17 +82,25 @@ VALUE_TEXT: dict[str, dict[str, str]] = {
 
 # The other shortcodes (each block stands alone on its line).
 SHORTCODE_TEXT: dict[str, dict[str, str]] = {
-    "figure": {"zh": "一张插图，附当前语言的替代文字和图注",
-               "en": "a figure, with alt text and caption in the page's language"},
+    "figure": {
+        "zh": "一张插图，附当前语言的替代文字和图注",
+        "en": "a figure, with alt text and caption in the page's language",
+    },
     "value": {"zh": "一个取自本次构建的数值或名称", "en": "a number or name taken from this build"},
     "table": {"zh": "网络结构表（唯一的表名：network）", "en": "the architecture table (the only table: network)"},
     "samples": {"zh": "示例图片网格（单独一行）", "en": "the grid of sample images (alone on its line)"},
-    "gallery": {"zh": "插图目录，带嵌入代码（单独一行）",
-                "en": "the figure gallery with embed snippets (alone on its line)"},
-    "reference": {"zh": "与 CNN Explainer 的准确率对比（单独一行）",
-                  "en": "the accuracy comparison with CNN Explainer (alone on its line)"},
-    "network": {"zh": "实时网络视图：在浏览器中运行模型（单独一行）",
-                "en": "the live network view, the model running in the page (alone on its line)"},
+    "gallery": {
+        "zh": "插图目录，带嵌入代码（单独一行）",
+        "en": "the figure gallery with embed snippets (alone on its line)",
+    },
+    "reference": {
+        "zh": "与 CNN Explainer 的准确率对比（单独一行）",
+        "en": "the accuracy comparison with CNN Explainer (alone on its line)",
+    },
+    "network": {
+        "zh": "实时网络视图：在浏览器中运行模型（单独一行）",
+        "en": "the live network view, the model running in the page (alone on its line)",
+    },
     "shortcode-reference": {"zh": "本参考（单独一行）", "en": "this reference (alone on its line)"},
 }
 
@@ -92,16 +114,22 @@ T = {
     "t_shortcodes": {"zh": "短代码", "en": "Shortcodes"},
     "t_figures": {"zh": "插图种类：{{ figure 种类 参数=值 }}", "en": "Figure kinds: {{ figure KIND key=value }}"},
     "t_values": {"zh": "数值名称：{{ value 名称 参数=值 }}", "en": "Value names: {{ value NAME key=value }}"},
-    "image": {"zh": "默认 featured（首页示例图片）；或本次构建的示例图片：{slugs}",
-              "en": "default featured (the featured image); or one of this build's sample images: {slugs}"},
+    "image": {
+        "zh": "默认 featured（首页示例图片）；或本次构建的示例图片：{slugs}",
+        "en": "default featured (the featured image); or one of this build's sample images: {slugs}",
+    },
     "layer_default": {"zh": "{layers} 之一；默认 {default}", "en": "one of {layers}; default {default}"},
     "layer_required": {"zh": "必填，{layers} 之一", "en": "required, one of {layers}"},
-    "neuron": {"zh": "从 0 起的编号（input 有 3 个，output 每个类别一个，其余每层 {filters} 个）；默认 0",
-               "en": "a number from 0 (input has 3, output one per class, every other layer {filters}); default 0"},
+    "neuron": {
+        "zh": "从 0 起的编号（input 有 3 个，output 每个类别一个，其余每层 {filters} 个）；默认 0",
+        "en": "a number from 0 (input has 3, output one per class, every other layer {filters}); default 0",
+    },
     "neuron_filters": {"zh": "0 到 {last}；默认 0", "en": "0 to {last}; default 0"},
     "hyper": {"zh": "必填，{hypers} 之一", "en": "required, one of {hypers}"},
-    "class": {"zh": "类别编号（从 0 起，共 {n} 个）或英文类名；默认预测的类别",
-              "en": "a class number (from 0, {n} classes) or English class name; default the predicted class"},
+    "class": {
+        "zh": "类别编号（从 0 起，共 {n} 个）或英文类名；默认预测的类别",
+        "en": "a class number (from 0, {n} classes) or English class name; default the predicted class",
+    },
 }
 
 
@@ -132,15 +160,22 @@ def _params_list(items: list[Html], lang: str) -> Html:
     return el("ul", None, *items) if items else Html(_t("none", lang))
 
 
-def kind_params(kind: str, facts: dict, lang: str) -> Html:
+def kind_params(kind: str, facts: Facts, lang: str) -> Html:
     scope, layers, takes_neuron, _ = KINDS[kind]
     items = []
     if scope == "image":
-        items.append(_param("image", _filled(T["image"][lang], slugs=_codes([s["slug"] for s in facts["samples"]],
-                                                                             lang))))
+        items.append(
+            _param("image", _filled(T["image"][lang], slugs=_codes([s["slug"] for s in facts["samples"]], lang)))
+        )
     if layers:
-        items.append(_param("layer", _filled(T["layer_default"][lang], layers=_codes(layers, lang),
-                                             default=el("code", None, default_layer(kind)))))
+        items.append(
+            _param(
+                "layer",
+                _filled(
+                    T["layer_default"][lang], layers=_codes(layers, lang), default=el("code", None, default_layer(kind))
+                ),
+            )
+        )
     if takes_neuron:
         if {"input", "output"} & set(layers or ()):
             items.append(_param("neuron", _t("neuron", lang, filters=FILTERS)))
@@ -151,14 +186,15 @@ def kind_params(kind: str, facts: dict, lang: str) -> Html:
     return _params_list(items, lang)
 
 
-def value_params(name: str, facts: dict, lang: str) -> Html:
+def value_params(name: str, facts: Facts, lang: str) -> Html:
     items = []
     for key in VALUES[name][0]:
         if key == "layer":
             items.append(_param(key, _filled(T["layer_required"][lang], layers=_codes(LAYER_CHOICES[name], lang))))
         elif key == "image":
-            items.append(_param(key, _filled(T["image"][lang], slugs=_codes([s["slug"] for s in facts["samples"]],
-                                                                            lang))))
+            items.append(
+                _param(key, _filled(T["image"][lang], slugs=_codes([s["slug"] for s in facts["samples"]], lang)))
+            )
         elif key == "class":
             items.append(_param(key, _t("class", lang, n=len(facts["classes"]))))
         elif key == "neuron":
@@ -169,23 +205,45 @@ def value_params(name: str, facts: dict, lang: str) -> Html:
 
 
 def _table(head: list[str], rows: list[list[object]]) -> Html:
-    return el("table", None, el("thead", None, el("tr", None, *(el("th", None, h) for h in head))),
-              el("tbody", None, *(el("tr", None, *(el("td", None, c) for c in row)) for row in rows)))
+    return el(
+        "table",
+        None,
+        el("thead", None, el("tr", None, *(el("th", None, h) for h in head))),
+        el("tbody", None, *(el("tr", None, *(el("td", None, c) for c in row)) for row in rows)),
+    )
 
 
-def reference_html(facts: dict, lang: str) -> Html:
+def reference_html(facts: Facts, lang: str) -> Html:
     """Three tables: the shortcodes, the figure kinds (`{{ figure KIND ... }}`) and the value names
     (`{{ value NAME ... }}`). Braces are written as character references, so a Jinja-based plugin that
     runs after this one (mkdocs-macros) sees no `{{` in the examples."""
-    syntax = {"figure": "{{ figure KIND key=value ... }}", "value": "{{ value NAME key=value ... }}",
-              "table": "{{ table network }}"}
-    shortcodes = _table([_t("shortcode", lang), _t("shows", lang)], [
-        [el("code", None, syntax.get(name, f"{{{{ {name} }}}}")), text[lang]] for name, text in SHORTCODE_TEXT.items()])
-    kinds = _table([_t("kind", lang), _t("shows", lang), _t("params", lang)], [
-        [el("code", None, kind), KIND_TEXT[kind][lang], kind_params(kind, facts, lang)] for kind in KINDS])
-    values = _table([_t("name", lang), _t("shows", lang), _t("params", lang)], [
-        [el("code", None, name), VALUE_TEXT[name][lang], value_params(name, facts, lang)] for name in VALUES])
-    html = "\n".join(el("div", {"class": "tv-reference", "data-kind": kind}, el("p", None, el("strong", None, T[
-        f"t_{kind}"][lang])), table) for kind, table in (("shortcodes", shortcodes), ("figures", kinds),
-                                                        ("values", values)))
+    syntax = {
+        "figure": "{{ figure KIND key=value ... }}",
+        "value": "{{ value NAME key=value ... }}",
+        "table": "{{ table network }}",
+    }
+    shortcodes = _table(
+        [_t("shortcode", lang), _t("shows", lang)],
+        [
+            [el("code", None, syntax.get(name, f"{{{{ {name} }}}}")), text[lang]]
+            for name, text in SHORTCODE_TEXT.items()
+        ],
+    )
+    kinds = _table(
+        [_t("kind", lang), _t("shows", lang), _t("params", lang)],
+        [[el("code", None, kind), KIND_TEXT[kind][lang], kind_params(kind, facts, lang)] for kind in KINDS],
+    )
+    values = _table(
+        [_t("name", lang), _t("shows", lang), _t("params", lang)],
+        [[el("code", None, name), VALUE_TEXT[name][lang], value_params(name, facts, lang)] for name in VALUES],
+    )
+    html = "\n".join(
+        el(
+            "div",
+            {"class": "tv-reference", "data-kind": kind},
+            el("p", None, el("strong", None, T[f"t_{kind}"][lang])),
+            table,
+        )
+        for kind, table in (("shortcodes", shortcodes), ("figures", kinds), ("values", values))
+    )
     return Html(html.replace("{", "&#123;").replace("}", "&#125;"))

@@ -35,8 +35,9 @@ def _work(spec: FigureSpec) -> Rendered:
     return render_one(spec, _CTX)
 
 
-def render_many(specs: list[FigureSpec], ctx: RenderContext, workers: int = 0,
-                progress: bool = True) -> Iterator[tuple[FigureSpec, Rendered]]:
+def render_many(
+    specs: list[FigureSpec], ctx: RenderContext, workers: int = 0, progress: bool = True
+) -> Iterator[tuple[FigureSpec, Rendered]]:
     """Yield (spec, rendered) in catalogue order."""
     global _CTX
     workers = workers or os.cpu_count() or 1

@@ -85,7 +85,7 @@ def find_shortcodes(line: str, known: frozenset[str]) -> list[tuple[int, int, st
     i = 0
     while (start := line.find("{{", i)) != -1:
         close = line.find("}}", start + 2)
-        inner = line[start + 2: len(line) if close == -1 else close]
+        inner = line[start + 2 : len(line) if close == -1 else close]
         body = inner.strip()
         m = NAME.match(body)
         name = m.group(0) if m else ""
@@ -97,10 +97,11 @@ def find_shortcodes(line: str, known: frozenset[str]) -> list[tuple[int, int, st
             i = start + 1
             continue
         if name not in known and name.lower() in known:
-            raise ShortcodeError(f"{{{{ {name} ... }}}}: shortcode names are lower case; "
-                                 f"write {{{{ {name.lower()} ... }}}}")
+            raise ShortcodeError(
+                f"{{{{ {name} ... }}}}: shortcode names are lower case; write {{{{ {name.lower()} ... }}}}"
+            )
         if name.islower():
-            found.append((start, close + 2, name, body[m.end():]))
+            found.append((start, close + 2, name, body[m.end() :]))
         i = close + 2
     return found
 
@@ -118,7 +119,7 @@ def expand(markdown: str, handler: Callable[[Shortcode], str], known: frozenset[
         m = FENCE.match(line)
         if fence is not None:
             # A closing fence is fence characters only: "```python" inside a block is content.
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line[m.end():].strip():
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line[m.end() :].strip():
                 fence = None
             out.append(line)
             continue

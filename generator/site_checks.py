@@ -25,13 +25,17 @@ def check_explore_extensions(config: MkDocsConfig) -> None:
     which MkDocs always enables. Material styles only the alternate tab markup."""
     names = {extension_name(str(n)): str(n) for n in config.markdown_extensions}
     if TABBED not in names:
-        raise ConfigError(f"explore_pages: the explore pages show each layer in a content tab, which needs the "
-                          f"Markdown extension {TABBED}; add these lines to mkdocs.yml (or set explore_pages: "
-                          f"false):\n{TABBED_YAML}")
+        raise ConfigError(
+            f"explore_pages: the explore pages show each layer in a content tab, which needs the "
+            f"Markdown extension {TABBED}; add these lines to mkdocs.yml (or set explore_pages: "
+            f"false):\n{TABBED_YAML}"
+        )
     options = config.mdx_configs.get(names[TABBED]) or {}
     if config.theme.name == "material" and not options.get("alternate_style"):
-        raise ConfigError(f"explore_pages: Material styles content tabs only with alternate_style; set it "
-                          f"in mkdocs.yml:\n{TABBED_YAML}")
+        raise ConfigError(
+            f"explore_pages: Material styles content tabs only with alternate_style; set it "
+            f"in mkdocs.yml:\n{TABBED_YAML}"
+        )
 
 
 def check_plugin_order(config: MkDocsConfig, ours: BasePlugin) -> None:
@@ -46,7 +50,9 @@ def check_plugin_order(config: MkDocsConfig, ours: BasePlugin) -> None:
         opts = getattr(plugin, "config", {}) or {}
         if opts.get("j2_variable_start_string") not in (None, "", "{{") or opts.get("render_by_default") is False:
             continue  # macros uses other markers, or renders only the pages that ask for it
-        raise ConfigError(f"plugins: {name} (mkdocs-macros) is listed before tinyvgg, so it reads the "
-                          "{{ figure ... }} shortcodes as Jinja and fails or drops them; list tinyvgg before "
-                          f"{name} under plugins in mkdocs.yml (or give macros other markers with "
-                          "j2_variable_start_string and j2_variable_end_string)")
+        raise ConfigError(
+            f"plugins: {name} (mkdocs-macros) is listed before tinyvgg, so it reads the "
+            "{{ figure ... }} shortcodes as Jinja and fails or drops them; list tinyvgg before "
+            f"{name} under plugins in mkdocs.yml (or give macros other markers with "
+            "j2_variable_start_string and j2_variable_end_string)"
+        )

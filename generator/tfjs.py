@@ -23,8 +23,16 @@ from generator.safeio import describe, open_regular, read_at_most
 
 # The order of CNN Explainer's output units (its class list), i.e. the dense layer's columns.
 REFERENCE_CLASSES: tuple[str, ...] = (
-    "lifeboat", "ladybug", "pizza", "bell pepper", "school bus",
-    "koala", "espresso", "red panda", "orange", "sport car",
+    "lifeboat",
+    "ladybug",
+    "pizza",
+    "bell pepper",
+    "school bus",
+    "koala",
+    "espresso",
+    "red panda",
+    "orange",
+    "sport car",
 )
 POOLED = 13  # max_pool_2's output is 13 x 13 x FILTERS
 _NOT_TINYVGG = "not a TinyVGG model"
@@ -54,22 +62,31 @@ def _read_json(path: Path) -> dict:
     except OSError as exc:
         raise ModelError(f"{path}: cannot read the TF.js model file ({describe(exc)})") from exc
     if len(data) > MAX_MODEL_JSON_BYTES:
-        raise ModelError(f"{path}: larger than {MAX_MODEL_JSON_BYTES >> 20} MB, far too large for a TinyVGG "
-                         "model.json; pass the model.json written by the TensorFlow.js converter")
+        raise ModelError(
+            f"{path}: larger than {MAX_MODEL_JSON_BYTES >> 20} MB, far too large for a TinyVGG "
+            "model.json; pass the model.json written by the TensorFlow.js converter"
+        )
     try:
         doc = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise ModelError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                         "expected a TF.js layers model (model.json)") from exc
+        raise ModelError(
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); expected a TF.js layers model (model.json)"
+        ) from exc
     except json.JSONDecodeError as exc:
-        raise ModelError(f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}); "
-                         "expected a TF.js layers model (model.json)") from exc
+        raise ModelError(
+            f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}); "
+            "expected a TF.js layers model (model.json)"
+        ) from exc
     except RecursionError as exc:
-        raise ModelError(f"{path}: JSON nested too deeply to be a TF.js layers model; "
-                         "pass the model.json written by the TensorFlow.js converter") from exc
+        raise ModelError(
+            f"{path}: JSON nested too deeply to be a TF.js layers model; "
+            "pass the model.json written by the TensorFlow.js converter"
+        ) from exc
     if not isinstance(doc, dict) or "weightsManifest" not in doc or "modelTopology" not in doc:
-        raise ModelError(f"{path}: not a TF.js layers model (no 'modelTopology' and 'weightsManifest'); "
-                         "pass the model.json written by the TensorFlow.js converter")
+        raise ModelError(
+            f"{path}: not a TF.js layers model (no 'modelTopology' and 'weightsManifest'); "
+            "pass the model.json written by the TensorFlow.js converter"
+        )
     return doc
 
 
@@ -89,18 +106,26 @@ def _check_topology(path: Path, doc: dict) -> None:
     for name, kind in ARCH:
         expected.append(({"conv": "Conv2D", "relu": "Activation", "pool": "MaxPooling2D"}[kind], name))
     expected += [("Flatten", "flatten"), ("Dense", "output")]
-    names: list[tuple[str, str | None]] = [(cls, cfg.get("name") if isinstance(cfg, dict) else None)
-                                         for cls, cfg in got]
+    names: list[tuple[str, str | None]] = [
+        (cls, cfg.get("name") if isinstance(cfg, dict) else None) for cls, cfg in got
+    ]
     if names != expected:
-        raise ModelError(f"{path}: {_NOT_TINYVGG}: layers are {_cut(_fmt_layers(names), 400)}, "
-                         f"expected {_fmt_layers(expected)}")
+        raise ModelError(
+            f"{path}: {_NOT_TINYVGG}: layers are {_cut(_fmt_layers(names), 400)}, expected {_fmt_layers(expected)}"
+        )
     wanted: dict[str, dict[str, object]] = {
-        "Conv2D": {"kernel_size": [3, 3], "strides": [1, 1], "padding": "valid",
-                   "activation": "linear", "use_bias": True, "data_format": "channels_last",
-                   "dilation_rate": [1, 1], "filters": FILTERS},
+        "Conv2D": {
+            "kernel_size": [3, 3],
+            "strides": [1, 1],
+            "padding": "valid",
+            "activation": "linear",
+            "use_bias": True,
+            "data_format": "channels_last",
+            "dilation_rate": [1, 1],
+            "filters": FILTERS,
+        },
         "Activation": {"activation": "relu"},
-        "MaxPooling2D": {"pool_size": [2, 2], "strides": [2, 2], "padding": "valid",
-                         "data_format": "channels_last"},
+        "MaxPooling2D": {"pool_size": [2, 2], "strides": [2, 2], "padding": "valid", "data_format": "channels_last"},
         "Flatten": {"data_format": "channels_last"},
         # Softmax is applied outside our module, so a dense layer exported with logits fits too.
         "Dense": {"activation": ("softmax", "linear"), "use_bias": True},
@@ -109,8 +134,10 @@ def _check_topology(path: Path, doc: dict) -> None:
         for key, value in wanted[cls].items():
             allowed = value if isinstance(value, tuple) else (value,)
             if key in cfg and cfg[key] not in allowed:  # a missing key is the Keras default, which fits
-                raise ModelError(f"{path}: {_NOT_TINYVGG}: layer {cfg['name']} has {key}={_short(cfg[key])}, "
-                                 f"TinyVGG needs {' or '.join(map(repr, allowed))}")
+                raise ModelError(
+                    f"{path}: {_NOT_TINYVGG}: layer {cfg['name']} has {key}={_short(cfg[key])}, "
+                    f"TinyVGG needs {' or '.join(map(repr, allowed))}"
+                )
 
 
 def _fmt_layers(layers: list[tuple[str, str | None]]) -> str:
@@ -155,29 +182,32 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _read_group(path: Path, group: object, shapes: dict[str, tuple[int, ...]],
-                done: dict[str, np.ndarray]) -> tuple[list[str], list[tuple[str, tuple[int, ...]]]]:
+def _read_group(
+    path: Path, group: object, shapes: dict[str, tuple[int, ...]], done: dict[str, np.ndarray]
+) -> tuple[list[str], list[tuple[str, tuple[int, ...]]]]:
     """One weightsManifest group -> (shard paths, [(weight name, Keras shape)]), every field type-checked."""
     paths = group.get("paths") if isinstance(group, dict) else None
     entries = group.get("weights") if isinstance(group, dict) else None
     if not isinstance(paths, list) or not isinstance(entries, list):
-        raise ModelError(f"{path}: every weightsManifest group needs 'paths' and 'weights' lists; "
-                         f"got {_short(group)}")
+        raise ModelError(f"{path}: every weightsManifest group needs 'paths' and 'weights' lists; got {_short(group)}")
     specs: list[tuple[str, tuple[int, ...]]] = []
     for entry in entries:
         if not isinstance(entry, dict):
-            raise ModelError(f"{path}: a weightsManifest entry must be an object with name, shape and dtype; "
-                             f"got {_short(entry)}")
+            raise ModelError(
+                f"{path}: a weightsManifest entry must be an object with name, shape and dtype; got {_short(entry)}"
+            )
         name, shape, dtype = entry.get("name"), entry.get("shape"), entry.get("dtype", "float32")
         if not isinstance(name, str) or name not in shapes:
-            raise ModelError(f"{path}: {_NOT_TINYVGG}: unexpected weight {_short(name)}; "
-                             f"expected {', '.join(shapes)}")
+            raise ModelError(f"{path}: {_NOT_TINYVGG}: unexpected weight {_short(name)}; expected {', '.join(shapes)}")
         if not isinstance(shape, list) or not all(type(n) is int for n in shape) or tuple(shape) != shapes[name]:
-            raise ModelError(f"{path}: {_NOT_TINYVGG}: weight {name} has shape {_short(shape)}, "
-                             f"expected {list(shapes[name])}")
+            raise ModelError(
+                f"{path}: {_NOT_TINYVGG}: weight {name} has shape {_short(shape)}, expected {list(shapes[name])}"
+            )
         if dtype != "float32" or "quantization" in entry:
-            raise ModelError(f"{path}: weight {name} is stored as {_short(entry.get('quantization', dtype))}; "
-                             "only unquantized float32 weights are supported")
+            raise ModelError(
+                f"{path}: weight {name} is stored as {_short(entry.get('quantization', dtype))}; "
+                "only unquantized float32 weights are supported"
+            )
         if name in done or any(name == s[0] for s in specs):
             raise ModelError(f"{path}: weight {name} is listed twice in the manifest")
         specs.append((name, shapes[name]))
@@ -187,12 +217,13 @@ def _read_group(path: Path, group: object, shapes: dict[str, tuple[int, ...]],
 def _shard_name(path: Path, shard: object) -> str:
     """A shard path from the manifest, refused unless it stays inside model.json's own folder."""
     if not isinstance(shard, str) or not shard or "\0" in shard:
-        raise ModelError(f"{path}: weightsManifest paths must be file names next to model.json; "
-                         f"got {_short(shard)}")
+        raise ModelError(f"{path}: weightsManifest paths must be file names next to model.json; got {_short(shard)}")
     rel = PurePosixPath(shard.replace("\\", "/"))
     if rel.is_absolute() or ".." in rel.parts or re.match(r"^[A-Za-z]:", shard):
-        raise ModelError(f"{path}: refused weight shard path {_short(shard)}: shards must lie in the folder "
-                         "of model.json (no absolute paths, no '..'); keep the .bin files next to model.json")
+        raise ModelError(
+            f"{path}: refused weight shard path {_short(shard)}: shards must lie in the folder "
+            "of model.json (no absolute paths, no '..'); keep the .bin files next to model.json"
+        )
     return shard
 
 
@@ -206,24 +237,29 @@ def _read_shards(path: Path, shard_names: list[str], need: int) -> bytes:
     for shard in shard_names:
         shard_path = path.parent / shard
         if not shard_path.resolve().is_relative_to(folder):
-            raise ModelError(f"{path}: refused weight shard {shard}: it links outside {folder}; "
-                             "keep the .bin files next to model.json")
+            raise ModelError(
+                f"{path}: refused weight shard {shard}: it links outside {folder}; "
+                "keep the .bin files next to model.json"
+            )
         try:
             with open_regular(shard_path) as fh:
                 sizes += os.fstat(fh.fileno()).st_size
                 data = read_at_most(fh, left - 1) if left > 0 else b""
         except FileNotFoundError:
-            raise ModelError(f"{path}: weight shard {shard_path} is missing; keep the .bin files next to "
-                             "model.json") from None
+            raise ModelError(
+                f"{path}: weight shard {shard_path} is missing; keep the .bin files next to model.json"
+            ) from None
         except OSError as exc:
             raise ModelError(f"{path}: cannot read weight shard {shard_path} ({describe(exc)})") from exc
         parts.append(data)
         left -= len(data)
     buffer = b"".join(parts)
     if len(buffer) != need or sizes != need:
-        raise ModelError(f"{path}: the shards {', '.join(shard_names)} hold {sizes:,} bytes but the "
-                         f"manifest describes {need:,} bytes of float32 weights; the download is "
-                         "truncated or the shard belongs to another model")
+        raise ModelError(
+            f"{path}: the shards {', '.join(shard_names)} hold {sizes:,} bytes but the "
+            f"manifest describes {need:,} bytes of float32 weights; the download is "
+            "truncated or the shard belongs to another model"
+        )
     return buffer
 
 
@@ -250,16 +286,21 @@ def model_classes(path: Path, doc: dict) -> list[str]:
     classes = meta.get("classes") if isinstance(meta, dict) else None
     if classes is None:
         return list(REFERENCE_CLASSES)
-    if not isinstance(classes, list) or not classes or not all(isinstance(c, str) and c for c in classes) \
-            or len(set(classes)) != len(classes):
+    if (
+        not isinstance(classes, list)
+        or not classes
+        or not all(isinstance(c, str) and c for c in classes)
+        or len(set(classes)) != len(classes)
+    ):
         raise ModelError(f"{path}: userDefinedMetadata.classes must be a list of distinct class names")
     topology = doc["modelTopology"]
     config = topology.get("model_config", topology)["config"]
     layers = config["layers"] if isinstance(config, dict) else config
     units = layers[-1]["config"].get("units")
     if units is not None and units != len(classes):
-        raise ModelError(f"{path}: userDefinedMetadata.classes names {len(classes)} classes but the output layer "
-                         f"has {units} units")
+        raise ModelError(
+            f"{path}: userDefinedMetadata.classes names {len(classes)} classes but the output layer has {units} units"
+        )
     return classes
 
 

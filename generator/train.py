@@ -50,7 +50,7 @@ def _augment(x: torch.Tensor, gen: torch.Generator, shift: int = 4) -> torch.Ten
     dy, dx = (int(v) for v in torch.randint(-shift, shift + 1, (2,), generator=gen))
     if dy or dx:
         padded = F.pad(x, (shift,) * 4, mode="reflect")
-        x = padded[:, :, shift + dy: shift + dy + x.shape[2], shift + dx: shift + dx + x.shape[3]]
+        x = padded[:, :, shift + dy : shift + dy + x.shape[2], shift + dx : shift + dx + x.shape[3]]
     return x.contiguous(memory_format=torch.channels_last)
 
 
@@ -60,9 +60,9 @@ def evaluate(model: TinyVGG, x: torch.Tensor, y: torch.Tensor, batch: int = 500)
     model.eval()
     loss_sum, correct = 0.0, 0
     for i in range(0, len(x), batch):
-        logits = model(x[i: i + batch])
-        loss_sum += float(F.cross_entropy(logits, y[i: i + batch], reduction="sum"))
-        correct += int((logits.argmax(1) == y[i: i + batch]).sum())
+        logits = model(x[i : i + batch])
+        loss_sum += float(F.cross_entropy(logits, y[i : i + batch], reduction="sum"))
+        correct += int((logits.argmax(1) == y[i : i + batch]).sum())
     return loss_sum / max(len(x), 1), correct / max(len(x), 1)
 
 
@@ -70,7 +70,7 @@ def evaluate(model: TinyVGG, x: torch.Tensor, y: torch.Tensor, batch: int = 500)
 def predict_all(model: TinyVGG, pixels: np.ndarray, batch: int = 500) -> np.ndarray:
     """Top-1 class index for every image of (N, 64, 64, 3) uint8."""
     model.eval()
-    out = [model(to_tensor(pixels[i: i + batch])).argmax(1).numpy() for i in range(0, len(pixels), batch)]
+    out = [model(to_tensor(pixels[i : i + batch])).argmax(1).numpy() for i in range(0, len(pixels), batch)]
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
@@ -122,13 +122,19 @@ def train(data: Dataset, cfg: TrainConfig, progress: bool = True) -> TrainResult
             model.train()
             order = torch.randperm(len(x_train), generator=gen)
             loss_sum, correct, seen = 0.0, 0, 0
-            bar = tqdm(range(steps), desc=f"epoch {epoch}/{cfg.epochs}", disable=not progress,
-                       leave=False, unit="batch", dynamic_ncols=True)
+            bar = tqdm(
+                range(steps),
+                desc=f"epoch {epoch}/{cfg.epochs}",
+                disable=not progress,
+                leave=False,
+                unit="batch",
+                dynamic_ncols=True,
+            )
             for step in bar:
                 lr = lr_at((epoch - 1) * steps + step, steps * cfg.epochs, cfg)  # early stopping may cut it
                 for group in opt.param_groups:
                     group["lr"] = lr
-                idx = order[step * cfg.batch_size: (step + 1) * cfg.batch_size]
+                idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
                 xb, yb = x_train[idx], y_train[idx]
                 if cfg.augment:
                     xb = _augment(xb, gen, cfg.shift)
@@ -150,8 +156,10 @@ def train(data: Dataset, cfg: TrainConfig, progress: bool = True) -> TrainResult
             lrs.append(lr)
             kernels.append(_snapshot(model))
             if progress:
-                tqdm.write(f"epoch {epoch}: loss {loss_sum / seen:.3f} acc {correct / seen:.1%} "
-                           f"| val loss {val_loss:.3f} acc {val_acc:.1%}")
+                tqdm.write(
+                    f"epoch {epoch}: loss {loss_sum / seen:.3f} acc {correct / seen:.1%} "
+                    f"| val loss {val_loss:.3f} acc {val_acc:.1%}"
+                )
             if val_acc > best_acc:
                 best_acc, best_epoch, stale = val_acc, epoch, 0
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -163,11 +171,9 @@ def train(data: Dataset, cfg: TrainConfig, progress: bool = True) -> TrainResult
         model.load_state_dict(best_state)
         model = model.to(memory_format=torch.contiguous_format)
         _, test_acc = evaluate(model, to_tensor(data.test_x), torch.from_numpy(data.test_y.astype(np.int64)))
-        state = {k: np.ascontiguousarray(v.detach().numpy(), dtype=np.float32)
-                 for k, v in model.state_dict().items()}
+        state = {k: np.ascontiguousarray(v.detach().numpy(), dtype=np.float32) for k, v in model.state_dict().items()}
         history = History(kernels=np.stack(kernels), best_epoch=best_epoch, **hist)
-        return TrainResult(state=state, history=history, test_acc=test_acc,
-                           seconds=time.perf_counter() - start, lr=lrs)
+        return TrainResult(state=state, history=history, test_acc=test_acc, seconds=time.perf_counter() - start, lr=lrs)
     finally:
         torch.set_num_threads(threads_before)
         torch.use_deterministic_algorithms(deterministic_before)

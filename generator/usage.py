@@ -37,15 +37,22 @@ def spec_for(kind: str, params: dict[str, str], facts: Facts) -> FigureSpec:
     neuron = params.get("neuron")
     if neuron is not None and not neuron.lstrip("-").isdigit():
         raise ShortcodeError(f"neuron must be an integer (got {neuron!r})")
-    return make_spec(kind, image=image, layer=params.get("layer"), neuron=None if neuron is None else int(neuron),
-                     hyper=params.get("hyper"), num_classes=len(facts["classes"]))
+    return make_spec(
+        kind,
+        image=image,
+        layer=params.get("layer"),
+        neuron=None if neuron is None else int(neuron),
+        hyper=params.get("hyper"),
+        num_classes=len(facts["classes"]),
+    )
 
 
 def gallery_specs(facts: Facts, detail_images: tuple[str, ...]) -> list[FigureSpec]:
     """`{{ gallery }}`: the once-per-build figures and the featured image's figures (no single maps)."""
     featured = facts["featured"]
-    return [s for s in build_catalog([featured], featured, detail_images, len(facts["classes"]))
-            if s.kind != "activation"]
+    return [
+        s for s in build_catalog([featured], featured, detail_images, len(facts["classes"])) if s.kind != "activation"
+    ]
 
 
 def sample_specs(facts: Facts) -> list[FigureSpec]:
@@ -53,8 +60,9 @@ def sample_specs(facts: Facts) -> list[FigureSpec]:
     return [make_spec("input", image=s["slug"]) for s in facts["samples"]]
 
 
-def used_specs(texts: Iterable[str], facts: Facts, detail_images: tuple[str, ...],
-               known: frozenset[str]) -> list[FigureSpec]:
+def used_specs(
+    texts: Iterable[str], facts: Facts, detail_images: tuple[str, ...], known: frozenset[str]
+) -> list[FigureSpec]:
     """Every figure the Markdown `texts` ask for, in order. Mistakes are skipped here: the page that
     holds one reports it, with its line, when it is converted."""
     found: dict[str, FigureSpec] = {}

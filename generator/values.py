@@ -51,8 +51,9 @@ def _sample(params: dict, facts: Facts) -> Sample:
     for s in facts["samples"]:
         if s["slug"] == slug:
             return s
-    raise ShortcodeError(f"unknown image {slug!r}; sample images: featured, "
-                         + ", ".join(s["slug"] for s in facts["samples"]))
+    raise ShortcodeError(
+        f"unknown image {slug!r}; sample images: featured, " + ", ".join(s["slug"] for s in facts["samples"])
+    )
 
 
 def _class_index(params: dict, facts: Facts, sample: Sample) -> int:
@@ -75,8 +76,10 @@ def class_name(facts: Facts, index: int, lang: str) -> str:
 
 DATASET_NAMES = {
     "shapes": {"zh": "程序生成的图形数据集（shapes）", "en": "the procedurally generated shapes dataset"},
-    "tiny-imagenet-10": {"zh": "Tiny ImageNet 的 10 个类别（tiny-imagenet-10）",
-                         "en": "ten Tiny ImageNet classes (tiny-imagenet-10)"},
+    "tiny-imagenet-10": {
+        "zh": "Tiny ImageNet 的 10 个类别（tiny-imagenet-10）",
+        "en": "ten Tiny ImageNet classes (tiny-imagenet-10)",
+    },
     "folder": {"zh": "你自己的图片文件夹", "en": "your own image folder"},
 }
 
@@ -112,25 +115,36 @@ VALUES: dict[str, tuple[tuple[str, ...], Resolver]] = {
     "train-images": ((), lambda p, f, lang: _int(f["metrics"]["train_images"])),
     "val-images": ((), lambda p, f, lang: _int(f["metrics"]["val_images"])),
     "test-images": ((), lambda p, f, lang: _int(f["metrics"]["test_images"])),
-    "class-names": ((), lambda p, f, lang: ("、" if lang == "zh" else ", ").join(
-        class_name(f, i, lang) for i in range(len(f["classes"])))),
+    "class-names": (
+        (),
+        lambda p, f, lang: ("、" if lang == "zh" else ", ").join(
+            class_name(f, i, lang) for i in range(len(f["classes"]))
+        ),
+    ),
     "param-count": ((), lambda p, f, lang: _int(f["param_count"])),
-    "layer-params": (("layer",), lambda p, f, lang: _int(
-        f["layers"][_layer(p, f, LAYER_CHOICES["layer-params"])]["params"])),
-    "layer-shape": (("layer",), lambda p, f, lang: _shape(
-        f["layers"][_layer(p, f, LAYER_CHOICES["layer-shape"])]["shape"])),
-    "kernel-count": (("layer",), lambda p, f, lang: _int(
-        f["layers"][_layer(p, f, LAYER_CHOICES["kernel-count"])]["in_channels"] * FILTERS)),
+    "layer-params": (
+        ("layer",),
+        lambda p, f, lang: _int(f["layers"][_layer(p, f, LAYER_CHOICES["layer-params"])]["params"]),
+    ),
+    "layer-shape": (
+        ("layer",),
+        lambda p, f, lang: _shape(f["layers"][_layer(p, f, LAYER_CHOICES["layer-shape"])]["shape"]),
+    ),
+    "kernel-count": (
+        ("layer",),
+        lambda p, f, lang: _int(f["layers"][_layer(p, f, LAYER_CHOICES["kernel-count"])]["in_channels"] * FILTERS),
+    ),
     "kernel-size": ((), lambda p, f, lang: "3 × 3"),
     "filters": ((), lambda p, f, lang: str(FILTERS)),
     "flatten-size": ((), lambda p, f, lang: _int(f["layers"]["flatten"]["shape"][0])),
     "pool-dropped": ((), lambda p, f, lang: _pool_dropped(f)),
     "sample-count": ((), lambda p, f, lang: str(len(f["samples"]))),
-    "image-class": (("image",), lambda p, f, lang: (
-        class_name(f, s["label"], lang) if (s := _sample(p, f))["label"] is not None else s["slug"])),
+    "image-class": (
+        ("image",),
+        lambda p, f, lang: class_name(f, s["label"], lang) if (s := _sample(p, f))["label"] is not None else s["slug"],
+    ),
     "predicted-class": (("image",), lambda p, f, lang: class_name(f, _sample(p, f)["predicted"], lang)),
-    "probability": (("image", "class"), lambda p, f, lang: _pct(
-        (s := _sample(p, f))["probs"][_class_index(p, f, s)])),
+    "probability": (("image", "class"), lambda p, f, lang: _pct((s := _sample(p, f))["probs"][_class_index(p, f, s)])),
     "logit": (("image", "class"), lambda p, f, lang: f"{(s := _sample(p, f))['logits'][_class_index(p, f, s)]:.2f}"),
     "bias": (("layer", "neuron"), lambda p, f, lang: _bias(p, f)),
 }
@@ -156,14 +170,16 @@ def resolve_value(name: str, params: dict[str, str], facts: Facts, lang: str) ->
     keys, resolver = VALUES[name]
     extra = set(params) - set(keys)
     if extra:
-        raise ShortcodeError(f"value {name!r}: unknown parameter {', '.join(sorted(extra))}"
-                             + (f"; it takes {', '.join(keys)}" if keys else "; it takes none"))
+        raise ShortcodeError(
+            f"value {name!r}: unknown parameter {', '.join(sorted(extra))}"
+            + (f"; it takes {', '.join(keys)}" if keys else "; it takes none")
+        )
     return md_text(resolver(params, facts, lang))
 
 
 def network_table(facts: Facts, lang: str) -> str:
     """Markdown table of the architecture: layer, output shape, parameters."""
-    head = ("| 层 | 输出形状 | 参数 |" if lang == "zh" else "| Layer | Output shape | Parameters |")
+    head = "| 层 | 输出形状 | 参数 |" if lang == "zh" else "| Layer | Output shape | Parameters |"
     rows = [head, "|---|---|--:|"]
     for layer in ALL_LAYERS:
         info = facts["layers"][layer]

@@ -22,8 +22,10 @@ CHECKPOINT_FILE = "model.safetensors"  # what train.py writes into a checkpoint 
 META_FILE = "meta.json"
 # Suffixes of formats built on pickle (".bin" also covers PyTorch's pytorch_model.bin).
 PICKLE_SUFFIXES = frozenset({".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".tar", ".joblib"})
-ACCEPTED = ("Only safetensors checkpoints (model.safetensors + meta.json, or a checkpoint directory) "
-            "and TF.js layers models (model.json) are accepted")
+ACCEPTED = (
+    "Only safetensors checkpoints (model.safetensors + meta.json, or a checkpoint directory) "
+    "and TF.js layers models (model.json) are accepted"
+)
 _PICKLE_NOTE = "loading a pickle can run arbitrary code, so it is never unpickled"
 MAX_CLASSES = 10_000  # output layer units: bounds what a checkpoint header may make us allocate
 MAX_META_BYTES = 16 << 20  # meta.json holds class names and metrics: a few KB
@@ -54,8 +56,10 @@ def check_shapes(got: dict[str, tuple[int, ...]], source: str | Path) -> int:
             continue
         if name.startswith("output.") and not num_classes:  # the class count is unknown: say the rule
             if name == "output.weight":
-                problems.append(f"output.weight has shape {tuple(got[name])}, "
-                                f"TinyVGG needs (num_classes, {FLAT_FEATURES}) with 1 to {MAX_CLASSES:,} classes")
+                problems.append(
+                    f"output.weight has shape {tuple(got[name])}, "
+                    f"TinyVGG needs (num_classes, {FLAT_FEATURES}) with 1 to {MAX_CLASSES:,} classes"
+                )
             continue
         problems.append(f"{name} has shape {tuple(got[name])}, TinyVGG needs {shape}")
     problems += [f"missing {name}" for name in shapes if name not in got]
@@ -91,8 +95,7 @@ def _refuse_if_pickle(path: Path) -> None:
         raise ModelError(f"{path}: refused: this is a pickle or torch.save file; {_PICKLE_NOTE}. {ACCEPTED}")
     if path.suffix.lower() in PICKLE_SUFFIXES:
         hint = "; pass model.json, not its weight shard" if path.suffix.lower() == ".bin" else ""
-        raise ModelError(f"{path}: refused: {path.suffix} files are usually pickles; {_PICKLE_NOTE}. "
-                         f"{ACCEPTED}{hint}")
+        raise ModelError(f"{path}: refused: {path.suffix} files are usually pickles; {_PICKLE_NOTE}. {ACCEPTED}{hint}")
 
 
 def _read_meta(meta_path: Path, num_classes: int) -> dict:
@@ -100,18 +103,21 @@ def _read_meta(meta_path: Path, num_classes: int) -> dict:
         with open_regular(meta_path) as fh:
             data = read_at_most(fh, MAX_META_BYTES)
         if len(data) > MAX_META_BYTES:
-            raise ModelError(f"{meta_path}: larger than {MAX_META_BYTES >> 20} MB, not checkpoint metadata; "
-                             "it should hold {\"classes\": [...]}")
+            raise ModelError(
+                f"{meta_path}: larger than {MAX_META_BYTES >> 20} MB, not checkpoint metadata; "
+                'it should hold {"classes": [...]}'
+            )
         meta = json.loads(data.decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         reason = describe(exc) if isinstance(exc, OSError) else str(exc) or type(exc).__name__
         raise ModelError(f"{meta_path}: cannot read the checkpoint metadata ({reason})") from exc
     classes = meta.get("classes") if isinstance(meta, dict) else None
     if not isinstance(classes, list) or not all(isinstance(c, str) and c for c in classes):
-        raise ModelError(f"{meta_path}: needs \"classes\": a list of class names, one per output unit")
+        raise ModelError(f'{meta_path}: needs "classes": a list of class names, one per output unit')
     if len(classes) != num_classes:
-        raise ModelError(f"{meta_path}: lists {len(classes)} classes but the checkpoint's output layer "
-                         f"has {num_classes} units")
+        raise ModelError(
+            f"{meta_path}: lists {len(classes)} classes but the checkpoint's output layer has {num_classes} units"
+        )
     if len(set(classes)) != len(classes):
         raise ModelError(f"{meta_path}: class names must be unique")
     return meta
@@ -137,8 +143,10 @@ def _load_safetensors(path: Path, meta_path: Path | None) -> tuple[dict[str, np.
         candidates = [path.with_suffix(".json"), path.parent / META_FILE]
         meta_path = next((c for c in candidates if c.is_file()), None)
         if meta_path is None:
-            raise ModelError(f"{path}: no class names found; put {candidates[0].name} or {META_FILE} "
-                             "beside it, containing {\"classes\": [...]}")
+            raise ModelError(
+                f"{path}: no class names found; put {candidates[0].name} or {META_FILE} "
+                'beside it, containing {"classes": [...]}'
+            )
     meta = dict(_read_meta(meta_path, num_classes))
     meta.setdefault("format", "safetensors")
     meta["source"] = str(path)
@@ -180,10 +188,13 @@ def to_module(state: dict[str, np.ndarray], num_classes: int) -> TinyVGG:
 
     validate_state(state, "weights")
     if state["output.weight"].shape[0] != num_classes:
-        raise ModelError(f"weights: the output layer has {state['output.weight'].shape[0]} units, "
-                         f"but {num_classes} classes were asked for")
+        raise ModelError(
+            f"weights: the output layer has {state['output.weight'].shape[0]} units, "
+            f"but {num_classes} classes were asked for"
+        )
     model = TinyVGG(num_classes)
     # torch.tensor copies, so read-only numpy arrays (e.g. memory-mapped) are fine.
-    model.load_state_dict({name: torch.tensor(value, dtype=torch.float32) for name, value in state.items()},
-                          strict=True)
+    model.load_state_dict(
+        {name: torch.tensor(value, dtype=torch.float32) for name, value in state.items()}, strict=True
+    )
     return model.eval()

@@ -26,14 +26,29 @@ def child_env() -> dict[str, str]:
 
 def gen(*args: str | Path, cwd: Path, timeout: float = 600, **kwargs) -> subprocess.CompletedProcess[str]:
     """`python -m generator ARGS` in a subprocess."""
-    return subprocess.run([sys.executable, "-m", "generator", *map(str, args)], cwd=cwd, env=child_env(),
-                          capture_output=True, text=True, timeout=timeout, check=False, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "generator", *map(str, args)],
+        cwd=cwd,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        **kwargs,
+    )
 
 
 def start(*args: str | Path, cwd: Path) -> subprocess.Popen[str]:
     """`python -m generator ARGS` in the background, in its own session (so its workers can be found)."""
-    return subprocess.Popen([sys.executable, "-m", "generator", *map(str, args)], cwd=cwd, env=child_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "generator", *map(str, args)],
+        cwd=cwd,
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def ok(proc: subprocess.CompletedProcess[str]) -> str:

@@ -18,8 +18,16 @@ from generator.model import TinyVGG
 from generator.records import FigureSpec, History, ProbeResult, RenderContext, SampleImage
 
 CLASSES: tuple[str, ...] = (
-    "lifeboat", "ladybug", "pizza", "bell pepper", "school bus",
-    "koala", "espresso", "red panda", "orange", "sport car",
+    "lifeboat",
+    "ladybug",
+    "pizza",
+    "bell pepper",
+    "school bus",
+    "koala",
+    "espresso",
+    "red panda",
+    "orange",
+    "sport car",
 )
 SEED = 0
 
@@ -30,17 +38,17 @@ def procedural_images() -> list[SampleImage]:
     # A red disc with black dots on green grass: something ladybug-like.
     lady = np.zeros((64, 64, 3), np.float32)
     lady[..., 1] = 0.55 + 0.15 * np.sin(xx / 3.0)
-    disc = (yy - 32) ** 2 + (xx - 30) ** 2 < 20 ** 2
+    disc = (yy - 32) ** 2 + (xx - 30) ** 2 < 20**2
     lady[disc] = (0.85, 0.1, 0.08)
     for cy, cx in ((25, 24), (38, 36), (28, 40), (40, 22)):
-        lady[(yy - cy) ** 2 + (xx - cx) ** 2 < 3.5 ** 2] = 0.05
+        lady[(yy - cy) ** 2 + (xx - cx) ** 2 < 3.5**2] = 0.05
     # A yellow bus-like box with dark windows over a grey road and blue sky.
     bus = np.zeros((64, 64, 3), np.float32)
     bus[:32] = (0.45, 0.65, 0.95)
     bus[32:] = (0.4, 0.4, 0.42)
     bus[18:46, 6:58] = (0.95, 0.75, 0.1)
     for x0 in range(10, 54, 10):
-        bus[22:30, x0:x0 + 7] = (0.15, 0.2, 0.25)
+        bus[22:30, x0 : x0 + 7] = (0.15, 0.2, 0.25)
     bus[44:50, 12:20] = bus[44:50, 44:52] = 0.05
     return [
         SampleImage("ladybug", np.round(lady * 255).astype(np.uint8), "test:ladybug", 1),
@@ -90,14 +98,14 @@ def _train(model: TinyVGG, epochs: int = 2) -> History:
         losses, correct = [], 0
         for i in range(0, 16, 8):
             model.zero_grad()
-            out = model(xs[i:i + 8])
-            loss = F.cross_entropy(out, ys[i:i + 8])
+            out = model(xs[i : i + 8])
+            loss = F.cross_entropy(out, ys[i : i + 8])
             loss.backward()
             with torch.no_grad():  # plain SGD by hand: torch.optim's first use imports dynamo (~1 s)
                 for p in model.parameters():
                     p -= 0.05 * p.grad
             losses.append(loss.item())
-            correct += int((out.argmax(1) == ys[i:i + 8]).sum())
+            correct += int((out.argmax(1) == ys[i : i + 8]).sum())
         model.eval()
         with torch.no_grad():
             out = model(xs[16:])
@@ -131,13 +139,28 @@ def render_context(scale: str = "layer") -> RenderContext:
     confusion = np.zeros((len(CLASSES), len(CLASSES)), np.int64)
     np.add.at(confusion, (ys.numpy(), pred.numpy()), 1)
     weights = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
-    return RenderContext(classes=CLASSES, weights=weights, probes=probes, history=history,
-                         confusion=confusion, scale=scale, featured="ladybug")
+    return RenderContext(
+        classes=CLASSES,
+        weights=weights,
+        probes=probes,
+        history=history,
+        confusion=confusion,
+        scale=scale,
+        featured="ladybug",
+    )
 
 
-def spec(kind: str, image: str | None = "ladybug", layer: str | None = None, neuron: int | None = None,
-         **params) -> FigureSpec:
+def spec(
+    kind: str, image: str | None = "ladybug", layer: str | None = None, neuron: int | None = None, **params
+) -> FigureSpec:
     """A FigureSpec as the catalogue would make it (the file name only matters to the cache)."""
     parts = [p for p in (image, kind, layer, None if neuron is None else str(neuron)) if p is not None]
-    return FigureSpec(id="/".join(parts), kind=kind, file="/".join(parts) + ".bin", image=image,
-                      layer=layer, neuron=neuron, params=dict(params))
+    return FigureSpec(
+        id="/".join(parts),
+        kind=kind,
+        file="/".join(parts) + ".bin",
+        image=image,
+        layer=layer,
+        neuron=neuron,
+        params=dict(params),
+    )

@@ -53,8 +53,9 @@ def make_project(root: Path, config: str, pages: dict[str, str]) -> Path:
 def mkdocs_build(config: Path, site: Path, *flags: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """`python -m mkdocs build FLAGS` with stdout and stderr kept apart."""
     cmd = [sys.executable, "-m", "mkdocs", "build", *flags, "-f", str(config), "-d", str(site)]
-    return subprocess.run(cmd, cwd=config.parent, env=build_env(SITE_URL), capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        cmd, cwd=config.parent, env=build_env(SITE_URL), capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def error_lines(proc: subprocess.CompletedProcess[str]) -> list[str]:

@@ -31,14 +31,23 @@ def build_env(site_url: str | None = None) -> dict[str, str]:
     return env
 
 
-def run_mkdocs(config: Path, site_dir: Path, site_url: str, timeout: float = BUILD_TIMEOUT,
-               strict: bool = True) -> subprocess.CompletedProcess[str]:
+def run_mkdocs(
+    config: Path, site_dir: Path, site_url: str, timeout: float = BUILD_TIMEOUT, strict: bool = True
+) -> subprocess.CompletedProcess[str]:
     """`python -m mkdocs build` in a subprocess; stdout and stderr merged into .stdout."""
     cmd = [sys.executable, "-m", "mkdocs", "build", "-f", str(config), "-d", str(site_dir)]
     if strict:
         cmd.insert(4, "--strict")
-    return subprocess.run(cmd, cwd=config.parent, env=build_env(site_url), stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        cmd,
+        cwd=config.parent,
+        env=build_env(site_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -35,11 +35,12 @@ def test_bad_cli_option_names_the_option(case: str, tmp_path: Path) -> None:
 def test_figure_options_are_checked_before_training(tmp_path: Path) -> None:
     """--layer nope / --neuron 99 fail at once (an empty cache: nothing is trained for nothing)."""
     cache = tmp_path / "cache"
-    for args, needles in ((["conv-detail", "--layer", "nope"], ["layer", "'nope'"]),
-                          (["conv-detail", "--layer", "conv_2_1", "--neuron", "99"],
-                           ["neuron 99", "conv_2_1"]),
-                          (["kernels", "--neuron", "3"], ["kernels", "neuron"]),
-                          (["hyperparameter"], ["hyper"])):
+    for args, needles in (
+        (["conv-detail", "--layer", "nope"], ["layer", "'nope'"]),
+        (["conv-detail", "--layer", "conv_2_1", "--neuron", "99"], ["neuron 99", "conv_2_1"]),
+        (["kernels", "--neuron", "3"], ["kernels", "neuron"]),
+        (["hyperparameter"], ["hyper"]),
+    ):
         out = tmp_path / ("x.gif" if args[0] != "kernels" else "x.png")
         proc = gen("figure", *args, "-o", out, "--cache-dir", cache, "--quiet", cwd=tmp_path, timeout=60)
         one_error(proc, *needles)
@@ -50,7 +51,20 @@ def test_figure_options_are_checked_before_training(tmp_path: Path) -> None:
 def test_output_neuron_out_of_range_via_figure(small_cache: Path, tmp_path: Path) -> None:
     """The output layer's size comes from the trained model: checked after loading it, still one error."""
     out = tmp_path / "a.png"
-    proc = gen("figure", "activation", "--layer", "output", "--neuron", "99", "-o", out, *SMALL, "--quiet",
-               "--cache-dir", small_cache, cwd=tmp_path)
+    proc = gen(
+        "figure",
+        "activation",
+        "--layer",
+        "output",
+        "--neuron",
+        "99",
+        "-o",
+        out,
+        *SMALL,
+        "--quiet",
+        "--cache-dir",
+        small_cache,
+        cwd=tmp_path,
+    )
     one_error(proc, "neuron 99", "output")
     assert not out.exists()

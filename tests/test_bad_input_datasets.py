@@ -27,18 +27,21 @@ def _folder_dataset(root: Path, counts: dict[str, int]) -> Path:
 
 BAD_DATASETS = {
     "folder missing": (["--dataset", "folder", "--dataset-path", "nowhere"], ["nowhere", "not found"]),
-    "folder of one class": (["--dataset", "folder", "--dataset-path", "one-class"],
-                            ["one-class", "at least 2"]),
-    "folder with an empty class": (["--dataset", "folder", "--dataset-path", "empty-class"],
-                                   ["empty-class", "'dog' has no images"]),
-    "folder with a tiny class": (["--dataset", "folder", "--dataset-path", "tiny-class"],
-                                 ["tiny-class", "'dog' has 1 image"]),
-    "archive missing": (["--dataset", "tiny-imagenet-10", "--dataset-path", "no.zip"],
-                        ["no.zip", "not found"]),
-    "archive not a zip": (["--dataset", "tiny-imagenet-10", "--dataset-path", "fake.zip"],
-                          ["fake.zip", "zip"]),
-    "archive escaping its folder": (["--dataset", "tiny-imagenet-10", "--dataset-path", "evil.zip"],
-                                    ["evil.zip", "../escaped.txt"]),
+    "folder of one class": (["--dataset", "folder", "--dataset-path", "one-class"], ["one-class", "at least 2"]),
+    "folder with an empty class": (
+        ["--dataset", "folder", "--dataset-path", "empty-class"],
+        ["empty-class", "'dog' has no images"],
+    ),
+    "folder with a tiny class": (
+        ["--dataset", "folder", "--dataset-path", "tiny-class"],
+        ["tiny-class", "'dog' has 1 image"],
+    ),
+    "archive missing": (["--dataset", "tiny-imagenet-10", "--dataset-path", "no.zip"], ["no.zip", "not found"]),
+    "archive not a zip": (["--dataset", "tiny-imagenet-10", "--dataset-path", "fake.zip"], ["fake.zip", "zip"]),
+    "archive escaping its folder": (
+        ["--dataset", "tiny-imagenet-10", "--dataset-path", "evil.zip"],
+        ["evil.zip", "../escaped.txt"],
+    ),
 }
 
 
@@ -59,8 +62,9 @@ def bad_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 LOADS_TORCH = {"archive not a zip", "archive escaping its folder"}
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c in LOADS_TORCH else c
-                                  for c in BAD_DATASETS])
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, marks=pytest.mark.slow) if c in LOADS_TORCH else c for c in BAD_DATASETS]
+)
 def test_bad_dataset_names_the_path(case: str, bad_data: Path) -> None:
     args, needles = BAD_DATASETS[case]
     cache = bad_data / f"cache-{case.replace(' ', '-')}"
@@ -93,8 +97,7 @@ def test_download_with_the_wrong_checksum_leaves_nothing(http_server, tmp_path: 
     assert f"{url}/archive.zip" in message and "md5" in message and expected_md5 in message
     assert "\n" not in message
     with pytest.raises(DataError, match="expected"):  # wrong size: stopped early, also nothing kept
-        download(url=f"{url}/archive.zip", dest=dest, size=len(payload) - 10, md5=expected_md5,
-                 progress=False)
+        download(url=f"{url}/archive.zip", dest=dest, size=len(payload) - 10, md5=expected_md5, progress=False)
     assert sorted(p.name for p in dest.parent.iterdir()) == ["archive.zip.lock"]  # no archive, no .part
     right = hashlib.md5(payload, usedforsecurity=False).hexdigest()
     assert download(url=f"{url}/archive.zip", dest=dest, size=len(payload), md5=right, progress=False) == dest

@@ -31,13 +31,16 @@ def checkpoint(small_cache: Path) -> Path:
 
 # -- images that must be refused ------------------------------------------------------------------------
 
+
 def _bad_image(kind: str, folder: Path) -> Path:
     jpeg = jpeg_bytes(rgb_image())
     if kind == "truncated jpeg":
         path, data = folder / "truncated.jpg", jpeg[: len(jpeg) // 2]
     elif kind == "corrupt jpeg":  # the JPEG start marker, then garbage where the headers should be
-        path, data = folder / "corrupt.jpg", jpeg[:2] + bytes(np.random.default_rng(1).integers(0, 256, 4000,
-                                                                                               dtype=np.uint8))
+        path, data = (
+            folder / "corrupt.jpg",
+            jpeg[:2] + bytes(np.random.default_rng(1).integers(0, 256, 4000, dtype=np.uint8)),
+        )
     elif kind == "empty file":
         path, data = folder / "empty.png", b""
     elif kind == "text named .jpg":
@@ -59,8 +62,19 @@ def test_predict_refuses_a_bad_image(kind: str, checkpoint: Path, tmp_path: Path
 
 def test_figure_refuses_a_bad_image_and_writes_nothing(small_cache: Path, tmp_path: Path) -> None:
     image = _bad_image("text named .jpg", tmp_path)
-    proc = gen("figure", "overview", "--image", image, "-o", tmp_path / "out.png", *SMALL, "--quiet",
-               "--cache-dir", small_cache, cwd=tmp_path)
+    proc = gen(
+        "figure",
+        "overview",
+        "--image",
+        image,
+        "-o",
+        tmp_path / "out.png",
+        *SMALL,
+        "--quiet",
+        "--cache-dir",
+        small_cache,
+        cwd=tmp_path,
+    )
     one_error(proc, str(image))
     assert not (tmp_path / "out.png").exists()
     assert [p.name for p in tmp_path.iterdir()] == [image.name]  # no temp file either
@@ -84,11 +98,14 @@ def _limit_memory() -> None:
 
 def _png_header_only(path: Path, width: int, height: int) -> None:
     """A PNG claiming width x height RGB pixels, with a tiny (truncated) image data chunk."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 def test_huge_images_are_refused_or_downscaled_in_bounded_memory(checkpoint: Path, tmp_path: Path) -> None:
@@ -105,13 +122,13 @@ def test_huge_images_are_refused_or_downscaled_in_bounded_memory(checkpoint: Pat
         one_error(proc, path.name, "megapixel")
     photo = tmp_path / "big photo.jpg"
     Image.new("L", (8000, 6000), 128).save(photo, quality=50)  # 48 MP, above the 40 MP full-decode limit
-    proc = gen("predict", "--weights", checkpoint, "--json", photo.name, cwd=tmp_path,
-               preexec_fn=_limit_memory)
+    proc = gen("predict", "--weights", checkpoint, "--json", photo.name, cwd=tmp_path, preexec_fn=_limit_memory)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)[0]["path"] == photo.name
 
 
 # -- odd but valid images: converted, cropped, any file name --------------------------------------------
+
 
 def _png16_rgb(path: Path, rgb8: np.ndarray) -> None:
     """A 48-bit (16 bits per channel) RGB PNG whose high bytes are `rgb8` (Pillow cannot write one)."""
@@ -121,9 +138,11 @@ def _png16_rgb(path: Path, rgb8: np.ndarray) -> None:
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     ihdr = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw))
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -154,8 +173,7 @@ def odd_images(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str
     save("cmyk.jpg", Image.fromarray(base).convert("CMYK"), None, quality=95)
     bits = grey > 127
     save("bilevel.png", Image.fromarray(bits), np.repeat(bits[:, :, None], 3, axis=2).astype(np.uint8) * 255)
-    save("half transparent.png", Image.fromarray(np.dstack([base, np.full((64, 64), 128, np.uint8)]), "RGBA"),
-         None)
+    save("half transparent.png", Image.fromarray(np.dstack([base, np.full((64, 64), 128, np.uint8)]), "RGBA"), None)
     _png16_rgb(folder / "deep48.png", base)
     Image.fromarray(base).save(folder / "twin-deep48.png")
     pairs["deep48.png"] = ("deep48.png", "twin-deep48.png")
@@ -197,7 +215,6 @@ def test_odd_images_are_converted_and_classified(odd_images, checkpoint: Path) -
     # Batched float32 convolutions differ in the last bits with the batch position: allow 1e-4.
     for name, twin in pairs.values():
         if twin is not None:
-            np.testing.assert_allclose(probs(name), probs(twin), rtol=0, atol=1e-4,
-                                       err_msg=f"{name} vs {twin}")
+            np.testing.assert_allclose(probs(name), probs(twin), rtol=0, atol=1e-4, err_msg=f"{name} vs {twin}")
     # The comparison is sensitive: the left crop of the wide image is not its centre crop.
     assert np.abs(probs("left-crop.png") - probs("wide.png")).max() > 1e-3

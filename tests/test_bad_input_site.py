@@ -25,9 +25,16 @@ SMALL_YML = {"max_samples": 1, "images_per_class": 30, "epochs": 1}
 
 def mkdocs(site: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """`mkdocs build` of a temp site; stdout and stderr merged."""
-    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "-f", str(site / "mkdocs.yml")], cwd=site,
-                          env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "-f", str(site / "mkdocs.yml")],
+        cwd=site,
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def build_error(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
@@ -50,8 +57,9 @@ USER_SLUG = slugify(Path(USER_IMAGE).stem)
 def _write_site(site: Path, cache: Path, pages: dict[str, str], **options: object) -> None:
     site.mkdir(parents=True, exist_ok=True)
     opts = {**SMALL_YML, "cache_dir": str(cache), "images": [USER_IMAGE], **options}
-    lines = "".join(f"      {key}: {json.dumps(value, ensure_ascii=False)}\n"
-                    for key, value in opts.items() if value is not None)
+    lines = "".join(
+        f"      {key}: {json.dumps(value, ensure_ascii=False)}\n" for key, value in opts.items() if value is not None
+    )
     header = "site_name: bad input\ntheme:\n  name: material\nplugins:\n  - tinyvgg:\n"
     (site / "mkdocs.yml").write_text(header + lines, encoding="utf-8")
     docs = site / "docs"
@@ -103,12 +111,10 @@ def test_site_with_a_user_image_named_in_unicode_builds(site_cache: Path, tmp_pa
 
 
 BAD_SHORTCODES = {
-    "unknown figure kind": ("{{ figure conv-overviews layer=conv_1_1 }}",
-                            ["unknown figure kind 'conv-overviews'"]),
+    "unknown figure kind": ("{{ figure conv-overviews layer=conv_1_1 }}", ["unknown figure kind 'conv-overviews'"]),
     "unknown value": ("{{ value test-accuracyy }}", ["unknown value 'test-accuracyy'"]),
     "unknown parameter": ("{{ figure overview colour=red }}", ["unknown parameter colour"]),
-    "neuron out of range": ("{{ figure conv-overview layer=conv_1_1 neuron=10 }}",
-                            ["neuron 10 out of range"]),
+    "neuron out of range": ("{{ figure conv-overview layer=conv_1_1 neuron=10 }}", ["neuron 10 out of range"]),
     "unknown layer": ("{{ figure relu layer=conv_1_1 }}", ["unknown layer 'conv_1_1'"]),
     "unknown image": ("{{ figure input image=dog }}", ["unknown image 'dog'"]),
     "not an integer": ("{{ value bias layer=conv_1_1 neuron=one }}", ["neuron"]),
@@ -117,8 +123,7 @@ BAD_SHORTCODES = {
 
 
 @pytest.mark.parametrize("case", list(BAD_SHORTCODES))
-def test_bad_shortcode_names_page_and_line_and_writes_no_page(case: str, site_cache: Path,
-                                                              tmp_path: Path) -> None:
+def test_bad_shortcode_names_page_and_line_and_writes_no_page(case: str, site_cache: Path, tmp_path: Path) -> None:
     code, needles = BAD_SHORTCODES[case]
     bad = f"# Chapter\n\nSome text.\n\nMore text: {code}\n"
     site = _site(tmp_path, site_cache, {"index.md": GOOD_PAGE, "chapter.md": bad})

@@ -21,10 +21,12 @@ def _other_architecture(folder: Path) -> Path:
 
     folder.mkdir()
     rng = np.random.default_rng(0)
-    state = {"conv_1_1.weight": rng.normal(size=(16, 3, 5, 5)).astype(np.float32),
-             "conv_1_1.bias": np.zeros(16, np.float32),
-             "output.weight": rng.normal(size=(10, 4096)).astype(np.float32),
-             "output.bias": np.zeros(10, np.float32)}
+    state = {
+        "conv_1_1.weight": rng.normal(size=(16, 3, 5, 5)).astype(np.float32),
+        "conv_1_1.bias": np.zeros(16, np.float32),
+        "output.weight": rng.normal(size=(10, 4096)).astype(np.float32),
+        "output.bias": np.zeros(10, np.float32),
+    }
     save_file(state, str(folder / "model.safetensors"))
     (folder / "meta.json").write_text(json.dumps({"classes": [f"c{i}" for i in range(10)]}))
     return folder / "model.safetensors"
@@ -49,8 +51,9 @@ def test_checkpoint_of_another_architecture_is_refused(tmp_path: Path) -> None:
         one_error(proc, str(given), "another architecture", "conv_1_1.weight")
 
 
-def test_pickles_are_refused_and_never_unpickled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_pickles_are_refused_and_never_unpickled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Pickles by content (whatever their name), by suffix, and torch.save's zip format are refused
     before anything parses them. Two through a subprocess; the rest through cli.main in-process (the
     same code path, without paying for another interpreter and torch import each)."""

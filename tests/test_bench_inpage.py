@@ -17,8 +17,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def test_row_9_counts_the_live_views_files_and_meets_the_byte_budget(browser: Browser, built_site: BuiltSite) -> None:
     rows, m = inpage_rows(built_site.root, browser)
     files = m["files"]
-    kinds = {"model.json": 1, "group1-shard1of1.bin": 1, "/live/colors-": 1, "/live/samples/": 1, "forward.js": 1,
-             "live.js": 1}
+    kinds = {
+        "model.json": 1,
+        "group1-shard1of1.bin": 1,
+        "/live/colors-": 1,
+        "/live/samples/": 1,
+        "forward.js": 1,
+        "live.js": 1,
+    }
     for needle, count in kinds.items():
         assert sum(needle in f for f in files) == count, (needle, sorted(files))
     assert files[next(f for f in files if f.endswith(".bin"))] == 19_920 * 4  # every weight, float32

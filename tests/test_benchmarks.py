@@ -18,10 +18,12 @@ from benchmarks.run import table
 
 
 def test_stage_times_are_read_from_the_plugin_log_line():
-    log = ("INFO    -  Cleaning site directory\n"
-           "INFO    -  tinyvgg: ran train, probe, render in keys 0.0 s, data 2.3 s, train 23.9 s, "
-           "probe 0.7 s, render 21.1 s\n"
-           "INFO    -  Documentation built in 6.01 seconds\n")
+    log = (
+        "INFO    -  Cleaning site directory\n"
+        "INFO    -  tinyvgg: ran train, probe, render in keys 0.0 s, data 2.3 s, train 23.9 s, "
+        "probe 0.7 s, render 21.1 s\n"
+        "INFO    -  Documentation built in 6.01 seconds\n"
+    )
     assert parse_stage_log(log) == {"keys": 0.0, "data": 2.3, "train": 23.9, "probe": 0.7, "render": 21.1}
     assert parse_stage_log("INFO - Documentation built in 3.1 seconds\n") == {}  # warm: nothing ran
 
@@ -49,24 +51,33 @@ def test_page_weight_counts_eager_assets_and_skips_lazy_images(tmp_path: Path):
     _write(site / "assets" / "app.js", 3000)
     _write(site / "figures" / "eager.png", 5000)
     _write(site / "figures" / "lazy.gif", 900_000)
-    page = (b'<html><head><link rel="stylesheet" href="../assets/style.css">'
-            b'<script src="../assets/app.js"></script></head><body>'
-            b'<img src="../figures/eager.png"><img src="../figures/lazy.gif" loading="lazy">'
-            b'<img src="data:image/png;base64,AAAA"></body></html>')
+    page = (
+        b'<html><head><link rel="stylesheet" href="../assets/style.css">'
+        b'<script src="../assets/app.js"></script></head><body>'
+        b'<img src="../figures/eager.png"><img src="../figures/lazy.gif" loading="lazy">'
+        b'<img src="data:image/png;base64,AAAA"></body></html>'
+    )
     html = _write(site / "cnn" / "index.html", page)
     _write(site / "index.html", b"<html><body>home</body></html>")
     rows, details = page_weights(site, site_url="")
     by_page = {p["page"]: p for p in details["pages"]}
-    assert by_page["cnn/index.html"] == {"page": "cnn/index.html", "bytes": len(page) + 9000,
-                                         "lazy_images": 1, "eager_assets": 3}
+    assert by_page["cnn/index.html"] == {
+        "page": "cnn/index.html",
+        "bytes": len(page) + 9000,
+        "lazy_images": 1,
+        "eager_assets": 3,
+    }
     assert rows[0].value == pytest.approx((len(page) + 909_000 + 30) / MB, abs=1e-6)  # every file on disk
     assert rows[1].name.endswith("cnn/index.html") and rows[1].ok
     third_party = next(r for r in rows if "third-party" in r.name)
     assert third_party.ok and third_party.measured == "0"
     assert not details["missing_refs"]
 
-    html.write_bytes(page.replace(b"../assets/app.js", b"https://cdn.example.com/app.js")
-                     .replace(b"../figures/eager.png", b"../figures/gone.png"))
+    html.write_bytes(
+        page.replace(b"../assets/app.js", b"https://cdn.example.com/app.js").replace(
+            b"../figures/eager.png", b"../figures/gone.png"
+        )
+    )
     rows, details = page_weights(site, site_url="")
     third_party = next(r for r in rows if "third-party" in r.name)
     assert third_party.ok is False and "cdn.example.com" in third_party.note
@@ -83,10 +94,12 @@ def test_the_default_site_meets_the_size_rows(built_site: BuiltSite):
 
 
 def test_table_marks_pass_fail_and_info():
-    rows = [Row("1", "cold build", "54.0 s", 54.0, "s", "<= 90 s", check(54.0, 90)),
-            Row("1", "  training", "31.0 s", 31.0, "s", "<= 30 s", check(31.0, 30), note="too slow"),
-            Row("6", "accuracy", "76.6 %", 76.6, "%", ">= 72 %", check(76.6, 72, at_most=False)),
-            Row("7", "peak RSS", "1040 MB")]
+    rows = [
+        Row("1", "cold build", "54.0 s", 54.0, "s", "<= 90 s", check(54.0, 90)),
+        Row("1", "  training", "31.0 s", 31.0, "s", "<= 30 s", check(31.0, 30), note="too slow"),
+        Row("6", "accuracy", "76.6 %", 76.6, "%", ">= 72 %", check(76.6, 72, at_most=False)),
+        Row("7", "peak RSS", "1040 MB"),
+    ]
     lines = table(rows).splitlines()
     assert lines[0].split() == ["#", "row", "measured", "target", "result"]
     assert lines[2].endswith("pass") and lines[3].endswith("FAIL") and lines[4].endswith("pass")
@@ -115,9 +128,11 @@ def test_render_rows_time_what_the_renderer_tests_used_to_time():
 
     specs = [spec("conv-overview", "ladybug", "conv_1_1", 0), spec("conv-detail", "ladybug", "conv_2_2", 0)]
     good = hashlib.sha256(render_one(specs[0], ctx).data).hexdigest()[:16]
-    manifest = {specs[0].id: {"hash": good, "file": "a.gif", "kind": "conv-overview", "bytes": 1},
-                specs[1].id: {"hash": "0" * 16, "file": "b.gif", "kind": "conv-detail", "bytes": 1},
-                "softmax": {"hash": "", "file": "s.gif", "kind": "softmax", "bytes": 151 * 1024}}
+    manifest = {
+        specs[0].id: {"hash": good, "file": "a.gif", "kind": "conv-overview", "bytes": 1},
+        specs[1].id: {"hash": "0" * 16, "file": "b.gif", "kind": "conv-detail", "bytes": 1},
+        "softmax": {"hash": "", "file": "s.gif", "kind": "softmax", "bytes": 151 * 1024},
+    }
     rows = {r.name.split("(")[0].strip(): r for r in conv_rows(Loaded(ctx, specs, manifest))}
     slowest = rows["conv GIF render time, max"]
     assert slowest.target == "each <= 1 s"

@@ -18,8 +18,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SCREENSHOTS = REPO / "screenshots"
 PHONE = 375
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 EXPLORE_SAMPLE = re.compile(r"^(en/)?explore/[^/]+/$")
 
 # Scroll every lazy image into view, then load the ones that never can be (inside inactive tabs,
@@ -118,9 +126,9 @@ def record(context: BrowserContext, traffic: Traffic) -> None:
 @pytest.fixture(scope="module")
 def session(browser: Browser, built_site: BuiltSite) -> Iterator[Session]:
     """One context and page for the whole module (opening them is the slow part)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
-                                  color_scheme="light",
-                                  service_workers="block")
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="zh-CN", color_scheme="light", service_workers="block"
+    )
     context.set_default_timeout(30_000)
     traffic = Traffic()
     record(context, traffic)
@@ -184,12 +192,15 @@ def test_language_switch_keeps_the_page(session: Session, path: str) -> None:
         expect(page.locator("html")).to_have_attribute("lang", re.compile("^" + lang))
 
 
-@pytest.mark.parametrize(("path", "term", "expect_in"), [
-    ("", "卷积", "卷积"),
-    ("", "池化", "池化"),
-    ("en/", "convolution", "onvolution"),
-    ("en/", "pooling", "ooling"),
-])
+@pytest.mark.parametrize(
+    ("path", "term", "expect_in"),
+    [
+        ("", "卷积", "卷积"),
+        ("", "池化", "池化"),
+        ("en/", "convolution", "onvolution"),
+        ("en/", "pooling", "ooling"),
+    ],
+)
 def test_search_finds_terms_in_both_languages(session: Session, path: str, term: str, expect_in: str) -> None:
     page = session.page
     session.open(path)

@@ -36,8 +36,9 @@ def _write_files(files: dict[str, bytes]):
 def _child(script: str) -> subprocess.Popen:
     """A separate Python process running `script` with the repository importable."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
 
 
 def _leftovers(root: Path) -> list[Path]:
@@ -46,20 +47,33 @@ def _leftovers(root: Path) -> list[Path]:
 
 # -- hits, misses and publication ------------------------------------------------------------------
 
+
 def _published(tmp_path: Path) -> tuple[Cache, Path, list[str]]:
     logged: list[str] = []
     store = Cache(tmp_path / "cache", log=logged.append)
-    out = store.put("render", "k", _write_files({"figures/a.png": b"\x89PNG" + bytes(range(200)),
-                                                 "figures/b.gif": b"GIF89a" + bytes(100), "facts.json": b"{}"}))
+    out = store.put(
+        "render",
+        "k",
+        _write_files(
+            {
+                "figures/a.png": b"\x89PNG" + bytes(range(200)),
+                "figures/b.gif": b"GIF89a" + bytes(100),
+                "facts.json": b"{}",
+            }
+        ),
+    )
     return store, out, logged
 
 
-@pytest.mark.parametrize(("damage", "why"), [
-    (lambda d: (d / "figures/a.png").write_bytes(b"\x89PNG"), "figures/a.png has 4 bytes, 204 were written"),
-    (lambda d: (d / "figures/b.gif").unlink(), "figures/b.gif is missing"),
-    (lambda d: (d / "facts.json").write_bytes(b"[]"), "facts.json was changed after it was written"),
-    (lambda d: (d / ".complete").write_text("{not json"), "unreadable .complete record"),
-])
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        (lambda d: (d / "figures/a.png").write_bytes(b"\x89PNG"), "figures/a.png has 4 bytes, 204 were written"),
+        (lambda d: (d / "figures/b.gif").unlink(), "figures/b.gif is missing"),
+        (lambda d: (d / "facts.json").write_bytes(b"[]"), "facts.json was changed after it was written"),
+        (lambda d: (d / ".complete").write_text("{not json"), "unreadable .complete record"),
+    ],
+)
 def test_damaged_entry_is_a_logged_miss_and_is_rebuilt(tmp_path: Path, damage, why: str) -> None:
     store, out, logged = _published(tmp_path)
     assert store.get("render", "k") == out and not logged
@@ -212,6 +226,7 @@ def test_sweep_keeps_published_directories(tmp_path: Path) -> None:
 
 # -- the build lock --------------------------------------------------------------------------------
 
+
 def test_second_build_waits_for_the_lock(tmp_path: Path) -> None:
     """Another process holding the lock makes this build wait, then it sees that build's result."""
     root = tmp_path / "cache"
@@ -274,6 +289,7 @@ def test_lock_is_released_after_an_error(tmp_path: Path, monkeypatch: pytest.Mon
 
 # -- hashing ---------------------------------------------------------------------------------------
 
+
 def test_digest_is_stable_and_order_independent() -> None:
     obj = {"train": {"epochs": 8, "lr": 0.002}, "data": ["shapes", 600], "code": "abc"}
     reordered = {"code": "abc", "data": ["shapes", 600], "train": {"lr": 0.002, "epochs": 8}}
@@ -320,6 +336,7 @@ def test_atomic_write_failure_keeps_old_file(tmp_path: Path, monkeypatch: pytest
 
 
 # -- unusable cache directories --------------------------------------------------------------------
+
 
 def test_cache_under_a_file_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
@@ -376,9 +393,10 @@ def test_read_only_cache_for_real(tmp_path: Path) -> None:
         root.chmod(0o555)
         try:
             store = Cache(root)
-            with pytest.raises(CacheError, match="not writable") as info, store.lock():
+            with store.lock():
                 assert store.get("train", "k") is not None
-                store.put("train", "new", _write_files({}))
+                with pytest.raises(CacheError, match="not writable") as info:
+                    store.put("train", "new", _write_files({}))
             assert str(root) in str(info.value)
         finally:
             root.chmod(0o755)
@@ -411,6 +429,7 @@ def test_read_only_cache_for_real(tmp_path: Path) -> None:
 
 
 # -- clean -----------------------------------------------------------------------------------------
+
 
 def test_clean_empties_the_cache(tmp_path: Path) -> None:
     store = Cache(tmp_path / "cache")

@@ -12,8 +12,15 @@ from generator.catalog import ACTIVATION_LAYERS, HYPERS, KINDS, RENDERERS, build
 from generator.errors import ShortcodeError
 
 SLUGS = ["circle", "square", "triangle", "star", "cross", "ring", "crescent", "stripes", "checkerboard", "dots"]
-MODEL_FIGURES = {"relu-graph": 1, "kernel-evolution": 1, "training-curves": 1, "confusion-matrix": 1, "logo": 1,
-                 "kernels": 4, "hyperparameter": 3}
+MODEL_FIGURES = {
+    "relu-graph": 1,
+    "kernel-evolution": 1,
+    "training-curves": 1,
+    "confusion-matrix": 1,
+    "logo": 1,
+    "kernels": 4,
+    "hyperparameter": 3,
+}
 
 
 def _counts(specs, image=None) -> Counter:
@@ -130,29 +137,34 @@ def test_make_spec_defaults_and_model_scope() -> None:
     assert ["input", *LAYER_NAMES, "output"] == ACTIVATION_LAYERS
 
 
-@pytest.mark.parametrize(("kwargs", "needles"), [
-    ({"kind": "heatmap", "image": "cat"}, ["unknown figure kind", "'heatmap'", "conv-overview"]),
-    ({"kind": "conv-overview", "image": "cat", "layer": "relu_1_1"}, ["unknown layer", "'relu_1_1'", "conv_2_2"]),
-    ({"kind": "conv-detail", "image": "cat", "layer": "conv_3_1"}, ["unknown layer", "'conv_3_1'"]),
-    ({"kind": "relu", "image": "cat", "layer": "conv_1_1"}, ["unknown layer", "'conv_1_1'", "relu_1_1"]),
-    ({"kind": "pool", "image": "cat", "layer": "relu_2_2"}, ["unknown layer", "'relu_2_2'", "max_pool_2"]),
-    ({"kind": "kernels", "layer": "output"}, ["unknown layer", "'output'"]),
-    ({"kind": "activation", "image": "cat", "layer": "flatten"}, ["unknown layer", "'flatten'"]),
-    ({"kind": "activation", "image": "cat", "layer": "conv_1_1", "neuron": 10},
-     ["neuron 10 out of range", "conv_1_1", "0 to 9"]),
-    ({"kind": "activation", "image": "cat", "layer": "input", "neuron": 3}, ["neuron 3 out of range", "input"]),
-    ({"kind": "conv-overview", "image": "cat", "layer": "conv_2_1", "neuron": -1}, ["neuron -1 out of range"]),
-    ({"kind": "hyperparameter"}, ["needs hyper=", "padding", "None"]),
-    ({"kind": "hyperparameter", "hyper": "dilation"}, ["needs hyper=", "'dilation'"]),
-    ({"kind": "overview", "image": "cat", "layer": "conv_1_1"}, ["takes no layer", "layer=conv_1_1"]),
-    ({"kind": "logo", "layer": "conv_1_1"}, ["'logo' takes no layer"]),
-    ({"kind": "activation-grid", "image": "cat", "neuron": 2}, ["takes no neuron", "neuron=2"]),
-    ({"kind": "kernels", "neuron": 0}, ["'kernels' takes no neuron"]),
-    ({"kind": "softmax", "image": "cat", "hyper": "stride"}, ["takes no hyper", "hyper=stride"]),
-    ({"kind": "conv-overview", "image": "cat", "hyper": "padding"}, ["takes no hyper"]),
-    ({"kind": "input"}, ["'input' needs an image"]),
-    ({"kind": "conv-overview", "image": ""}, ["needs an image"]),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "needles"),
+    [
+        ({"kind": "heatmap", "image": "cat"}, ["unknown figure kind", "'heatmap'", "conv-overview"]),
+        ({"kind": "conv-overview", "image": "cat", "layer": "relu_1_1"}, ["unknown layer", "'relu_1_1'", "conv_2_2"]),
+        ({"kind": "conv-detail", "image": "cat", "layer": "conv_3_1"}, ["unknown layer", "'conv_3_1'"]),
+        ({"kind": "relu", "image": "cat", "layer": "conv_1_1"}, ["unknown layer", "'conv_1_1'", "relu_1_1"]),
+        ({"kind": "pool", "image": "cat", "layer": "relu_2_2"}, ["unknown layer", "'relu_2_2'", "max_pool_2"]),
+        ({"kind": "kernels", "layer": "output"}, ["unknown layer", "'output'"]),
+        ({"kind": "activation", "image": "cat", "layer": "flatten"}, ["unknown layer", "'flatten'"]),
+        (
+            {"kind": "activation", "image": "cat", "layer": "conv_1_1", "neuron": 10},
+            ["neuron 10 out of range", "conv_1_1", "0 to 9"],
+        ),
+        ({"kind": "activation", "image": "cat", "layer": "input", "neuron": 3}, ["neuron 3 out of range", "input"]),
+        ({"kind": "conv-overview", "image": "cat", "layer": "conv_2_1", "neuron": -1}, ["neuron -1 out of range"]),
+        ({"kind": "hyperparameter"}, ["needs hyper=", "padding", "None"]),
+        ({"kind": "hyperparameter", "hyper": "dilation"}, ["needs hyper=", "'dilation'"]),
+        ({"kind": "overview", "image": "cat", "layer": "conv_1_1"}, ["takes no layer", "layer=conv_1_1"]),
+        ({"kind": "logo", "layer": "conv_1_1"}, ["'logo' takes no layer"]),
+        ({"kind": "activation-grid", "image": "cat", "neuron": 2}, ["takes no neuron", "neuron=2"]),
+        ({"kind": "kernels", "neuron": 0}, ["'kernels' takes no neuron"]),
+        ({"kind": "softmax", "image": "cat", "hyper": "stride"}, ["takes no hyper", "hyper=stride"]),
+        ({"kind": "conv-overview", "image": "cat", "hyper": "padding"}, ["takes no hyper"]),
+        ({"kind": "input"}, ["'input' needs an image"]),
+        ({"kind": "conv-overview", "image": ""}, ["needs an image"]),
+    ],
+)
 def test_validation_errors_name_the_bad_thing(kwargs: dict, needles: list[str]) -> None:
     with pytest.raises(ShortcodeError) as info:
         make_spec(**kwargs)

@@ -31,6 +31,7 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # -- help -------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("command", ["", *COMMANDS])
 def test_help(command: str, tmp_path: Path) -> None:
     out = ok(gen(*([command] if command else []), "--help", cwd=tmp_path, timeout=60))
@@ -51,12 +52,17 @@ def test_no_command_is_a_usage_error(tmp_path: Path) -> None:
 
 # -- build, train, clean ------------------------------------------------------------------------------
 
+
 def test_build_prints_figure_count_and_stages(small_cache: Path, tmp_path: Path) -> None:
     """A warm build: the figure count and 'none (all cached)'; the session's cold build listed every
     stage with its time (test_faults.py checks a build that runs only the render stage)."""
     cold = small_cache.with_suffix(".log").read_text()
-    assert re.search(r"^stages run: train, probe, render \| keys \d+\.\d s, data \d+\.\d s, train \d+\.\d s, "
-                     r"probe \d+\.\d s, render \d+\.\d s$", cold, re.M), cold
+    assert re.search(
+        r"^stages run: train, probe, render \| keys \d+\.\d s, data \d+\.\d s, train \d+\.\d s, "
+        r"probe \d+\.\d s, render \d+\.\d s$",
+        cold,
+        re.M,
+    ), cold
     out = ok(gen("build", *SMALL, "--quiet", "--cache-dir", small_cache, cwd=tmp_path))
     match = re.search(r"^figures: (\d+) \((\d+) from the cache\) in (.+)$", out, re.M)
     assert match, out
@@ -97,11 +103,13 @@ FIGURES = [
 
 
 @pytest.mark.parametrize(("kind", "options", "name", "about_image"), FIGURES, ids=[f[0] for f in FIGURES])
-def test_figure_writes_a_valid_file_of_its_kind(kind: str, options: list[str], name: str, about_image: bool,
-                                                small_cache: Path, photos: Path, tmp_path: Path) -> None:
+def test_figure_writes_a_valid_file_of_its_kind(
+    kind: str, options: list[str], name: str, about_image: bool, small_cache: Path, photos: Path, tmp_path: Path
+) -> None:
     out_file = tmp_path / "out dir" / name  # the folder does not exist yet
-    stdout = ok(gen("figure", kind, *options, "-o", out_file, *SMALL, "--quiet", "--cache-dir", small_cache,
-                    cwd=photos))
+    stdout = ok(
+        gen("figure", kind, *options, "-o", out_file, *SMALL, "--quiet", "--cache-dir", small_cache, cwd=photos)
+    )
     size = re.search(rf"^{re.escape(str(out_file))}: {kind} (\d+)×(\d+), \d+ KiB$", stdout, re.M)
     assert size, stdout
     with Image.open(out_file) as img:
@@ -119,8 +127,7 @@ def test_figure_writes_a_valid_file_of_its_kind(kind: str, options: list[str], n
 
 def test_figure_output_extension_must_match_the_kind(small_cache: Path, tmp_path: Path) -> None:
     for kind, wrong in (("softmax", "s.png"), ("overview", "o.gif"), ("kernels", "k.jpg"), ("input", "x")):
-        proc = gen("figure", kind, "-o", tmp_path / wrong, "--cache-dir", small_cache, cwd=tmp_path,
-                   timeout=60)
+        proc = gen("figure", kind, "-o", tmp_path / wrong, "--cache-dir", small_cache, cwd=tmp_path, timeout=60)
         one_error(proc, "-o", wrong)
         assert not (tmp_path / wrong).exists()
 
@@ -128,8 +135,7 @@ def test_figure_output_extension_must_match_the_kind(small_cache: Path, tmp_path
 def test_figure_unwritable_output_is_one_error(small_cache: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    proc = gen("figure", "input", "-o", blocker / "x.png", *SMALL, "--quiet", "--cache-dir", small_cache,
-               cwd=tmp_path)
+    proc = gen("figure", "input", "-o", blocker / "x.png", *SMALL, "--quiet", "--cache-dir", small_cache, cwd=tmp_path)
     one_error(proc, "-o", str(blocker / "x.png"), "cannot write")
     assert blocker.read_text() == "not a folder"
 
@@ -140,6 +146,7 @@ def test_figure_unknown_kind(tmp_path: Path) -> None:
 
 
 # -- predict -------------------------------------------------------------------------------------------
+
 
 def test_predict_json_schema(small_cache: Path, photos: Path) -> None:
     """Default weights (the model the pipeline options train, here cached): one entry per image, in order."""
@@ -210,8 +217,17 @@ def test_predict_with_cnn_explainer_weights_matches_an_independent_forward_pass(
         np.testing.assert_allclose(got, want, atol=1e-4, err_msg=r["path"])
         assert r["class"] == classes[int(np.argmax(want))], r["path"]
     # The file-name prefix is the true class for most of CNN Explainer's example images.
-    prefix = {"boat": "lifeboat", "bug": "ladybug", "bus": "school bus", "car": "sport car",
-              "espresso": "espresso", "koala": "koala", "orange": "orange", "panda": "red panda",
-              "pepper": "bell pepper", "pizza": "pizza"}
+    prefix = {
+        "boat": "lifeboat",
+        "bug": "ladybug",
+        "bus": "school bus",
+        "car": "sport car",
+        "espresso": "espresso",
+        "koala": "koala",
+        "orange": "orange",
+        "panda": "red panda",
+        "pepper": "bell pepper",
+        "pizza": "pizza",
+    }
     right = sum(prefix[Path(r["path"]).stem.split("_")[0]] == r["class"] for r in results)
     assert right >= 14, f"only {right} of 20 example images classified as their file name says"

@@ -86,9 +86,21 @@ def test_readme_lists_every_plugin_option() -> None:
 
 def test_the_same_values_give_the_same_build_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every option, set to something other than its default, on both sides: the same BuildConfig."""
-    values = {"profile": "full", "dataset": "shapes", "dataset_path": None, "epochs": 3, "images_per_class": 40,
-              "seed": 7, "images": ["photos/cat.png", "dog.jpg"], "max_samples": 2, "featured": "cat",
-              "detail_images": ["cat", "dog"], "scale": "neuron", "workers": 2, "reference_weights": "ref/model.json"}
+    values = {
+        "profile": "full",
+        "dataset": "shapes",
+        "dataset_path": None,
+        "epochs": 3,
+        "images_per_class": 40,
+        "seed": 7,
+        "images": ["photos/cat.png", "dog.jpg"],
+        "max_samples": 2,
+        "featured": "cat",
+        "detail_images": ["cat", "dog"],
+        "scale": "neuron",
+        "workers": 2,
+        "reference_weights": "ref/model.json",
+    }
     assert set(values) == {o.name for o in OPTIONS}, "a new option: give it a value here"
     argv = ["build", "--cache-dir", "cache"]
     for opt in OPTIONS:
@@ -109,11 +121,14 @@ def test_the_same_values_give_the_same_build_config(tmp_path: Path, monkeypatch:
     assert from_cli.images == ((tmp_path / "photos" / "cat.png").resolve(), (tmp_path / "dog.jpg").resolve())
 
 
-@pytest.mark.parametrize(("args", "needles"), [
-    (["--scale", "global"], ["--scale", "'global'", "layer", "neuron"]),
-    (["--dataset", "mnist"], ["--dataset", "shapes", "tiny-imagenet-10", "folder"]),
-    (["--profile", "huge"], ["--profile", "quick", "full"]),
-])
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["--scale", "global"], ["--scale", "'global'", "layer", "neuron"]),
+        (["--dataset", "mnist"], ["--dataset", "shapes", "tiny-imagenet-10", "folder"]),
+        (["--profile", "huge"], ["--profile", "quick", "full"]),
+    ],
+)
 def test_a_bad_choice_names_the_flag_and_the_choices(args: list[str], needles: list[str], tmp_path: Path) -> None:
     proc = gen("build", *args, "--cache-dir", tmp_path / "cache", cwd=tmp_path, timeout=60)
     one_error(proc, *needles)
@@ -130,8 +145,14 @@ def test_plugin_bad_choice_names_the_choices() -> None:
 
 
 def test_version() -> None:
-    proc = subprocess.run([sys.executable, "-m", "generator", "--version"], capture_output=True, text=True,
-                          env=child_env(), timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "generator", "--version"],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=60,
+        check=False,
+    )
     assert ok(proc).strip() == f"python -m generator {__version__}"
 
 
@@ -140,13 +161,18 @@ def test_the_console_script_names_itself(tmp_path: Path) -> None:
     script = tmp_path / "tinyvgg-explainer"
     script.write_text("import sys\nfrom generator.cli import main\nsys.exit(main())\n")
     run = [sys.executable, str(script)]
-    version = ok(subprocess.run([*run, "--version"], capture_output=True, text=True, env=child_env(), timeout=60,
-                                check=False))
+    version = ok(
+        subprocess.run([*run, "--version"], capture_output=True, text=True, env=child_env(), timeout=60, check=False)
+    )
     assert version.strip() == f"tinyvgg-explainer {__version__}"
-    usage = ok(subprocess.run([*run, "figure", "--help"], capture_output=True, text=True, env=child_env(),
-                              timeout=60, check=False))
+    usage = ok(
+        subprocess.run(
+            [*run, "figure", "--help"], capture_output=True, text=True, env=child_env(), timeout=60, check=False
+        )
+    )
     assert usage.startswith("usage: tinyvgg-explainer figure ")
     assert "python -m generator" not in usage
-    bad = subprocess.run([*run, "build", "--scale", "x"], capture_output=True, text=True, env=child_env(),
-                         timeout=60, check=False)
+    bad = subprocess.run(
+        [*run, "build", "--scale", "x"], capture_output=True, text=True, env=child_env(), timeout=60, check=False
+    )
     assert one_error(bad, "--scale").startswith("tinyvgg-explainer build: error:")

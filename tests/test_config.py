@@ -66,8 +66,18 @@ def test_bad_environment_profile_names_the_variable(tmp_path: Path, monkeypatch:
 
 
 def test_overrides_and_seed(tmp_path: Path) -> None:
-    cfg = make_build_config(tmp_path, profile="full", dataset="shapes", epochs=3, seed=42, scale="neuron",
-                            featured="koala", detail_images=("cat",), workers=2, cache_dir="build/cache")
+    cfg = make_build_config(
+        tmp_path,
+        profile="full",
+        dataset="shapes",
+        epochs=3,
+        seed=42,
+        scale="neuron",
+        featured="koala",
+        detail_images=("cat",),
+        workers=2,
+        cache_dir="build/cache",
+    )
     assert cfg.data.name == "shapes" and cfg.data.seed == 42
     assert cfg.train.epochs == 3 and cfg.train.seed == 42
     assert cfg.train.patience == 10  # the rest of the full profile stays
@@ -76,8 +86,13 @@ def test_overrides_and_seed(tmp_path: Path) -> None:
 
 
 def test_relative_paths_are_resolved_against_base(tmp_path: Path) -> None:
-    cfg = make_build_config(tmp_path, dataset="folder", dataset_path="data/pets",
-                            images=("img/cat.png", str(tmp_path / "abs.jpg")), reference_weights="ref/model.json")
+    cfg = make_build_config(
+        tmp_path,
+        dataset="folder",
+        dataset_path="data/pets",
+        images=("img/cat.png", str(tmp_path / "abs.jpg")),
+        reference_weights="ref/model.json",
+    )
     assert cfg.data.path == str((tmp_path / "data" / "pets").resolve())
     assert cfg.images == ((tmp_path / "img" / "cat.png").resolve(), (tmp_path / "abs.jpg").resolve())
     assert cfg.reference_weights == str((tmp_path / "ref" / "model.json").resolve())
@@ -92,17 +107,20 @@ def test_configs_are_frozen() -> None:
             setattr(obj, attr, None)
 
 
-@pytest.mark.parametrize(("kwargs", "needles"), [
-    ({"epochs": -1}, ["epochs:", "-1"]),
-    ({"epochs": 0}, ["epochs:", "positive"]),
-    ({"dataset": "mnist"}, ["dataset:", "'mnist'", "shapes, tiny-imagenet-10, folder"]),
-    ({"dataset": "folder"}, ["dataset_path:", "folder"]),
-    ({"dataset": "shapes", "dataset_path": "x"}, ["dataset_path:", "shapes"]),
-    ({"dataset_path": "x"}, ["dataset_path:", "shapes"]),  # quick profile = shapes
-    ({"profile": "medium"}, ["profile:", "'medium'", "quick", "full", PROFILE_ENV]),
-    ({"scale": "global"}, ["scale:", "'global'"]),
-    ({"workers": -2}, ["workers:", "-2"]),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "needles"),
+    [
+        ({"epochs": -1}, ["epochs:", "-1"]),
+        ({"epochs": 0}, ["epochs:", "positive"]),
+        ({"dataset": "mnist"}, ["dataset:", "'mnist'", "shapes, tiny-imagenet-10, folder"]),
+        ({"dataset": "folder"}, ["dataset_path:", "folder"]),
+        ({"dataset": "shapes", "dataset_path": "x"}, ["dataset_path:", "shapes"]),
+        ({"dataset_path": "x"}, ["dataset_path:", "shapes"]),  # quick profile = shapes
+        ({"profile": "medium"}, ["profile:", "'medium'", "quick", "full", PROFILE_ENV]),
+        ({"scale": "global"}, ["scale:", "'global'"]),
+        ({"workers": -2}, ["workers:", "-2"]),
+    ],
+)
 def test_make_build_config_errors_name_the_option(tmp_path: Path, kwargs: dict, needles: list[str]) -> None:
     with pytest.raises(ConfigError) as info:
         make_build_config(tmp_path, **kwargs)
@@ -111,23 +129,26 @@ def test_make_build_config_errors_name_the_option(tmp_path: Path, kwargs: dict, 
     assert isinstance(info.value, GeneratorError)
 
 
-@pytest.mark.parametrize(("factory", "kwargs", "option"), [
-    (DataConfig, {"per_class": 5}, "images_per_class:"),
-    (DataConfig, {"val_fraction": 0.0}, "val_fraction:"),
-    (DataConfig, {"val_fraction": 0.5}, "val_fraction:"),
-    (DataConfig, {"name": "cifar"}, "dataset:"),
-    (TrainConfig, {"batch_size": 0}, "batch_size:"),
-    (TrainConfig, {"lr": 0.0}, "lr:"),
-    (TrainConfig, {"lr": -1e-3}, "lr:"),
-    (TrainConfig, {"patience": 0}, "patience:"),
-    (TrainConfig, {"threads": -1}, "threads:"),
-    (TrainConfig, {"schedule": "step"}, "schedule:"),
-    (TrainConfig, {"warmup": 0.0}, "warmup:"),
-    (TrainConfig, {"warmup": 1.0}, "warmup:"),
-    (TrainConfig, {"shift": -1}, "shift:"),
-    (TrainConfig, {"shift": 17}, "shift:"),
-    (RenderConfig, {"workers": -1}, "workers:"),
-])
+@pytest.mark.parametrize(
+    ("factory", "kwargs", "option"),
+    [
+        (DataConfig, {"per_class": 5}, "images_per_class:"),
+        (DataConfig, {"val_fraction": 0.0}, "val_fraction:"),
+        (DataConfig, {"val_fraction": 0.5}, "val_fraction:"),
+        (DataConfig, {"name": "cifar"}, "dataset:"),
+        (TrainConfig, {"batch_size": 0}, "batch_size:"),
+        (TrainConfig, {"lr": 0.0}, "lr:"),
+        (TrainConfig, {"lr": -1e-3}, "lr:"),
+        (TrainConfig, {"patience": 0}, "patience:"),
+        (TrainConfig, {"threads": -1}, "threads:"),
+        (TrainConfig, {"schedule": "step"}, "schedule:"),
+        (TrainConfig, {"warmup": 0.0}, "warmup:"),
+        (TrainConfig, {"warmup": 1.0}, "warmup:"),
+        (TrainConfig, {"shift": -1}, "shift:"),
+        (TrainConfig, {"shift": 17}, "shift:"),
+        (RenderConfig, {"workers": -1}, "workers:"),
+    ],
+)
 def test_dataclass_validation(factory, kwargs: dict, option: str) -> None:
     with pytest.raises(ConfigError, match=f"^{option}"):
         factory(**kwargs)

@@ -17,8 +17,13 @@ from generator.errors import DataError
 
 def _make_folder(root: Path, counts: dict[str, int]) -> Path:
     """One sub-folder per class; images of assorted sizes, modes and formats, coloured by class."""
-    kinds = [("png", "RGB", (64, 64)), ("jpg", "L", (120, 80)), ("png", "RGBA", (30, 50)),
-             ("jpeg", "RGB", (200, 200)), ("bmp", "P", (64, 100))]
+    kinds = [
+        ("png", "RGB", (64, 64)),
+        ("jpg", "L", (120, 80)),
+        ("png", "RGBA", (30, 50)),
+        ("jpeg", "RGB", (200, 200)),
+        ("bmp", "P", (64, 100)),
+    ]
     for c, (name, count) in enumerate(counts.items()):
         folder = root / name
         folder.mkdir(parents=True)

@@ -37,8 +37,18 @@ def test_shapes_dtypes_and_balance(small):
 def test_class_names_are_lowercase_english_with_chinese_names():
     for name in shapes.CLASSES:
         assert name.isascii() and name == name.lower() and name in CLASS_NAMES_ZH
-    for name in ("lifeboat", "ladybug", "pizza", "bell pepper", "school bus", "koala", "espresso",
-                 "red panda", "orange", "sport car"):
+    for name in (
+        "lifeboat",
+        "ladybug",
+        "pizza",
+        "bell pepper",
+        "school bus",
+        "koala",
+        "espresso",
+        "red panda",
+        "orange",
+        "sport car",
+    ):
         assert name in CLASS_NAMES_ZH
     assert CLASS_NAMES_ZH["red panda"] == "小熊猫" and CLASS_NAMES_ZH["espresso"] == "意式浓缩咖啡"
 
@@ -66,8 +76,10 @@ def test_images_show_something(small):
 def test_no_colour_shortcut(small):
     """Colour says nothing about the class: per-class mean colours agree, and a classifier that only
     sees an image's mean colour is barely above chance (10 %)."""
+
     def mean_colour(x: np.ndarray) -> np.ndarray:
         return x.reshape(len(x), -1, 3).mean(axis=1)  # (N, 3)
+
     data = load_dataset(DataConfig(per_class=120), progress=False)
     train_c, test_c = mean_colour(data.train_x), mean_colour(data.test_x)
     centroids = np.stack([train_c[data.train_y == k].mean(axis=0) for k in range(10)])  # (10, 3)
@@ -85,8 +97,7 @@ def test_spec_is_cheap_json_and_keys_the_content(small):
     spec = dataset_spec(cfg)
     assert spec == small.spec and json.loads(json.dumps(spec)) == spec
     assert spec["source"]["generator_version"] == shapes.SHAPES_VERSION
-    others = [DataConfig(per_class=41), DataConfig(per_class=40, seed=1),
-              DataConfig(per_class=40, val_fraction=0.2)]
+    others = [DataConfig(per_class=41), DataConfig(per_class=40, seed=1), DataConfig(per_class=40, val_fraction=0.2)]
     assert all(dataset_spec(o) != spec for o in others)
 
 
@@ -111,23 +122,33 @@ def test_stratified_split_keeps_every_class():
 
 
 def test_datasets_never_import_torch():
-    code = ("import sys\n"
-            "from generator.config import DataConfig\n"
-            "from generator.datasets import dataset_spec, load_dataset, shapes, tiny_imagenet, folder\n"
-            "import generator.images\n"
-            "dataset_spec(DataConfig()); dataset_spec(DataConfig(name='tiny-imagenet-10'))\n"
-            "load_dataset(DataConfig(per_class=10), progress=False)\n"
-            "print('torch' in sys.modules)\n")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60,
-                         check=True)
+    code = (
+        "import sys\n"
+        "from generator.config import DataConfig\n"
+        "from generator.datasets import dataset_spec, load_dataset, shapes, tiny_imagenet, folder\n"
+        "import generator.images\n"
+        "dataset_spec(DataConfig()); dataset_spec(DataConfig(name='tiny-imagenet-10'))\n"
+        "load_dataset(DataConfig(per_class=10), progress=False)\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "False"
 
 
 def test_dataset_rejects_inconsistent_arrays(small):
     with pytest.raises(ValueError, match="train_y"):
-        Dataset(name="x", classes=small.classes, train_x=small.train_x, train_y=small.train_y[:-1],
-                val_x=small.val_x, val_y=small.val_y, test_x=small.test_x, test_y=small.test_y,
-                test_ids=small.test_ids, spec={})
+        Dataset(
+            name="x",
+            classes=small.classes,
+            train_x=small.train_x,
+            train_y=small.train_y[:-1],
+            val_x=small.val_x,
+            val_y=small.val_y,
+            test_x=small.test_x,
+            test_y=small.test_y,
+            test_ids=small.test_ids,
+            spec={},
+        )
 
 
 @pytest.mark.slow

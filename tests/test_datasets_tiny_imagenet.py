@@ -21,8 +21,9 @@ from generator.errors import DataError
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 ARCHIVE = SHARED / "datasets" / "tiny-imagenet-10.zip"
 ARCHIVE_SHA256 = "e04d56e0f24c8112a22b1557c3f143cca88cc76b981182378ded67e7e7298de6"  # from its README
-needs_archive = pytest.mark.skipif(not ARCHIVE.is_file(),
-                                   reason=f"{ARCHIVE} is absent (expected in ../shared beside the checkout)")
+needs_archive = pytest.mark.skipif(
+    not ARCHIVE.is_file(), reason=f"{ARCHIVE} is absent (expected in ../shared beside the checkout)"
+)
 
 
 _RAW: dict = {}  # the decoded archive, kept so that later tests can re-split it without decoding again
@@ -35,14 +36,25 @@ def tiny():
     def keep(*args, **kwargs):
         _RAW["arrays"] = real(*args, **kwargs)
         return _RAW["arrays"]
+
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(tiny_imagenet, "read_archive", keep)
         return load_dataset(DataConfig(name="tiny-imagenet-10", path=str(ARCHIVE)), progress=False)
 
 
 def test_cnn_explainer_classes_and_wnids():
-    assert CLASSES == ("lifeboat", "ladybug", "pizza", "bell pepper", "school bus", "koala", "espresso",
-                       "red panda", "orange", "sport car")
+    assert CLASSES == (
+        "lifeboat",
+        "ladybug",
+        "pizza",
+        "bell pepper",
+        "school bus",
+        "koala",
+        "espresso",
+        "red panda",
+        "orange",
+        "sport car",
+    )
     assert WNIDS[0] == "n03662601" and WNIDS[-1] == "n04285008" and len(set(WNIDS)) == 10
 
 
@@ -104,15 +116,18 @@ def test_other_seed_changes_only_the_validation_split(tiny, monkeypatch):
     assert np.array_equal(other.test_x, tiny.test_x) and other.test_ids == tiny.test_ids
     assert np.bincount(other.val_y).tolist() == np.bincount(tiny.val_y).tolist()
     assert not np.array_equal(other.val_x, tiny.val_x)
+
     # Same images overall: train + val is the same multiset of pictures.
     def digest(*arrays):
         return sorted(hashlib.sha1(a.tobytes()).hexdigest() for arr in arrays for a in arr)
+
     assert digest(other.train_x, other.val_x) == digest(tiny.train_x, tiny.val_x)
 
 
 def test_spec_without_a_path_needs_no_network(monkeypatch):
     def no_network(*args, **kwargs):
         raise AssertionError("dataset_spec must not download")
+
     monkeypatch.setattr("urllib.request.urlopen", no_network)
     spec = dataset_spec(DataConfig(name="tiny-imagenet-10"))
     assert spec["source"]["archive"]["md5"] == OFFICIAL_MD5
@@ -120,6 +135,7 @@ def test_spec_without_a_path_needs_no_network(monkeypatch):
 
 
 # --- small archives built in tmp_path ------------------------------------------------------------
+
 
 def _jpeg(colour, mode: str = "RGB") -> bytes:
     buf = io.BytesIO()
@@ -146,11 +162,14 @@ def _mini_archive(path: Path, extra: dict[str, bytes] | None = None, wnids=(*WNI
 
 
 def test_reads_only_the_ten_classes_from_a_bigger_archive(tmp_path):
-    archive = _mini_archive(tmp_path / "t.zip", extra={
-        f"tiny-imagenet-200/train/{WNIDS[0]}/images/{WNIDS[0]}_2.JPEG": _jpeg((0, 0, 0, 0), "CMYK"),
-        f"tiny-imagenet-200/train/{WNIDS[1]}/images/{WNIDS[1]}_2.JPEG": _jpeg(77, "L"),
-        "tiny-imagenet-200/test/images/test_0.JPEG": b"unlabelled, never read",
-    })
+    archive = _mini_archive(
+        tmp_path / "t.zip",
+        extra={
+            f"tiny-imagenet-200/train/{WNIDS[0]}/images/{WNIDS[0]}_2.JPEG": _jpeg((0, 0, 0, 0), "CMYK"),
+            f"tiny-imagenet-200/train/{WNIDS[1]}/images/{WNIDS[1]}_2.JPEG": _jpeg(77, "L"),
+            "tiny-imagenet-200/test/images/test_0.JPEG": b"unlabelled, never read",
+        },
+    )
     x, y, test_x, test_y, test_ids = tiny_imagenet.read_archive(archive, progress=False)
     assert len(x) == 10 * 2 + 2 and np.bincount(y).tolist() == [3, 3] + [2] * 8
     assert test_x.shape == (10, 64, 64, 3)
@@ -170,8 +189,9 @@ def test_loads_through_load_dataset(tmp_path):
     assert np.array_equal(data.train_x, again.train_x) and np.array_equal(data.val_y, again.val_y)
 
 
-@pytest.mark.parametrize("entry", ["../../evil.txt", "/etc/evil", "tiny-imagenet-200/../../x.JPEG",
-                                   "C:/Windows/evil.dll", "..\\evil.txt"])
+@pytest.mark.parametrize(
+    "entry", ["../../evil.txt", "/etc/evil", "tiny-imagenet-200/../../x.JPEG", "C:/Windows/evil.dll", "..\\evil.txt"]
+)
 def test_zip_slip_entries_are_refused(tmp_path, entry):
     archive = _mini_archive(tmp_path / "evil.zip")
     with zipfile.ZipFile(archive, "a") as zf:
@@ -195,13 +215,15 @@ def test_bad_archives_give_one_clear_error(tmp_path):
     partial_zip = _mini_archive(tmp_path / "nine.zip", wnids=WNIDS[:9])
     with pytest.raises(DataError, match=WNIDS[9]):
         load_dataset(DataConfig(name="tiny-imagenet-10", path=str(partial_zip)), progress=False)
-    broken = _mini_archive(tmp_path / "broken.zip", extra={
-        f"tiny-imagenet-200/train/{WNIDS[3]}/images/{WNIDS[3]}_9.JPEG": b"garbage"})
+    broken = _mini_archive(
+        tmp_path / "broken.zip", extra={f"tiny-imagenet-200/train/{WNIDS[3]}/images/{WNIDS[3]}_9.JPEG": b"garbage"}
+    )
     with pytest.raises(DataError, match=f"broken.zip:tiny-imagenet-200/train/{WNIDS[3]}/images/{WNIDS[3]}_9"):
         load_dataset(DataConfig(name="tiny-imagenet-10", path=str(broken)), progress=False)
 
 
 # --- download, against a local HTTP server ---------------------------------------------------------
+
 
 @pytest.fixture
 def server(tmp_path):

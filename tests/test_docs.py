@@ -46,8 +46,18 @@ def test_every_chapter_exists_in_both_languages() -> None:
     zh, en = chapters("zh"), chapters("en")
     assert zh, "no Chinese chapters found"
     assert zh == en, f"only in zh: {sorted(zh - en)}; only in en: {sorted(en - zh)}"
-    for page in ("index.md", "cnn.md", "input-layer.md", "convolution.md", "hyperparameters.md",
-                 "activation.md", "pooling.md", "flatten.md", "sources.md", "explore/index.md"):
+    for page in (
+        "index.md",
+        "cnn.md",
+        "input-layer.md",
+        "convolution.md",
+        "hyperparameters.md",
+        "activation.md",
+        "pooling.md",
+        "flatten.md",
+        "sources.md",
+        "explore/index.md",
+    ):
         assert page in zh, f"missing chapter {page}"
 
 
@@ -58,8 +68,11 @@ def test_both_languages_show_the_same_figures_in_the_same_order(page: str) -> No
         pytest.fail(f"{page} exists in one language only")
 
     def figures(path: Path) -> list[str]:
-        return [" ".join([c.name, c.arg, *sorted(f"{k}={v}" for k, v in c.params.items())])
-                for c in shortcodes(path) if c.name == "figure" or c.name in gen_pages.BLOCKS]
+        return [
+            " ".join([c.name, c.arg, *sorted(f"{k}={v}" for k, v in c.params.items())])
+            for c in shortcodes(path)
+            if c.name == "figure" or c.name in gen_pages.BLOCKS
+        ]
 
     assert figures(zh_path) == figures(en_path)
 
@@ -74,12 +87,19 @@ def stand_in_facts() -> dict:
     facts = base_facts(classes, [CLASS_NAMES_ZH[c] for c in classes])
     n = len(classes)
     facts.update(
-        dataset="shapes", featured="sample", reference={"test_acc": 0.0},
-        metrics={k: 0 for k in ("test_acc", "val_acc", "epochs", "best_epoch", "train_images", "val_images",
-                                "test_images")},
+        dataset="shapes",
+        featured="sample",
+        reference={"test_acc": 0.0},
+        metrics={
+            k: 0 for k in ("test_acc", "val_acc", "epochs", "best_epoch", "train_images", "val_images", "test_images")
+        },
         samples=[{"slug": "sample", "label": 0, "predicted": 0, "probs": [1 / n] * n, "logits": [0.0] * n}],
-        biases={layer: [0.0] * facts["layers"][layer]["shape"][0] for layer in facts["layers"]
-                if facts["layers"][layer]["params"]})
+        biases={
+            layer: [0.0] * facts["layers"][layer]["shape"][0]
+            for layer in facts["layers"]
+            if facts["layers"][layer]["params"]
+        },
+    )
     return facts
 
 
@@ -95,8 +115,13 @@ def check(code: Shortcode, facts: dict, lang: str) -> None:
         neuron = code.params.get("neuron")
         if neuron is not None and not neuron.isdigit():
             raise ShortcodeError(f"neuron must be an integer (got {neuron!r})")
-        make_spec(code.arg, image="sample", layer=code.params.get("layer"),
-                  neuron=None if neuron is None else int(neuron), hyper=code.params.get("hyper"))
+        make_spec(
+            code.arg,
+            image="sample",
+            layer=code.params.get("layer"),
+            neuron=None if neuron is None else int(neuron),
+            hyper=code.params.get("hyper"),
+        )
     elif code.name == "table":
         if code.arg != "network" or code.params:
             raise ShortcodeError(f"unknown table {code.arg!r}")
@@ -122,8 +147,9 @@ def test_every_shortcode_in_the_docs_resolves(lang: str) -> None:
 
 
 def test_value_names_used_are_all_known() -> None:
-    used = {c.arg for lang in ("zh", "en") for p in (DOCS / lang).rglob("*.md") for c in shortcodes(p)
-            if c.name == "value"}
+    used = {
+        c.arg for lang in ("zh", "en") for p in (DOCS / lang).rglob("*.md") for c in shortcodes(p) if c.name == "value"
+    }
     assert used <= set(VALUES), used - set(VALUES)
 
 
@@ -164,10 +190,10 @@ def shared_runs(doc: str, seed_runs: set[str]) -> list[str]:
     """Maximal runs of >= RUN characters of `doc` that also occur in the seed."""
     hits, i = [], 0
     while i <= len(doc) - RUN:
-        chunk = doc[i:i + RUN]
+        chunk = doc[i : i + RUN]
         if CUT not in chunk and chunk in seed_runs:
             j = i + RUN
-            while j < len(doc) and doc[j - RUN + 1:j + 1] in seed_runs:
+            while j < len(doc) and doc[j - RUN + 1 : j + 1] in seed_runs:
                 j += 1
             hits.append(doc[i:j])
             i = j
@@ -180,7 +206,8 @@ def test_normalise_strips_references_but_keeps_prose() -> None:
     text = "见 [CNN Explainer](https://poloclub.github.io/cnn-explainer/) 的 **卷积层** <https://x.org>。"
     assert normalise(text) == f"见CNN Explainer{CUT}的卷积层{CUT}。"
     assert shared_runs("abcdefghijklmnopqrstuvwxyz", {"bcdefghijklmnopqrstu", "cdefghijklmnopqrstuv"}) == [
-        "bcdefghijklmnopqrstuv"]
+        "bcdefghijklmnopqrstuv"
+    ]
 
 
 def test_no_run_of_twenty_characters_from_the_seed_article() -> None:
@@ -191,7 +218,7 @@ def test_no_run_of_twenty_characters_from_the_seed_article() -> None:
     if not SEED.is_file():
         pytest.skip(f"seed article not found at {SEED} (../shared beside the checkout)")
     seed = normalise(SEED.read_text(encoding="utf-8"))
-    seed_runs = {seed[i:i + RUN] for i in range(len(seed) - RUN + 1)} - {""}
+    seed_runs = {seed[i : i + RUN] for i in range(len(seed) - RUN + 1)} - {""}
     seed_runs = {r for r in seed_runs if CUT not in r}
     copied = []
     for path in sorted(DOCS.rglob("*.md")):

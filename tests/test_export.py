@@ -24,8 +24,7 @@ REF = Path(__file__).resolve().parents[2] / "shared" / "reference" / "cnn-explai
 
 def random_state(num_classes: int = 10, seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
-    return {name: rng.normal(0, 0.1, shape).astype(np.float32)
-            for name, shape in expected_shapes(num_classes).items()}
+    return {name: rng.normal(0, 0.1, shape).astype(np.float32) for name, shape in expected_shapes(num_classes).items()}
 
 
 def write_model(folder: Path, state: dict[str, np.ndarray], classes: list[str]) -> Path:
@@ -58,8 +57,10 @@ def test_shard_holds_keras_layout(tmp_path: Path) -> None:
     # dense row (h * 13 + w) * 10 + c is our column c * 169 + h * 13 + w
     h, w, c, k = 5, 11, 6, 2
     assert keras["output/kernel"][(h * 13 + w) * 10 + c, k] == state["output.weight"][k, c * 169 + h * 13 + w]
-    assert all(np.array_equal(a, b) for a, b in zip(keras_to_torch(keras).values(),
-                                                     (state[n] for n in keras_to_torch(keras)), strict=True))
+    assert all(
+        np.array_equal(a, b)
+        for a, b in zip(keras_to_torch(keras).values(), (state[n] for n in keras_to_torch(keras)), strict=True)
+    )
 
 
 def test_topology_matches_cnn_explainers_model() -> None:
@@ -68,18 +69,32 @@ def test_topology_matches_cnn_explainers_model() -> None:
         pytest.skip(f"CNN Explainer reference model not found at {REF}")
     theirs = json.loads((REF / "model.json").read_text())
     ours = json.loads(tfjs_files(random_state(), [str(i) for i in range(10)])[0])
-    keys = ("filters", "kernel_size", "strides", "padding", "data_format", "activation", "use_bias",
-            "pool_size", "units", "batch_input_shape", "dilation_rate")
+    keys = (
+        "filters",
+        "kernel_size",
+        "strides",
+        "padding",
+        "data_format",
+        "activation",
+        "use_bias",
+        "pool_size",
+        "units",
+        "batch_input_shape",
+        "dilation_rate",
+    )
 
     def summary(doc: dict) -> list:
         layers = doc["modelTopology"]["model_config"]["config"]["layers"]
-        return [(layer["class_name"], layer["config"]["name"], {k: layer["config"].get(k) for k in keys})
-                for layer in layers]
+        return [
+            (layer["class_name"], layer["config"]["name"], {k: layer["config"].get(k) for k in keys})
+            for layer in layers
+        ]
 
     assert summary(ours) == summary(theirs)
     assert ours["format"] == theirs["format"] == "layers-model"
-    assert [(w["name"], w["shape"]) for w in ours["weightsManifest"][0]["weights"]] == \
-        [(w["name"], w["shape"]) for w in theirs["weightsManifest"][0]["weights"]]
+    assert [(w["name"], w["shape"]) for w in ours["weightsManifest"][0]["weights"]] == [
+        (w["name"], w["shape"]) for w in theirs["weightsManifest"][0]["weights"]
+    ]
 
 
 def test_predict_from_exported_model_matches_the_checkpoint(tmp_path: Path) -> None:
@@ -120,11 +135,13 @@ def test_export_stage_writes_hashed_files_without_torch(tmp_path: Path) -> None:
     (train / "meta.json").write_text(json.dumps({"classes": ["a", "b"]}))
     pixels = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
     save_file({"pixels": pixels}, str(probe / "a.safetensors"))
-    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})\n"
-            "from pathlib import Path\nfrom generator.export import export_stage\n"
-            f"out = export_stage(Path({str(tmp_path / 'cache')!r}), Path({str(train)!r}), 'k1', "
-            f"{{'a': Path({str(probe / 'a.safetensors')!r})}})\n"
-            "assert 'torch' not in sys.modules, 'export imported torch'\nprint(out.root)\n")
+    code = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})\n"
+        "from pathlib import Path\nfrom generator.export import export_stage\n"
+        f"out = export_stage(Path({str(tmp_path / 'cache')!r}), Path({str(train)!r}), 'k1', "
+        f"{{'a': Path({str(probe / 'a.safetensors')!r})}})\n"
+        "assert 'torch' not in sys.modules, 'export imported torch'\nprint(out.root)\n"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     out = Path(proc.stdout.strip())
@@ -173,7 +190,9 @@ def test_the_sites_model_json_reproduces_the_sites_numbers(built_site) -> None:
     assert {e["image"] for e in manifest["figures"] if e["image"]} == set(index)
     from cli_support import latest
 
-    probe = json.loads((latest(Path(__file__).resolve().parents[1] / DEFAULT_CACHE_DIR, "probe") / "facts.json").read_text())
+    probe = json.loads(
+        (latest(Path(__file__).resolve().parents[1] / DEFAULT_CACHE_DIR, "probe") / "facts.json").read_text()
+    )
     results = predict(model, [index[s["slug"]] for s in probe["samples"]])
     for sample, result in zip(probe["samples"], results, strict=True):
         probs = list(result["probabilities"].values())
@@ -181,11 +200,14 @@ def test_the_sites_model_json_reproduces_the_sites_numbers(built_site) -> None:
         assert np.abs(np.array(probs) - np.array(sample["probs"])).max() <= 1e-5, sample["slug"]
 
 
-@pytest.mark.parametrize(("classes", "needle"), [
-    (["a", "b"], "names 2 classes but the output layer has 3 units"),
-    (["a", "a", "b"], "distinct class names"),
-    ("abc", "distinct class names"),
-])
+@pytest.mark.parametrize(
+    ("classes", "needle"),
+    [
+        (["a", "b"], "names 2 classes but the output layer has 3 units"),
+        (["a", "a", "b"], "distinct class names"),
+        ("abc", "distinct class names"),
+    ],
+)
 def test_bad_class_names_in_model_json_give_one_clear_error(tmp_path: Path, classes, needle: str) -> None:
     from generator.errors import ModelError
 

@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 # -- helpers ------------------------------------------------------------------------------------------
 
+
 def assert_consistent(cache: Path) -> None:
     """No temp leftovers; every stage directory complete; the manifest names only complete stages;
     every cached figure is exactly the one its entry describes (nothing half-written)."""
@@ -77,7 +78,7 @@ def live_session_members(sid: int) -> list[int]:
             text = stat.read_text()
         except OSError:
             continue
-        fields = text[text.rindex(")") + 2:].split()  # after "pid (comm) ": state ppid pgrp session ...
+        fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) ": state ppid pgrp session ...
         if int(fields[3]) == sid and fields[0] not in ("Z", "X"):
             pids.append(int(stat.parent.name))
     return pids
@@ -100,9 +101,8 @@ def kill_build(proc: subprocess.Popen[str]) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-
-
 # -- killed builds ------------------------------------------------------------------------------------------
+
 
 def test_build_killed_during_training_then_two_rebuilds_at_once(small_cache: Path, tmp_path: Path) -> None:
     """SIGKILL while training: only a temp dir is left, never returned. Then two builds start at once on
@@ -152,6 +152,7 @@ def test_build_killed_during_rendering_then_rebuilt(small_cache: Path, tmp_path:
 
     def some_figures_written() -> bool:
         return len(stage_dirs(cache, "figure")) >= 20
+
     try:
         wait_for(some_figures_written, proc, "rendering started")
     finally:
@@ -167,6 +168,7 @@ def test_build_killed_during_rendering_then_rebuilt(small_cache: Path, tmp_path:
 
 
 # -- unusable caches ---------------------------------------------------------------------------------------
+
 
 def test_cache_under_a_regular_file(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
@@ -184,8 +186,9 @@ def tmpfs(tmp_path: Path):
     mnt.mkdir()
     if not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("mount"):
         pytest.skip("mounting a tmpfs needs root")
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True,
-                          text=True, check=False)
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True, text=True, check=False
+    )
     if made.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {made.stderr.strip()}")
     try:
@@ -233,9 +236,11 @@ def test_read_only_cache_for_real(tmpfs: Path, small_cache: Path, tmp_path: Path
 
 # -- simulated disk faults, in-process ------------------------------------------------------------------
 
+
 def _fail(code: int):
     def raise_it(*args, **kwargs):
         raise OSError(code, os.strerror(code), str(args[0]) if args else None)
+
     return raise_it
 
 
@@ -248,8 +253,9 @@ FAULTS = {
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
-def test_disk_faults_simulated(fault: str, small_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_disk_faults_simulated(
+    fault: str, small_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The probe stage's writes fail (the model is cached): one clear error from the CLI, no temp
     leftovers, the cached model untouched; without the fault the same cache carries on (checked for
     the first fault only: the others leave the cache in the same state, and each rerun costs a probe)."""
@@ -273,13 +279,14 @@ def test_disk_faults_simulated(fault: str, small_cache: Path, tmp_path: Path, mo
                 if any(c in mode for c in "wax+"):
                     raise OSError(code, os.strerror(code), str(file))
                 return real_open(file, mode, *a, **kw)
+
             patch.setattr(cachemod, "open", failing_open, raising=False)
         elif target == "save_file":
             from safetensors import SafetensorError
 
             def failing_save(arrays, path):
-                raise SafetensorError("Error while serializing: I/O error: "
-                                      f"{os.strerror(code)} (os error {code})")
+                raise SafetensorError(f"Error while serializing: I/O error: {os.strerror(code)} (os error {code})")
+
             patch.setattr(stages, "save_file", failing_save)
         else:
             real_mkdir = Path.mkdir
@@ -288,6 +295,7 @@ def test_disk_faults_simulated(fault: str, small_cache: Path, tmp_path: Path, mo
                 if self.name.startswith(".tmp-"):
                     raise OSError(code, os.strerror(code), str(self))
                 return real_mkdir(self, *a, **kw)
+
             patch.setattr(Path, "mkdir", failing_mkdir)
         capsys.readouterr()
         rc = cli.main(args)

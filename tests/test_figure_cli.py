@@ -42,6 +42,7 @@ def _pixels(data: bytes) -> np.ndarray:
 
 # -- the renderers' output for `figure` ---------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", VECTOR_KINDS)
 def test_vector_kinds_write_svg_and_pdf(kind: str) -> None:
     svg = _render(kind, output="svg")
@@ -91,6 +92,7 @@ def test_enlarge_is_pixel_exact(mode: str) -> None:
 
 # -- the command line, no model needed ------------------------------------------------------------------
 
+
 def test_list_prints_every_kind_with_its_options_and_formats(tmp_path: Path) -> None:
     out = ok(gen("figure", "--list", cwd=tmp_path, timeout=60))
     rows = {line.split()[0]: line for line in out.strip().splitlines()[1:]}
@@ -135,8 +137,9 @@ def test_bad_figure_arguments_name_the_choices(args: list[str], needles: list[st
     assert not (tmp_path / "cache").exists(), "nothing is trained for a command that cannot succeed"
 
 
-def test_stdout_that_is_a_terminal_is_refused(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
-                                              tmp_path: Path) -> None:
+def test_stdout_that_is_a_terminal_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, tmp_path: Path
+) -> None:
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
@@ -149,6 +152,7 @@ def test_stdout_that_is_a_terminal_is_refused(monkeypatch: pytest.MonkeyPatch, c
 
 # -- the command line on a trained model ----------------------------------------------------------------
 
+
 def _figure(*args: str | Path, cache: Path, cwd: Path) -> subprocess.CompletedProcess[bytes]:
     """`figure ARGS` with stdout kept as bytes."""
     cmd = [sys.executable, "-m", "generator", "figure", *map(str, args), *SMALL, "--quiet", "--cache-dir", str(cache)]
@@ -156,12 +160,24 @@ def _figure(*args: str | Path, cache: Path, cwd: Path) -> subprocess.CompletedPr
 
 
 def test_svg_and_pdf_files(small_cache: Path, tmp_path: Path) -> None:
-    out = ok(gen("figure", "kernels", "--layer", "conv_2_1", "-o", tmp_path / "k.svg", *SMALL, "--quiet",
-                 "--cache-dir", small_cache, cwd=tmp_path))
+    out = ok(
+        gen(
+            "figure",
+            "kernels",
+            "--layer",
+            "conv_2_1",
+            "-o",
+            tmp_path / "k.svg",
+            *SMALL,
+            "--quiet",
+            "--cache-dir",
+            small_cache,
+            cwd=tmp_path,
+        )
+    )
     assert re.match(rf"{re.escape(str(tmp_path / 'k.svg'))}: kernels \d+×\d+ \(SVG\), \d+ KiB$", out.splitlines()[0])
     assert ET.parse(tmp_path / "k.svg").getroot().tag == f"{SVG_NS}svg"
-    ok(gen("figure", "softmax", "-o", tmp_path / "s.pdf", *SMALL, "--quiet", "--cache-dir", small_cache,
-           cwd=tmp_path))
+    ok(gen("figure", "softmax", "-o", tmp_path / "s.pdf", *SMALL, "--quiet", "--cache-dir", small_cache, cwd=tmp_path))
     assert (tmp_path / "s.pdf").read_bytes().startswith(b"%PDF-")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["k.svg", "s.pdf"]
 
@@ -174,8 +190,19 @@ def test_dash_o_writes_exactly_the_figure_bytes_to_stdout(small_cache: Path, tmp
     assert piped.stdout == (tmp_path / "r.svg").read_bytes()  # nothing before or after the figure
     report = piped.stderr.decode()  # the size and the words go to stderr instead
     assert report.startswith("-: relu-graph 640×480 (SVG)") and "caption: ReLU(x)" in report
-    png = _figure("activation", "--layer", "conv_1_1", "--neuron", "2", "-o", "-", "--format", "png",
-                  cache=small_cache, cwd=tmp_path)
+    png = _figure(
+        "activation",
+        "--layer",
+        "conv_1_1",
+        "--neuron",
+        "2",
+        "-o",
+        "-",
+        "--format",
+        "png",
+        cache=small_cache,
+        cwd=tmp_path,
+    )
     assert png.returncode == 0 and Image.open(io.BytesIO(png.stdout)).format == "PNG"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.svg"]
 
@@ -195,10 +222,24 @@ def test_zoom_doubles_a_heatmap_pixel_by_pixel(small_cache: Path, tmp_path: Path
 
 
 def test_lang_chooses_the_language_of_the_words_printed(small_cache: Path, tmp_path: Path) -> None:
-    zh = ok(gen("figure", "training-curves", "-o", "t.png", "--lang", "zh", *SMALL, "--quiet", "--cache-dir",
-                small_cache, cwd=tmp_path)).splitlines()
-    en = ok(gen("figure", "training-curves", "-o", "t.png", *SMALL, "--quiet", "--cache-dir", small_cache,
-                cwd=tmp_path)).splitlines()
+    zh = ok(
+        gen(
+            "figure",
+            "training-curves",
+            "-o",
+            "t.png",
+            "--lang",
+            "zh",
+            *SMALL,
+            "--quiet",
+            "--cache-dir",
+            small_cache,
+            cwd=tmp_path,
+        )
+    ).splitlines()
+    en = ok(
+        gen("figure", "training-curves", "-o", "t.png", *SMALL, "--quiet", "--cache-dir", small_cache, cwd=tmp_path)
+    ).splitlines()
     assert zh[0] == en[0]  # the same figure
     assert zh[1].startswith("alt: ") and zh[2].startswith("caption: ")
     assert re.search(r"[\u4e00-\u9fff]", zh[1]) and re.search(r"[\u4e00-\u9fff]", zh[2])

@@ -127,10 +127,13 @@ def test_names_with_spaces_and_non_ascii(tmp_path):
     assert (_check(load_image(str(path))) == (1, 2, 3)).all()
 
 
-@pytest.mark.parametrize(("content", "fragment"), [
-    (b"", "empty"),
-    (b"hello, this is not a picture\n", "not a readable image"),
-])
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b"", "empty"),
+        (b"hello, this is not a picture\n", "not a readable image"),
+    ],
+)
 def test_unreadable_files_name_the_file(tmp_path, content, fragment):
     path = tmp_path / "bad photo.jpg"
     path.write_bytes(content)
@@ -160,8 +163,10 @@ def _png(path: Path, width: int, height: int, depth: int, colour_type: int, row:
 
     Rows are streamed through zlib, so a 20,000 x 20,000 image costs a few MB to write.
     """
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     comp = zlib.compressobj(9)
     idat = b"".join(comp.compress(b"\0" + row) for _ in range(height)) + comp.flush()  # filter 0 per row
     ihdr = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
@@ -206,8 +211,11 @@ def _extra_peak_mb(path: Path) -> tuple[str, float]:
         print(outcome)
         print(hwm() - before)
     """)
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
-                         check=True).stdout.strip().splitlines()
+    out = (
+        subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120, check=True)
+        .stdout.strip()
+        .splitlines()
+    )
     return out[0], float(out[1])
 
 
@@ -234,7 +242,7 @@ def test_huge_jpeg_header_is_refused(tmp_path):
     Image.new("L", (16, 16), 128).save(small)
     data = bytearray(small.read_bytes())
     sof = data.index(b"\xff\xc0")  # baseline SOF0: length(2) precision(1) height(2) width(2)
-    data[sof + 5: sof + 9] = struct.pack(">HH", 20_000, 20_000)
+    data[sof + 5 : sof + 9] = struct.pack(">HH", 20_000, 20_000)
     (tmp_path / "bomb.jpg").write_bytes(bytes(data))
     with pytest.raises(DataError, match=r"bomb\.jpg"):
         load_image(tmp_path / "bomb.jpg")

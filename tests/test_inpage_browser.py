@@ -33,8 +33,19 @@ except ImportError:
     from generator.render.activations import LEVELS, PAD, upscale_factor
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-LAYERS = ("input", "conv_1_1", "relu_1_1", "conv_1_2", "relu_1_2", "max_pool_1",
-          "conv_2_1", "relu_2_1", "conv_2_2", "relu_2_2", "max_pool_2")
+LAYERS = (
+    "input",
+    "conv_1_1",
+    "relu_1_1",
+    "conv_1_2",
+    "relu_1_2",
+    "max_pool_1",
+    "conv_2_1",
+    "relu_2_1",
+    "conv_2_2",
+    "relu_2_2",
+    "max_pool_2",
+)
 SHOTS = REPO / "screenshots" / "inpage"
 REF_IMAGES = REPO.parent / "shared" / "reference" / "cnn-explainer" / "images"
 
@@ -46,8 +57,9 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def ctx(browser: Browser, built_site: BuiltSite) -> Iterator[tuple[BrowserContext, Page, Traffic]]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN", color_scheme="light",
-                                  service_workers="block")
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="zh-CN", color_scheme="light", service_workers="block"
+    )
     context.set_default_timeout(30_000)
     traffic = Traffic()
     record(context, traffic)
@@ -122,10 +134,16 @@ def test_forward_equals_the_probe_for_every_sample(ctx, built_site: BuiltSite) -
 def test_forward_rejects_bad_input_with_one_clear_error(ctx, built_site: BuiltSite) -> None:
     _, page, _ = ctx
     open_view(page, built_site)
-    for arg, needle in (("[1, 2, 3]", "expected 12288 values"), ("new Array(12288).fill(256)", "not an integer 0..255"),
-                        ("new Array(12288).fill(0.5)", "not an integer 0..255"), ("null", "expected 12288")):
-        message = page.evaluate(f"() => {{ try {{ tinyvgg.forward({arg}); return 'no error'; }} "
-                                f"catch (e) {{ return e.name + ': ' + e.message; }} }}")
+    for arg, needle in (
+        ("[1, 2, 3]", "expected 12288 values"),
+        ("new Array(12288).fill(256)", "not an integer 0..255"),
+        ("new Array(12288).fill(0.5)", "not an integer 0..255"),
+        ("null", "expected 12288"),
+    ):
+        message = page.evaluate(
+            f"() => {{ try {{ tinyvgg.forward({arg}); return 'no error'; }} "
+            f"catch (e) {{ return e.name + ': ' + e.message; }} }}"
+        )
         assert message.startswith("TypeError: tinyvgg.forward:") and needle in message, message
     message = page.evaluate("() => tinyvgg.load('x.png').then(() => 'no error', (e) => e.message)")
     assert "File or Blob" in message
@@ -133,9 +151,11 @@ def test_forward_rejects_bad_input_with_one_clear_error(ctx, built_site: BuiltSi
 
 def probe_result(probe: Path, slug: str) -> ProbeResult:
     arrays = load_file(str(probe / "samples" / f"{slug}.safetensors"))
-    return ProbeResult(image=SampleImage(slug=slug, pixels=arrays["pixels"], source="", label=None),
-                       stages={k[6:]: v for k, v in arrays.items() if k.startswith("stage.")},
-                       intermediates={k[6:]: v for k, v in arrays.items() if k.startswith("inter.")})
+    return ProbeResult(
+        image=SampleImage(slug=slug, pixels=arrays["pixels"], source="", label=None),
+        stages={k[6:]: v for k, v in arrays.items() if k.startswith("stage.")},
+        intermediates={k[6:]: v for k, v in arrays.items() if k.startswith("inter.")},
+    )
 
 
 def png_map(png: bytes, h: int) -> np.ndarray:
@@ -146,7 +166,7 @@ def png_map(png: bytes, h: int) -> np.ndarray:
     zoom = upscale_factor(h, 248)
     side = h * zoom
     x0, top = (max(side, 200) + 2 * PAD - side) // 2, PAD + 20
-    block = rgb[top:top + side, x0:x0 + side]
+    block = rgb[top : top + side, x0 : x0 + side]
     small = block[::zoom, ::zoom]
     assert (np.repeat(np.repeat(small, zoom, 0), zoom, 1) == block).all(), "not the heatmap region"
     return small
@@ -229,8 +249,11 @@ def test_neuron_detail_opens_by_click_and_by_enter_and_shows_the_live_kernel_map
 
 def upload_files(tmp: Path) -> list[Path]:
     """A JPEG, a PNG with alpha, a greyscale image and non-square photos (one of 1600 x 1200)."""
-    base = Image.open(sorted(REF_IMAGES.glob("*.jpeg"))[0]).convert("RGB") if REF_IMAGES.is_dir() else \
-        Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    base = (
+        Image.open(sorted(REF_IMAGES.glob("*.jpeg"))[0]).convert("RGB")
+        if REF_IMAGES.is_dir()
+        else Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    )
     rng = np.random.default_rng(1)
     out = []
     photo = np.asarray(base.resize((220, 140), Image.Resampling.BICUBIC)).astype(np.int16)
@@ -258,8 +281,13 @@ def test_uploads_give_predicts_answer(ctx, built_site: BuiltSite, tmp_path: Path
     open_view(page, built_site)
     files = upload_files(tmp_path)
     (model,) = sorted(built_site.root.glob("model/*/model.json"))
-    proc = subprocess.run([sys.executable, "-m", "generator", "predict", "--weights", str(model), "--json",
-                           *map(str, files)], capture_output=True, text=True, timeout=300, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-m", "generator", "predict", "--weights", str(model), "--json", *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
     assert proc.returncode == 0, proc.stderr
     predicted = {Path(r["path"]).name: r for r in json.loads(proc.stdout)}
     from generator.images import load_image
@@ -267,8 +295,10 @@ def test_uploads_give_predicts_answer(ctx, built_site: BuiltSite, tmp_path: Path
     for path in files:
         page.locator("input.tv-live-file").set_input_files(str(path))
         page.wait_for_function("name => tinyvgg.current && tinyvgg.current.source === name", arg=path.name)
-        current = page.evaluate("() => ({pixels: Array.from(tinyvgg.current.pixels), "
-                                "probs: Array.from(tinyvgg.current.result.probs), top1: tinyvgg.current.result.top1})")
+        current = page.evaluate(
+            "() => ({pixels: Array.from(tinyvgg.current.pixels), "
+            "probs: Array.from(tinyvgg.current.result.probs), top1: tinyvgg.current.result.top1})"
+        )
         want = predicted[path.name]
         probs = np.array(list(want["probabilities"].values()))
         assert current["top1"] == int(np.argmax(probs)), path.name
@@ -277,19 +307,24 @@ def test_uploads_give_predicts_answer(ctx, built_site: BuiltSite, tmp_path: Path
         diff = np.abs(pixels - load_image(path).astype(int))
         # Semi-transparent pixels are put on white by the browser, with its own rounding: one level at most.
         assert diff.max() <= (1 if path.name == "alpha.png" else 0), f"{path.name}: pixels differ by {diff.max()}"
-        print(f"{path.name}: top-1 {current['top1']}, max |p_page - p_predict| "
-              f"{np.abs(np.array(current['probs']) - probs).max():.2e}, pixels max diff {diff.max()}")
+        print(
+            f"{path.name}: top-1 {current['top1']}, max |p_page - p_predict| "
+            f"{np.abs(np.array(current['probs']) - probs).max():.2e}, pixels max diff {diff.max()}"
+        )
     expect(page.locator(".tv-live-status")).to_contain_text("photo-big.jpg")
     # drag and drop: the same image as a dropped file gives the same pixels as through the file input
     data = base64.b64encode((tmp_path / "grey.png").read_bytes()).decode()
-    page.evaluate("""([b64, name]) => {
+    page.evaluate(
+        """([b64, name]) => {
         const dt = new DataTransfer();
         dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, {type: 'image/png'}));
         const target = document.querySelector('.tv-live-net');
         for (const type of ['dragover', 'drop']) {
           target.dispatchEvent(new DragEvent(type, {dataTransfer: dt, bubbles: true, cancelable: true}));
         }
-    }""", [data, "dropped.png"])
+    }""",
+        [data, "dropped.png"],
+    )
     page.wait_for_function("() => tinyvgg.current.source === 'dropped.png'")
     dropped = np.array(page.evaluate("Array.from(tinyvgg.current.pixels)")).reshape(64, 64, 3)
     assert (dropped == load_image(tmp_path / "grey.png")).all()
@@ -312,9 +347,12 @@ def test_sample_picker_switches_the_image(ctx, built_site: BuiltSite) -> None:
     buttons.nth(1).click()  # two picks in a row: the last one asked for is the one shown
     buttons.last.click()
     expect(buttons.last).to_have_attribute("aria-pressed", "true")
-    page.wait_for_function("n => tinyvgg.current.result.top1 === n && tinyvgg.current.source === "
-                           "document.querySelectorAll('button.tv-live-sample')[document.querySelectorAll("
-                           "'button.tv-live-sample').length - 1].textContent", arg=last["predicted"])
+    page.wait_for_function(
+        "n => tinyvgg.current.result.top1 === n && tinyvgg.current.source === "
+        "document.querySelectorAll('button.tv-live-sample')[document.querySelectorAll("
+        "'button.tv-live-sample').length - 1].textContent",
+        arg=last["predicted"],
+    )
     probs = page.evaluate("Array.from(tinyvgg.current.result.probs)")
     assert np.abs(np.array(probs) - np.array(last["probs"])).max() <= 1e-5
 

@@ -14,14 +14,24 @@ HOSTILE = 'cat</script><img src=x onerror="alert(1)">&amp;\u2028'
 
 
 def facts() -> dict:
-    return {"classes": [HOSTILE, "dog"], "classes_zh": ["猫</script>", "狗"], "featured": "cat",
-            "samples": [{"slug": "cat", "label": 0}, {"slug": "my-photo", "label": None}]}
+    return {
+        "classes": [HOSTILE, "dog"],
+        "classes_zh": ["猫</script>", "狗"],
+        "featured": "cat",
+        "samples": [{"slug": "cat", "label": 0}, {"slug": "my-photo", "label": None}],
+    }
 
 
 def exported() -> Exported:
-    return Exported(root=Path("/nowhere"), index={
-        "model": "model/abc/model.json", "shard": "model/abc/group1-shard1of1.bin", "colors": "live/colors-1.json",
-        "samples": {"cat": "live/samples/cat-1.png", "my-photo": "live/samples/my-photo-2.png"}})
+    return Exported(
+        root=Path("/nowhere"),
+        index={
+            "model": "model/abc/model.json",
+            "shard": "model/abc/group1-shard1of1.bin",
+            "colors": "live/colors-1.json",
+            "samples": {"cat": "live/samples/cat-1.png", "my-photo": "live/samples/my-photo-2.png"},
+        },
+    )
 
 
 def config_of(html: str) -> dict:

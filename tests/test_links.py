@@ -15,8 +15,7 @@ from urllib.parse import unquote, urljoin, urlparse
 import pytest
 from support import BuiltSite, parse_html
 
-LOADING_TAGS = {"img", "script", "link", "iframe", "source", "video", "audio", "object", "embed", "track",
-                "input"}
+LOADING_TAGS = {"img", "script", "link", "iframe", "source", "video", "audio", "object", "embed", "track", "input"}
 
 
 def html_files(site: BuiltSite) -> list[Path]:
@@ -33,7 +32,7 @@ def target_file(site: BuiltSite, url: str) -> Path | None:
     base = urlparse(site.url).path
     if not path.startswith(base):
         return None
-    rel = path[len(base):]
+    rel = path[len(base) :]
     candidate = site.root / rel
     if rel == "" or rel.endswith("/") or candidate.is_dir():
         candidate = candidate / "index.html"
@@ -61,8 +60,21 @@ def all_refs(built_site: BuiltSite) -> list[tuple[Path, str, str, str]]:
     refs = []
     for path in html_files(built_site):
         for tag, attr, value in parse_html(path.read_text(encoding="utf-8")).refs:
-            if tag in ("a", "img", "link", "script", "iframe", "source", "video", "audio", "object", "embed",
-                       "track", "input", "area"):
+            if tag in (
+                "a",
+                "img",
+                "link",
+                "script",
+                "iframe",
+                "source",
+                "video",
+                "audio",
+                "object",
+                "embed",
+                "track",
+                "input",
+                "area",
+            ):
                 refs += [(path, tag, attr, u) for u in urls(tag, attr, value)]
     return refs
 
@@ -111,8 +123,7 @@ def test_no_element_loads_anything_from_another_host(built_site: BuiltSite, all_
 
 
 def test_no_protocol_relative_links(built_site: BuiltSite, all_refs: list) -> None:
-    bad = [f"{p.relative_to(built_site.root)}: <{t} {a}={r!r}>"
-           for p, t, a, r in all_refs if r.startswith("//")]
+    bad = [f"{p.relative_to(built_site.root)}: <{t} {a}={r!r}>" for p, t, a, r in all_refs if r.startswith("//")]
     assert not bad, "\n".join(bad[:50])
 
 
@@ -132,6 +143,9 @@ def test_stylesheets_load_nothing_from_another_host(built_site: BuiltSite) -> No
 
 def test_internal_absolute_links_use_the_configured_site_url(built_site: BuiltSite, all_refs: list) -> None:
     """Links that spell out a host (canonical, hreflang alternates) use SITE_URL, not a default port."""
-    stray = [f"{p.relative_to(built_site.root)}: {r}" for p, t, a, r in all_refs
-             if re.match(r"https?://(127\.0\.0\.1|localhost)", r) and not r.startswith(built_site.url)]
+    stray = [
+        f"{p.relative_to(built_site.root)}: {r}"
+        for p, t, a, r in all_refs
+        if re.match(r"https?://(127\.0\.0\.1|localhost)", r) and not r.startswith(built_site.url)
+    ]
     assert not stray, "\n".join(stray[:50])

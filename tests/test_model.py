@@ -16,9 +16,16 @@ REF_MODEL = Path(__file__).resolve().parents[2] / "shared" / "reference" / "cnn-
 
 # Written out by hand from the CNN Explainer paper (64 -> 62 -> 60 -> 30 -> 28 -> 26 -> 13).
 EXPECTED_SHAPES = {
-    "conv_1_1": (10, 62, 62), "relu_1_1": (10, 62, 62), "conv_1_2": (10, 60, 60), "relu_1_2": (10, 60, 60),
-    "max_pool_1": (10, 30, 30), "conv_2_1": (10, 28, 28), "relu_2_1": (10, 28, 28),
-    "conv_2_2": (10, 26, 26), "relu_2_2": (10, 26, 26), "max_pool_2": (10, 13, 13),
+    "conv_1_1": (10, 62, 62),
+    "relu_1_1": (10, 62, 62),
+    "conv_1_2": (10, 60, 60),
+    "relu_1_2": (10, 60, 60),
+    "max_pool_1": (10, 30, 30),
+    "conv_2_1": (10, 28, 28),
+    "relu_2_1": (10, 28, 28),
+    "conv_2_2": (10, 26, 26),
+    "relu_2_2": (10, 26, 26),
+    "max_pool_2": (10, 13, 13),
 }
 
 
@@ -49,8 +56,7 @@ def test_parameter_count() -> None:
     model = TinyVGG()
     assert count_parameters(model) == 19_920
     assert sum(param_counts(10).values()) == 19_920
-    per_layer = {name: sum(p.numel() for p in getattr(model, name).parameters())
-                 for name in [*LAYER_NAMES, "output"]}
+    per_layer = {name: sum(p.numel() for p in getattr(model, name).parameters()) for name in [*LAYER_NAMES, "output"]}
     assert per_layer == param_counts(10)
     assert per_layer["conv_1_1"] == 280 and per_layer["conv_1_2"] == 910 and per_layer["output"] == 16_910
 
@@ -68,11 +74,25 @@ def test_output_sized_to_num_classes(num_classes: int) -> None:
 def test_layer_names() -> None:
     model = TinyVGG()
     children = [name for name, _ in model.named_children()]
-    assert children == ["conv_1_1", "relu_1_1", "conv_1_2", "relu_1_2", "max_pool_1",
-                        "conv_2_1", "relu_2_1", "conv_2_2", "relu_2_2", "max_pool_2", "flatten", "output"]
-    assert list(model.state_dict()) == [f"{layer}.{p}" for layer in ("conv_1_1", "conv_1_2", "conv_2_1",
-                                                                    "conv_2_2", "output")
-                                        for p in ("weight", "bias")]
+    assert children == [
+        "conv_1_1",
+        "relu_1_1",
+        "conv_1_2",
+        "relu_1_2",
+        "max_pool_1",
+        "conv_2_1",
+        "relu_2_1",
+        "conv_2_2",
+        "relu_2_2",
+        "max_pool_2",
+        "flatten",
+        "output",
+    ]
+    assert list(model.state_dict()) == [
+        f"{layer}.{p}"
+        for layer in ("conv_1_1", "conv_1_2", "conv_2_1", "conv_2_2", "output")
+        for p in ("weight", "bias")
+    ]
 
 
 @pytest.mark.skipif(not REF_MODEL.is_file(), reason=f"CNN Explainer reference model not found at {REF_MODEL}")

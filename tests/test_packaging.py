@@ -22,8 +22,21 @@ from generator import __version__
 
 REPO = Path(__file__).resolve().parents[1]
 SITE_EXTRA = {"mkdocs_static_i18n": "mkdocs-static-i18n", "mkdocs_glightbox": "mkdocs-glightbox", "jieba": "jieba"}
-SKIP = shutil.ignore_patterns(".git", ".cache", ".venv", "site", "build", "dist", "*.egg-info", "__pycache__",
-                              ".mypy_cache", ".ruff_cache", ".pytest_cache", "screenshots", "results")
+SKIP = shutil.ignore_patterns(
+    ".git",
+    ".cache",
+    ".venv",
+    "site",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    "screenshots",
+    "results",
+)
 
 
 @pytest.fixture(scope="module")
@@ -42,16 +55,16 @@ def _build(cmd: list[str], cwd: Path) -> None:
 def wheel(tree: Path) -> zipfile.ZipFile:
     out = tree.parent / "wheel"
     # No build isolation: the setuptools of this environment, no download.
-    _build([sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "--no-build-isolation", "-q", "-w", str(out)],
-           tree)
+    _build([sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "--no-build-isolation", "-q", "-w", str(out)], tree)
     (path,) = out.glob("tinyvgg_explainer-*.whl")
     return zipfile.ZipFile(path)
 
 
 def test_wheel_has_the_assets_and_no_tests(wheel: zipfile.ZipFile) -> None:
     names = set(wheel.namelist())
-    assets = {p.relative_to(REPO).as_posix() for p in (REPO / "generator" / "assets").iterdir()
-              if p.suffix in (".js", ".css")}
+    assets = {
+        p.relative_to(REPO).as_posix() for p in (REPO / "generator" / "assets").iterdir() if p.suffix in (".js", ".css")
+    }
     assert any(a.endswith(".js") for a in assets) and any(a.endswith(".css") for a in assets)
     assert assets <= names, f"missing from the wheel: {sorted(assets - names)}"
     assert "generator/cli.py" in names and "generator/render/mpl.py" in names
@@ -98,14 +111,20 @@ def test_the_core_imports_nothing_from_the_site_extra() -> None:
     found = []
     for path in sorted((REPO / "generator").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             found += [f"{path.name}: {n}" for n in names if n.split(".")[0] in SITE_EXTRA]
     assert not found
     block = "; ".join(f"sys.modules[{m!r}] = None" for m in SITE_EXTRA)
     code = f"import sys; {block}; import generator.plugin, generator.cli, generator.build, generator.pages"
-    proc = subprocess.run([sys.executable, "-c", code], env=child_env(), capture_output=True, text=True, timeout=120,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=child_env(), capture_output=True, text=True, timeout=120, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     core = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
     assert not [d for d in core if any(d.startswith(name) for name in SITE_EXTRA.values())]

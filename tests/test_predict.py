@@ -20,17 +20,25 @@ from generator.tfjs import REFERENCE_CLASSES  # noqa: E402
 from generator.weights import expected_shapes, load_weights, to_module  # noqa: E402
 
 REF = Path(__file__).resolve().parents[2] / "shared" / "reference" / "cnn-explainer"
-needs_ref = pytest.mark.skipif(not (REF / "model.json").is_file(),
-                               reason=f"CNN Explainer reference model not found at {REF}")
+needs_ref = pytest.mark.skipif(
+    not (REF / "model.json").is_file(), reason=f"CNN Explainer reference model not found at {REF}"
+)
 # The eight images CNN Explainer's overview offers, and the class each shows.
-OFFERED = {"espresso_1": "espresso", "panda_1": "red panda", "car_1": "sport car", "boat_1": "lifeboat",
-           "koala_1": "koala", "pizza_1": "pizza", "pepper_1": "bell pepper", "bug_1": "ladybug"}
+OFFERED = {
+    "espresso_1": "espresso",
+    "panda_1": "red panda",
+    "car_1": "sport car",
+    "boat_1": "lifeboat",
+    "koala_1": "koala",
+    "pizza_1": "pizza",
+    "pepper_1": "bell pepper",
+    "bug_1": "ladybug",
+}
 
 
 def random_state(num_classes: int = 10, seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
-    return {name: rng.normal(0, 0.1, shape).astype(np.float32)
-            for name, shape in expected_shapes(num_classes).items()}
+    return {name: rng.normal(0, 0.1, shape).astype(np.float32) for name, shape in expected_shapes(num_classes).items()}
 
 
 def write_checkpoint(folder: Path, state: dict[str, np.ndarray], classes: list[str]) -> Path:
@@ -42,6 +50,7 @@ def write_checkpoint(folder: Path, state: dict[str, np.ndarray], classes: list[s
 
 
 # --- prediction ---------------------------------------------------------------------------------
+
 
 @needs_ref
 def test_predict_reference_images() -> None:
@@ -84,6 +93,7 @@ def test_format_text() -> None:
 
 # --- safetensors checkpoints --------------------------------------------------------------------
 
+
 @needs_ref
 def test_safetensors_round_trip(tmp_path: Path) -> None:
     state, meta = load_weights(REF / "model.json")
@@ -123,14 +133,21 @@ def test_meta_class_count_mismatch(tmp_path: Path) -> None:
         load_weights(folder)
 
 
-@pytest.mark.parametrize(("edit", "message"), [
-    (lambda s: s.update({"conv_1_1.weight": np.zeros((16, 3, 3, 3), np.float32)}),
-     r"conv_1_1\.weight has shape \(16, 3, 3, 3\), TinyVGG needs \(10, 3, 3, 3\)"),
-    (lambda s: s.update({"fc.weight": np.zeros((4, 4), np.float32)}), r"unexpected fc\.weight"),
-    (lambda s: s.pop("conv_2_2.bias"), r"missing conv_2_2\.bias"),
-    (lambda s: s.update({"output.weight": np.zeros((10, 2560), np.float32)}),
-     r"output\.weight has shape \(10, 2560\), TinyVGG needs \(10, 1690\)"),
-])
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda s: s.update({"conv_1_1.weight": np.zeros((16, 3, 3, 3), np.float32)}),
+            r"conv_1_1\.weight has shape \(16, 3, 3, 3\), TinyVGG needs \(10, 3, 3, 3\)",
+        ),
+        (lambda s: s.update({"fc.weight": np.zeros((4, 4), np.float32)}), r"unexpected fc\.weight"),
+        (lambda s: s.pop("conv_2_2.bias"), r"missing conv_2_2\.bias"),
+        (
+            lambda s: s.update({"output.weight": np.zeros((10, 2560), np.float32)}),
+            r"output\.weight has shape \(10, 2560\), TinyVGG needs \(10, 1690\)",
+        ),
+    ],
+)
 def test_wrong_architecture_refused(tmp_path: Path, edit, message: str) -> None:
     state = random_state()
     edit(state)
@@ -161,6 +178,7 @@ def test_to_module_class_count_mismatch() -> None:
 
 # --- refusals -----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def no_unpickling(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Make every way of unpickling record the call and fail, so a refusal can be checked to
@@ -171,6 +189,7 @@ def no_unpickling(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         def called(*args, **kwargs):
             calls.append(name)
             raise AssertionError(f"{name} must never be called")
+
         return called
 
     monkeypatch.setattr(pickle, "load", trap("pickle.load"))

@@ -47,7 +47,7 @@ def test_per_kernel_sums_to_conv2d_for_every_layer(model: TinyVGG) -> None:
                 torch.testing.assert_close(summed, expected, atol=1e-5, rtol=1e-5)
                 # Each part is one single-channel convolution: kernel k of neuron o on input channel k.
                 for o, k in ((0, 0), (out_c - 1, in_c - 1), (3, in_c // 2)):
-                    single = F.conv2d(x[:, k: k + 1], layer.weight[o: o + 1, k: k + 1])[0, 0]
+                    single = F.conv2d(x[:, k : k + 1], layer.weight[o : o + 1, k : k + 1])[0, 0]
                     torch.testing.assert_close(parts[o, k], single, atol=1e-5, rtol=1e-5)
             x = layer(x)
 
@@ -75,14 +75,18 @@ def test_probe_stage_shapes_and_values(model: TinyVGG, samples: list[SampleImage
         assert {k: v.shape for k, v in r.stages.items()} == expected
         assert all(v.dtype == np.float32 for v in r.stages.values())
         assert {k: v.shape for k, v in r.intermediates.items()} == {
-            "conv_1_1": (10, 3, 62, 62), "conv_1_2": (10, 10, 60, 60),
-            "conv_2_1": (10, 10, 28, 28), "conv_2_2": (10, 10, 26, 26)}
+            "conv_1_1": (10, 3, 62, 62),
+            "conv_1_2": (10, 10, 60, 60),
+            "conv_2_1": (10, 10, 28, 28),
+            "conv_2_2": (10, 10, 26, 26),
+        }
         np.testing.assert_allclose(r.stages["input"], sample.pixels.transpose(2, 0, 1) / 255.0, atol=1e-7)
         # Intermediates + bias reproduce the conv stage; ReLU and pooling follow from it.
         for name in CONV_LAYERS:
             bias = getattr(model, name).bias.detach().numpy()
-            np.testing.assert_allclose(r.intermediates[name].sum(1) + bias[:, None, None], r.stages[name],
-                                       atol=1e-5, rtol=1e-5)
+            np.testing.assert_allclose(
+                r.intermediates[name].sum(1) + bias[:, None, None], r.stages[name], atol=1e-5, rtol=1e-5
+            )
         np.testing.assert_array_equal(r.stages["relu_1_1"], np.maximum(r.stages["conv_1_1"], 0))
         pooled = r.stages["relu_2_2"].reshape(10, 13, 2, 13, 2).max(axis=(2, 4))
         np.testing.assert_array_equal(r.stages["max_pool_2"], pooled)
@@ -154,5 +158,4 @@ def test_confusion_matrix() -> None:
     np.testing.assert_array_equal(m.sum(axis=0)[:4], np.bincount(pred, minlength=4))  # columns = predicted
     assert m[4].sum() == 0 and m[:, 4].sum() == 0
     assert confusion_matrix(np.array([], dtype=int), np.array([], dtype=int), 3).sum() == 0
-    np.testing.assert_array_equal(confusion_matrix(np.array([1, 1, 0]), np.array([0, 1, 0]), 2),
-                                  [[1, 0], [1, 1]])
+    np.testing.assert_array_equal(confusion_matrix(np.array([1, 1, 0]), np.array([0, 1, 0]), 2), [[1, 0], [1, 1]])

@@ -33,7 +33,7 @@ def test_single_map_pixels_are_the_stage_through_the_colour_table():
     m = float(np.abs(probe.stages["conv_1_2"]).max())  # layer scale: one range for the layer
     pal = common.map_palette("RdBu")
     want = pal.colors[pal.index(resize_nearest(values, side, side), -m, m, "RdBu")]
-    assert (img[y0:y0 + side, x0:x0 + side] == want).all()
+    assert (img[y0 : y0 + side, x0 : x0 + side] == want).all()
 
 
 def test_colour_endpoints_in_neuron_scale():

@@ -20,10 +20,10 @@ def _chunks(data: bytes) -> list[bytes]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     out, pos = [], 8
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind = data[pos + 4:pos + 8]
-        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
-        assert zlib.crc32(data[pos + 4:pos + 8 + length]) == crc
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
+        assert zlib.crc32(data[pos + 4 : pos + 8 + length]) == crc
         out.append(kind)
         pos += 12 + length
     return out
@@ -76,7 +76,7 @@ def test_stage_scale_layer_versus_neuron():
 def test_palette_parts_and_limits():
     pal = colors.figure_palette(("RdBu", 11))
     start, size = pal.part("RdBu")
-    assert size == 11 and (pal.colors[start:start + 11] == colors.lut("RdBu", 11)).all()
+    assert size == 11 and (pal.colors[start : start + 11] == colors.lut("RdBu", 11)).all()
     assert pal.index(np.array([-1.0, 0.0, 1.0]), -1, 1, "RdBu").tolist() == [start, start + 5, start + 10]
     assert tuple(pal.colors[pal.solid("white")]) == (255, 255, 255)
     with pytest.raises(ValueError, match="at most 256"):

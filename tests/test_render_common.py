@@ -31,10 +31,10 @@ def render_imports(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:  # relative: inside generator/render
-                base = "generator.render" + (f".{node.module}" if node.module else "")
-            else:
-                base = node.module or ""
+            # relative: inside generator/render
+            base = (
+                ("generator.render" + (f".{node.module}" if node.module else "")) if node.level else node.module or ""
+            )
             names = [base] + [f"{base}.{a.name}" for a in node.names]
         else:
             continue
@@ -68,15 +68,22 @@ def test_spec_lookups_raise_figure_spec_errors_that_shortcodes_report():
     assert common.layer_of(s, ["relu_1_1"]) == "relu_1_1" and common.neuron_of(s, 10) == 9
     with pytest.raises(FigureSpecError, match="layer='relu_1_1' is not valid; use one of a, b"):
         common.layer_of(s, ("a", "b"))
-    with pytest.raises(FigureSpecError, match="neuron=9 is out of range; layer relu_1_1 has neurons 0..8"):
+    with pytest.raises(FigureSpecError, match=r"neuron=9 is out of range; layer relu_1_1 has neurons 0\.\.8"):
         common.neuron_of(s, 9)
     with pytest.raises(FigureSpecError, match="neuron=True"):
         common.neuron_of(replace(s, neuron=True), 10)
 
 
 def test_fmt_ascii_is_short_and_exact_enough():
-    assert [common.fmt_ascii(v) for v in (0.0, 0.12345, -1.5, 123.456, 0.000123, 12345.6, -0.0000001)] == \
-        ["0", "0.123", "-1.5", "123", "0.000123", "12,346", "0"]
+    assert [common.fmt_ascii(v) for v in (0.0, 0.12345, -1.5, 123.456, 0.000123, 12345.6, -0.0000001)] == [
+        "0",
+        "0.123",
+        "-1.5",
+        "123",
+        "0.000123",
+        "12,346",
+        "0",
+    ]
     assert common.fmt_ascii(-0.012345, 2) == "-0.012"
 
 
@@ -101,8 +108,8 @@ def test_bar_layout():
     white = c.palette.solid("white")
     common.colorbar_row(c, [("a", ACTIVATION, -1.0, 1.0), ("b", ACTIVATION, -2.0, 2.0)])
     assert (c.pix[:50] == white).all()  # the row starts at `top`, at the bottom of the canvas
-    assert (c.pix[50:50 + 17] != white).any() and (c.pix[50 + 17 + 3] != white).sum() > 300  # labels, bars
-    assert (c.pix[-common.PAD:] == white).all()
+    assert (c.pix[50 : 50 + 17] != white).any() and (c.pix[50 + 17 + 3] != white).sum() > 300  # labels, bars
+    assert (c.pix[-common.PAD :] == white).all()
 
 
 def test_sweep_positions():

@@ -25,10 +25,10 @@ def _frames(data: bytes) -> list[np.ndarray]:
 def _torch_conv(ctx, probe, layer, neuron, channel=None):
     """The reference: F.conv2d on the same tensors (one channel without bias, or all with bias)."""
     x = torch.from_numpy(probe.stages[previous_stage(layer)])[None]  # (1, in_c, H, W)
-    w = torch.from_numpy(ctx.weights[f"{layer}.weight"][neuron:neuron + 1])  # (1, in_c, 3, 3)
+    w = torch.from_numpy(ctx.weights[f"{layer}.weight"][neuron : neuron + 1])  # (1, in_c, 3, 3)
     if channel is not None:
-        return F.conv2d(x[:, channel:channel + 1], w[:, channel:channel + 1])[0, 0].numpy()
-    b = torch.from_numpy(ctx.weights[f"{layer}.bias"][neuron:neuron + 1])
+        return F.conv2d(x[:, channel : channel + 1], w[:, channel : channel + 1])[0, 0].numpy()
+    b = torch.from_numpy(ctx.weights[f"{layer}.bias"][neuron : neuron + 1])
     return F.conv2d(x, w, b)[0, 0].numpy()
 
 
@@ -47,7 +47,7 @@ def test_detail_numbers_match_conv2d(layer, neuron):
     assert (last.row, last.col) == (ref.shape[0] - 1, ref.shape[1] - 1)  # and the sweep completes
     x = probe.stages[previous_stage(layer)][k]
     for s in steps:
-        assert np.array_equal(s.window, x[s.row:s.row + 3, s.col:s.col + 3])
+        assert np.array_equal(s.window, x[s.row : s.row + 3, s.col : s.col + 3])
         assert np.array_equal(s.kernel, ctx.weights[f"{layer}.weight"][neuron, k])
         assert np.allclose(s.products, s.window * s.kernel)
         assert s.total == pytest.approx(float(ref[s.row, s.col]), abs=1e-5)
@@ -74,14 +74,21 @@ def test_overview_last_frame_shows_the_output_map():
     m = float(np.abs(probe.stages["conv_1_2"]).max())
     z = lay.out_zoom
     want = conv.PALETTE.colors[conv.PALETTE.index(np.repeat(np.repeat(values, z, 0), z, 1), -m, m, "RdBu")]
-    assert (frames[-1][o.y:o.y + o.h, o.x:o.x + o.w] == want).all()
-    assert (frames[0][o.y:o.y + o.h, o.x:o.x + o.w] == 255).all()  # empty before the sweep
+    assert (frames[-1][o.y : o.y + o.h, o.x : o.x + o.w] == want).all()
+    assert (frames[0][o.y : o.y + o.h, o.x : o.x + o.w] == 255).all()  # empty before the sweep
     bias = float(ctx.weights["conv_1_2.bias"][6])
     assert fmt_ascii(bias) in r.alt["en"] and fmt_ascii(bias) in r.alt["zh"]
 
 
-@pytest.mark.parametrize(("kind", "layer"), [("conv-overview", "conv_1_1"), ("conv-overview", "conv_2_1"),
-                                        ("conv-detail", "conv_1_1"), ("conv-detail", "conv_2_2")])
+@pytest.mark.parametrize(
+    ("kind", "layer"),
+    [
+        ("conv-overview", "conv_1_1"),
+        ("conv-overview", "conv_2_1"),
+        ("conv-detail", "conv_1_1"),
+        ("conv-detail", "conv_2_2"),
+    ],
+)
 def test_gif_size_loop_and_determinism(kind, layer):
     """(Render time, a 0.25 s median and 1 s at most, is a benchmark row: benchmarks/bench_render.py.)"""
     ctx = render_context()
@@ -104,20 +111,20 @@ def test_detail_frames_show_the_kernel_and_fill_the_intermediate_map():
     lay = conv.detail_layout(64, 64)
     assert (r.width, r.height) == (lay.width, lay.height)
     g = lay.grids[1]  # the kernel grid: the same in every frame
-    kernel_cells = frames[0][g.y:g.y + g.h, g.x:g.x + g.w]
-    assert all((f[g.y:g.y + g.h, g.x:g.x + g.w] == kernel_cells).all() for f in frames)
+    kernel_cells = frames[0][g.y : g.y + g.h, g.x : g.x + g.w]
+    assert all((f[g.y : g.y + g.h, g.x : g.x + g.w] == kernel_cells).all() for f in frames)
     w = lay.grids[0]  # the window grid changes with the window (frame 0 is the result, i + 2 shows step i)
     steps = conv.detail_steps(probe, ctx.weights, "conv_1_1", 4)
     i = next(i for i in range(1, len(steps)) if not np.array_equal(steps[i].window, steps[0].window))
-    assert not (frames[2][w.y:w.y + w.h, w.x:w.x + w.w] == frames[i + 2][w.y:w.y + w.h, w.x:w.x + w.w]).all()
+    assert not (frames[2][w.y : w.y + w.h, w.x : w.x + w.w] == frames[i + 2][w.y : w.y + w.h, w.x : w.x + w.w]).all()
     k = conv.detail_channel(probe, "conv_1_1", 4)
     inter = probe.intermediates["conv_1_1"][4, k]  # (62, 62)
     lo, hi = symmetric(inter)
     z, m = lay.zoom, lay.mid
     want = conv.PALETTE.colors[conv.PALETTE.index(np.repeat(np.repeat(inter, z, 0), z, 1), lo, hi, "RdBu")]
     rows = m.h - 3 * z  # away from the last window's highlight in the bottom-right corner
-    assert (frames[0][m.y:m.y + rows, m.x:m.x + m.w] == want[:rows]).all()  # the finished map comes first
-    assert (frames[1][m.y:m.y + m.h, m.x:m.x + m.w] == 255).all()
+    assert (frames[0][m.y : m.y + rows, m.x : m.x + m.w] == want[:rows]).all()  # the finished map comes first
+    assert (frames[1][m.y : m.y + m.h, m.x : m.x + m.w] == 255).all()
 
 
 def test_bad_layer_is_rejected():

@@ -38,7 +38,7 @@ def _blocks(data: bytes) -> list[bytes]:
     kinds = []
     while data[pos] != 0x3B:
         if data[pos] == 0x21:
-            kinds.append(bytes(data[pos:pos + 2]))
+            kinds.append(bytes(data[pos : pos + 2]))
             pos += 2
         else:
             assert data[pos] == 0x2C
@@ -80,7 +80,7 @@ def test_later_frames_are_changed_rectangles_with_transparency():
     # Second frame's descriptor: offset and size are the changed box, not the whole picture.
     pos = data.index(b"\x21\xf9", data.index(b"\x21\xf9") + 1) + 8  # second control block, then descriptor
     assert data[pos] == 0x2C and data[pos - 5] & 1  # transparency flag set on the second frame
-    x, y, w, h = np.frombuffer(data[pos + 1:pos + 9], "<u2")
+    x, y, w, h = np.frombuffer(data[pos + 1 : pos + 9], "<u2")
     assert (x, y, w, h) == (3, 5, 62, 16)  # window outlines at x 3..22 and 9..22, the bar up to x 65
 
 

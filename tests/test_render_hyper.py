@@ -14,13 +14,28 @@ from generator.errors import ConfigError, FigureSpecError
 from generator.render.hyper import SETTINGS, convolve, output_size, render_hyperparameter, sample_input, sample_kernel
 
 
-@pytest.mark.parametrize(("w", "k", "p", "s", "expected"), [
-    (5, 3, 0, 1, 3), (5, 3, 1, 1, 5), (5, 3, 2, 1, 7), (4, 3, 0, 1, 2), (4, 3, 1, 1, 4), (4, 3, 2, 1, 6),  # padding
-    (5, 2, 0, 1, 4), (5, 4, 0, 1, 2), (5, 5, 0, 1, 1),  # kernel size
-    (7, 3, 0, 2, 3), (7, 3, 1, 3, 3), (64, 3, 0, 1, 62), (62, 2, 0, 2, 31),
-    (7, 3, 0, 3, None), (6, 3, 0, 2, None), (5, 2, 0, 2, None),  # stride leaves cells over
-    (4, 5, 0, 1, None),  # kernel larger than the input
-])
+@pytest.mark.parametrize(
+    ("w", "k", "p", "s", "expected"),
+    [
+        (5, 3, 0, 1, 3),
+        (5, 3, 1, 1, 5),
+        (5, 3, 2, 1, 7),
+        (4, 3, 0, 1, 2),
+        (4, 3, 1, 1, 4),
+        (4, 3, 2, 1, 6),  # padding
+        (5, 2, 0, 1, 4),
+        (5, 4, 0, 1, 2),
+        (5, 5, 0, 1, 1),  # kernel size
+        (7, 3, 0, 2, 3),
+        (7, 3, 1, 3, 3),
+        (64, 3, 0, 1, 62),
+        (62, 2, 0, 2, 31),
+        (7, 3, 0, 3, None),
+        (6, 3, 0, 2, None),
+        (5, 2, 0, 2, None),  # stride leaves cells over
+        (4, 5, 0, 1, None),  # kernel larger than the input
+    ],
+)
 def test_output_size(w, k, p, s, expected):
     assert output_size(w, k, p, s) == expected
 
@@ -35,9 +50,12 @@ def test_output_size_rejects_nonsense():
 @pytest.mark.parametrize("st", [st for sts in SETTINGS.values() for st in sts])
 def test_shown_convolution_is_torch_conv2d(st):
     x, k = sample_input(st.w), sample_kernel(st.k)
-    expected = torch.nn.functional.conv2d(torch.tensor(x, dtype=torch.float64)[None, None],
-                                          torch.tensor(k, dtype=torch.float64)[None, None],
-                                          stride=st.s, padding=st.p)[0, 0]
+    expected = torch.nn.functional.conv2d(
+        torch.tensor(x, dtype=torch.float64)[None, None],
+        torch.tensor(k, dtype=torch.float64)[None, None],
+        stride=st.s,
+        padding=st.p,
+    )[0, 0]
     out = convolve(x, k, st.p, st.s)
     np.testing.assert_array_equal(out, expected.numpy())
     size = output_size(st.w, st.k, st.p, st.s)

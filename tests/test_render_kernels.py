@@ -19,7 +19,7 @@ def png_chunks(data: bytes) -> list[bytes]:
     """Chunk types of a PNG, in order."""
     out, pos = [], 8
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
         out.append(kind)
         pos += 12 + length
     return out
@@ -31,7 +31,7 @@ def test_mosaic_places_every_kernel():
     assert img.shape == (3 * 4 - 1, 10 * 4 - 1)
     for o in range(10):
         for k in range(3):
-            np.testing.assert_array_equal(img[k * 4:k * 4 + 3, o * 4:o * 4 + 3], weight[o, k])
+            np.testing.assert_array_equal(img[k * 4 : k * 4 + 3, o * 4 : o * 4 + 3], weight[o, k])
     assert np.isnan(img[3]).all() and np.isnan(img[:, 3]).all()  # gaps
 
 

@@ -33,7 +33,7 @@ def test_overview_size_columns_and_words():
     top = overview.PAD + overview.HEAD
     first = top + (10 - 4) * overview.ROW // 2
     want = resize_nearest(probe.image.pixels, overview.D, overview.D)
-    assert (img[first:first + overview.D, overview.PAD:overview.PAD + overview.D] == want).all()
+    assert (img[first : first + overview.D, overview.PAD : overview.PAD + overview.D] == want).all()
 
 
 def test_overview_deterministic_and_scale_option_matters():
@@ -52,7 +52,7 @@ def test_input_figure():
     pixels = ctx.probes["ladybug"].image.pixels
     top = inputs.PAD + 22
     want = resize_nearest(pixels, inputs.SIDE, inputs.SIDE)
-    assert (img[top:top + inputs.SIDE, inputs.PAD:inputs.PAD + inputs.SIDE] == want).all()
+    assert (img[top : top + inputs.SIDE, inputs.PAD : inputs.PAD + inputs.SIDE] == want).all()
     r_mean = ctx.probes["ladybug"].stages["input"][0].mean()
     assert fmt_ascii(float(r_mean)) in r.alt["en"]
     assert r == inputs.render_input(spec("input", "ladybug"), ctx)

@@ -46,8 +46,10 @@ def test_confusion_matrix_accuracy():
 def test_confusion_matrix_errors():
     ctx = render_context()
     with pytest.raises(DataError, match="empty"):
-        render_confusion_matrix(spec("confusion-matrix", image=None),
-                                dataclasses.replace(ctx, confusion=np.zeros((10, 10), np.int64)))
+        render_confusion_matrix(
+            spec("confusion-matrix", image=None), dataclasses.replace(ctx, confusion=np.zeros((10, 10), np.int64))
+        )
     with pytest.raises(DataError, match=r"\(10, 10\)"):
-        render_confusion_matrix(spec("confusion-matrix", image=None),
-                                dataclasses.replace(ctx, confusion=np.ones((3, 3), np.int64)))
+        render_confusion_matrix(
+            spec("confusion-matrix", image=None), dataclasses.replace(ctx, confusion=np.ones((3, 3), np.int64))
+        )

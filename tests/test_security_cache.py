@@ -28,8 +28,11 @@ def _build(cache: Path, cwd: Path, *extra: str) -> subprocess.CompletedProcess[s
 
 def _entries(cache: Path) -> list[tuple[Path, dict]]:
     """Every cached figure: (its entry directory, its manifest entry)."""
-    return [(d, json.loads((d / "entry.json").read_text())) for d in sorted((cache / "figure").iterdir())
-            if (d / "entry.json").is_file()]
+    return [
+        (d, json.loads((d / "entry.json").read_text()))
+        for d in sorted((cache / "figure").iterdir())
+        if (d / "entry.json").is_file()
+    ]
 
 
 def _renders(out: str) -> int:
@@ -77,8 +80,9 @@ def test_read_only_cache_serves_a_warm_build(small_cache: Path, tmp_path: Path) 
     """A complete cache on a read-only file system builds (nothing needs writing)."""
     mnt = tmp_path / "mnt"
     mnt.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mnt)], capture_output=True,
-                          text=True, check=False)
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mnt)], capture_output=True, text=True, check=False
+    )
     if made.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {made.stderr.strip()}")
     try:
@@ -110,5 +114,6 @@ def test_output_does_not_depend_on_the_checkout_path(small_cache: Path, tmp_path
     ids = {e["id"] for _, e in _entries(cache)}
     clash = hashlib.sha256(b"pics/a-b.png").hexdigest()[:6]
     assert {"a-b/input", f"a-b-{clash}/input"} <= ids
-    assert not any(str(tmp_path) in p.read_text(errors="replace")
-                   for p in cache.rglob("*.json")), "an absolute path reached the cache"
+    assert not any(str(tmp_path) in p.read_text(errors="replace") for p in cache.rglob("*.json")), (
+        "an absolute path reached the cache"
+    )

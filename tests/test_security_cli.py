@@ -35,8 +35,22 @@ def test_predict_json_on_a_cold_cache_prints_only_json(tmp_path: Path) -> None:
 def test_predict_into_a_closed_pipe_ends_quietly(tmp_path: Path, json_flag: list[str]) -> None:
     """`predict ... | head -0`: the reader is gone before anything is written."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "generator", "predict", *map(str, IMAGES), "--weights", str(REF / "model.json"),
-         *json_flag], cwd=tmp_path, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "generator",
+            "predict",
+            *map(str, IMAGES),
+            "--weights",
+            str(REF / "model.json"),
+            *json_flag,
+        ],
+        cwd=tmp_path,
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     proc.stdout.close()  # like `head` exiting: every write to stdout now fails with EPIPE
     _, err = proc.communicate(timeout=300)
     assert "Traceback" not in err and "BrokenPipeError" not in err and "Exception ignored" not in err, err
@@ -49,8 +63,14 @@ def test_predict_piped_into_head_keeps_the_first_lines(tmp_path: Path) -> None:
     shutil.copyfile(IMAGES[0], tmp_path / "a.jpeg")
     images = " ".join(["a.jpeg"] * 4000)
     shell = f"{sys.executable} -m generator predict {images} --weights {REF / 'model.json'} | head -n 2"
-    proc = subprocess.run(["bash", "-o", "pipefail", "-c", shell], cwd=tmp_path, env=child_env(),
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", shell],
+        cwd=tmp_path,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.stdout.splitlines()[0].startswith("a.jpeg: ") and len(proc.stdout.splitlines()) == 2
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
     assert proc.returncode in (0, 141)
@@ -80,9 +100,8 @@ def _with(p, command: str, func):
     return p
 
 
-@pytest.mark.parametrize("cwd, target", [("project", "."), ("project", ".."), (".", "project")])
-def test_clean_refuses_folders_that_are_not_a_cache(tmp_path: Path, monkeypatch, capsys, cwd: str,
-                                                    target: str) -> None:
+@pytest.mark.parametrize(("cwd", "target"), [("project", "."), ("project", ".."), (".", "project")])
+def test_clean_refuses_folders_that_are_not_a_cache(tmp_path: Path, monkeypatch, capsys, cwd: str, target: str) -> None:
     """`clean --cache-dir .` used to delete the whole project (docs, code, .git)."""
     from generator import cli
 
@@ -98,7 +117,6 @@ def test_clean_refuses_folders_that_are_not_a_cache(tmp_path: Path, monkeypatch,
 
 def test_clean_still_empties_a_real_cache(tmp_path: Path, monkeypatch, capsys) -> None:
     from generator import cli
-
     from generator.config import DEFAULT_CACHE_DIR
 
     cache = tmp_path / DEFAULT_CACHE_DIR

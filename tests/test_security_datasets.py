@@ -33,9 +33,11 @@ def small_archive(path: Path, padding: dict[str, int] | None = None, annotations
     """The official layout, one train and one val image per class; `padding` appends that many MiB of
     spaces to a text member (they deflate ~1000:1, like the reported 1 MB archive holding 1 GiB)."""
     padding = padding or {}
-    texts = {"wnids.txt": "\n".join(WNIDS) + "\n",
-             "val/val_annotations.txt": annotations or "".join(f"val_{k}.JPEG\t{w}\t0\t0\t63\t63\n"
-                                                               for k, w in enumerate(WNIDS))}
+    texts = {
+        "wnids.txt": "\n".join(WNIDS) + "\n",
+        "val/val_annotations.txt": annotations
+        or "".join(f"val_{k}.JPEG\t{w}\t0\t0\t63\t63\n" for k, w in enumerate(WNIDS)),
+    }
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for k, wnid in enumerate(WNIDS):
             zf.writestr(f"{ROOT}train/{wnid}/images/{wnid}_0.JPEG", _jpeg((k * 20, 100, 50)))
@@ -120,8 +122,8 @@ def test_encrypted_member_is_one_data_error(tmp_path: Path) -> None:
     # Set the "encrypted" flag bit of wnids.txt in its central directory record.
     at = raw.find(b"PK\x01\x02")
     while at >= 0:
-        name_len = int.from_bytes(raw[at + 28:at + 30], "little")
-        if raw[at + 46:at + 46 + name_len].endswith(b"wnids.txt"):
+        name_len = int.from_bytes(raw[at + 28 : at + 30], "little")
+        if raw[at + 46 : at + 46 + name_len].endswith(b"wnids.txt"):
             raw[at + 8] |= 1
             break
         at = raw.find(b"PK\x01\x02", at + 4)
@@ -131,6 +133,7 @@ def test_encrypted_member_is_one_data_error(tmp_path: Path) -> None:
 
 
 # --- downloads ----------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def server(tmp_path: Path):

@@ -82,11 +82,16 @@ def _reference_wide(arr: np.ndarray) -> np.ndarray:
     return np.clip(np.nan_to_num(scaled) + 0.5, 0, 255).astype(np.uint8)
 
 
-@pytest.mark.parametrize("values", [
-    np.linspace(0, 1, 37 * 53), np.linspace(-2.5, 9e5, 37 * 53), np.linspace(0, 60000, 37 * 53),
-    np.concatenate([np.linspace(-1, 3, 37 * 53 - 3), [np.nan, np.inf, -np.inf]]),
-    np.full(37 * 53, np.nan),
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.linspace(0, 1, 37 * 53),
+        np.linspace(-2.5, 9e5, 37 * 53),
+        np.linspace(0, 60000, 37 * 53),
+        np.concatenate([np.linspace(-1, 3, 37 * 53 - 3), [np.nan, np.inf, -np.inf]]),
+        np.full(37 * 53, np.nan),
+    ],
+)
 def test_strip_wise_conversion_equals_the_whole_image_rule(monkeypatch, values: np.ndarray) -> None:
     monkeypatch.setattr(images, "STRIP_BYTES", 37 * 8 * 3)  # three rows a strip: many strips, a short last one
     arr = values.astype(np.float32).reshape(53, 37)
@@ -108,6 +113,7 @@ def test_strip_wise_compositing_equals_whole_image(monkeypatch) -> None:
 
 
 # --- hostile paths ------------------------------------------------------------------------------------
+
 
 def test_fifo_named_like_an_image_is_refused_at_once(tmp_path: Path) -> None:
     fifo = tmp_path / "photo.png"

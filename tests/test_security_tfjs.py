@@ -23,8 +23,9 @@ from generator.tfjs import load_tfjs
 
 REF = Path(__file__).resolve().parents[2] / "shared" / "reference" / "cnn-explainer"
 SHARD = "group1-shard1of1.bin"
-pytestmark = pytest.mark.skipif(not (REF / "model.json").is_file(),
-                                reason=f"CNN Explainer reference model not found at {REF}")
+pytestmark = pytest.mark.skipif(
+    not (REF / "model.json").is_file(), reason=f"CNN Explainer reference model not found at {REF}"
+)
 
 
 def model_dir(tmp_path: Path, paths: list | None = None, edit=None, shard: bool = True) -> Path:
@@ -43,6 +44,7 @@ def model_dir(tmp_path: Path, paths: list | None = None, edit=None, shard: bool 
 
 
 # --- item 3: shard paths --------------------------------------------------------------------------
+
 
 def test_shard_path_with_dotdot_is_refused_even_if_the_file_is_a_valid_shard(tmp_path: Path) -> None:
     shutil.copyfile(REF / SHARD, tmp_path / "outside.bin")  # a perfectly good shard, but outside the folder
@@ -85,13 +87,21 @@ def test_symlink_inside_the_folder_is_fine(tmp_path: Path) -> None:
 
 def load_in_subprocess(path: Path, timeout: float = 60) -> tuple[str, float]:
     """load_tfjs(path) in a child process -> (the ModelError's text, seconds); fails the test on a hang."""
-    code = ("import sys\nfrom generator.tfjs import load_tfjs\nfrom generator.errors import ModelError\n"
-            "try:\n    load_tfjs(sys.argv[1])\nexcept ModelError as exc:\n    print(exc)\n")
+    code = (
+        "import sys\nfrom generator.tfjs import load_tfjs\nfrom generator.errors import ModelError\n"
+        "try:\n    load_tfjs(sys.argv[1])\nexcept ModelError as exc:\n    print(exc)\n"
+    )
     start = time.perf_counter()
     try:  # 2 GB of address space: a regression that streams /dev/zero fails here, not on the machine
-        proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
-                              timeout=timeout, env=child_env(), cwd=Path(__file__).resolve().parents[1],
-                              preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30)))
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=child_env(),
+            cwd=Path(__file__).resolve().parents[1],
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30)),
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"loading {path} hangs")
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -144,27 +154,38 @@ def test_oversized_model_json_is_refused(tmp_path: Path) -> None:
 
 # --- item 7: malformed manifests give one ModelError ---------------------------------------------
 
+
 def _set(field: str, value):
     def edit(doc: dict) -> None:
         doc["weightsManifest"][0]["weights"][0][field] = value
+
     return edit
 
 
-@pytest.mark.parametrize("edit, message", [
-    (_set("name", ["conv_1_1/kernel"]), r"unexpected weight \['conv_1_1/kernel'\]"),
-    (_set("name", {"a": 1}), r"unexpected weight"),
-    (_set("shape", "3,3,3,10"), r"weight conv_1_1/kernel has shape '3,3,3,10'"),
-    (_set("shape", [[3], 3, 3, 10]), r"has shape"),
-    (_set("dtype", ["float32"]), r"stored as \['float32'\]"),
-    (lambda doc: doc["weightsManifest"][0]["weights"].__setitem__(0, "conv_1_1/kernel"),
-     r"entry must be an object"),
-    (lambda doc: doc["weightsManifest"].__setitem__(0, "group"), r"needs 'paths' and 'weights' lists"),
-    (lambda doc: doc["weightsManifest"][0].__setitem__("paths", SHARD), r"needs 'paths' and 'weights' lists"),
-    (lambda doc: doc["weightsManifest"][0].__setitem__("paths", [7]), r"paths must be file names"),
-    (lambda doc: doc["weightsManifest"][0].__setitem__("paths", ["a\0b"]), r"paths must be file names"),
-    (lambda doc: doc["modelTopology"]["model_config"]["config"]["layers"][0]["config"].__setitem__(
-        "padding", ["x"] * 500), r"has padding=\['x', .*\.\.\., TinyVGG needs 'valid'"),
-])
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (_set("name", ["conv_1_1/kernel"]), r"unexpected weight \['conv_1_1/kernel'\]"),
+        (_set("name", {"a": 1}), r"unexpected weight"),
+        (_set("shape", "3,3,3,10"), r"weight conv_1_1/kernel has shape '3,3,3,10'"),
+        (_set("shape", [[3], 3, 3, 10]), r"has shape"),
+        (_set("dtype", ["float32"]), r"stored as \['float32'\]"),
+        (
+            lambda doc: doc["weightsManifest"][0]["weights"].__setitem__(0, "conv_1_1/kernel"),
+            r"entry must be an object",
+        ),
+        (lambda doc: doc["weightsManifest"].__setitem__(0, "group"), r"needs 'paths' and 'weights' lists"),
+        (lambda doc: doc["weightsManifest"][0].__setitem__("paths", SHARD), r"needs 'paths' and 'weights' lists"),
+        (lambda doc: doc["weightsManifest"][0].__setitem__("paths", [7]), r"paths must be file names"),
+        (lambda doc: doc["weightsManifest"][0].__setitem__("paths", ["a\0b"]), r"paths must be file names"),
+        (
+            lambda doc: doc["modelTopology"]["model_config"]["config"]["layers"][0]["config"].__setitem__(
+                "padding", ["x"] * 500
+            ),
+            r"has padding=\['x', .*\.\.\., TinyVGG needs 'valid'",
+        ),
+    ],
+)
 def test_malformed_manifest_is_one_model_error(tmp_path: Path, edit, message: str) -> None:
     with pytest.raises(ModelError, match=message) as err:
         load_tfjs(model_dir(tmp_path, edit=edit))
@@ -204,7 +225,7 @@ def test_overflowing_weights_raise_instead_of_nan(tmp_path: Path) -> None:
 def test_format_json_never_writes_nan() -> None:
     from generator.predict import format_json
 
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="JSON compliant"):
         format_json([{"path": "x", "class": "a", "probabilities": {"a": float("nan")}}])
 
 
@@ -216,8 +237,12 @@ def test_cli_predict_with_a_hostile_model_is_one_line_and_exit_2(tmp_path: Path,
         path = tmp_path / "model.json"
         path.write_text('{"modelTopology": ' + "[" * 50_000 + "]" * 50_000 + ', "weightsManifest": []}')
     else:
-        path = model_dir(tmp_path, edit=_set("name", ["x"]) if case == "name-list" else
-                         lambda doc: doc["weightsManifest"][0]["weights"].__setitem__(0, "x"))
+        path = model_dir(
+            tmp_path,
+            edit=_set("name", ["x"])
+            if case == "name-list"
+            else lambda doc: doc["weightsManifest"][0]["weights"].__setitem__(0, "x"),
+        )
     proc = gen("predict", REF / "images" / "boat_1.jpeg", "--weights", path, "--json", cwd=tmp_path)
     one_error(proc, str(path))
     assert proc.returncode == 2

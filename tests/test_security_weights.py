@@ -24,8 +24,10 @@ def checkpoint(folder: Path, classes: int = 3) -> Path:
 
     folder.mkdir()
     rng = np.random.default_rng(0)
-    save_file({name: rng.normal(0, 0.1, shape).astype(np.float32) for name, shape in expected_shapes(classes).items()},
-              str(folder / "model.safetensors"))
+    save_file(
+        {name: rng.normal(0, 0.1, shape).astype(np.float32) for name, shape in expected_shapes(classes).items()},
+        str(folder / "model.safetensors"),
+    )
     (folder / "meta.json").write_text(json.dumps({"classes": [f"c{i}" for i in range(classes)]}))
     return folder
 

@@ -72,8 +72,15 @@ def make_project(root: Path, cache: Path) -> Path:
     for name in IMAGE_NAMES:
         _png(root / name, rng, 1)
     config = (REPO / "mkdocs.yml").read_text(encoding="utf-8")
-    options = {"dataset": "folder", "dataset_path": "data", "epochs": 1, "images": IMAGE_NAMES,
-               "cache_dir": str(cache), "featured": "", "explore_pages": True}
+    options = {
+        "dataset": "folder",
+        "dataset_path": "data",
+        "epochs": 1,
+        "images": IMAGE_NAMES,
+        "cache_dir": str(cache),
+        "featured": "",
+        "explore_pages": True,
+    }
     block = "\n".join(f"      {k}: {json.dumps(v)}" for k, v in options.items())
     config, count = re.subn(r"  - tinyvgg:\n(?:      .*\n)+", f"  - tinyvgg:\n{block}\n", config)
     assert count == 1, "the tinyvgg block of mkdocs.yml changed shape"
@@ -100,7 +107,7 @@ def test_payloads_never_reach_html_as_markup(hostile_site) -> None:
     assert len(pages) > 20
     for page in pages:
         text = page.read_text(encoding="utf-8")
-        for needle in ("<img src=x", "<img src=\"x\"", "<svg onload", "<details open ontoggle", 'href="javascript:'):
+        for needle in ("<img src=x", '<img src="x"', "<svg onload", "<details open ontoggle", 'href="javascript:'):
             assert needle not in text, f"{page.relative_to(site)} holds {needle!r}"
 
 

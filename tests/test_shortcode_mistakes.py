@@ -17,19 +17,25 @@ __all__ = ["trained_cache"]  # the session fixture, imported for pytest
 BASE = "site_name: Mistakes\ntheme:\n  name: {theme}\nplugins:\n"
 
 
-def config(cache: Path, theme: str = "mkdocs", extra_top: str = "", before: str = "", after: str = "",
-           **options: object) -> str:
+def config(
+    cache: Path, theme: str = "mkdocs", extra_top: str = "", before: str = "", after: str = "", **options: object
+) -> str:
     return BASE.format(theme=theme).replace("plugins:\n", extra_top + "plugins:\n") + "\n".join(
-        p for p in (before, plugin_yaml(cache, **options), after) if p)
+        p for p in (before, plugin_yaml(cache, **options), after) if p
+    )
 
 
-@pytest.mark.parametrize(("name", "line"), [
-    ("samples", "Our sample images: {{ samples }}"),
-    ("gallery", "{{ gallery }} (every figure)"),
-    ("shortcode-reference", "- {{ shortcode-reference }} and more"),
-])
-def test_a_block_inside_a_line_fails_naming_page_and_line(trained_cache: Path, tmp_path: Path, name: str,
-                                                         line: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "line"),
+    [
+        ("samples", "Our sample images: {{ samples }}"),
+        ("gallery", "{{ gallery }} (every figure)"),
+        ("shortcode-reference", "- {{ shortcode-reference }} and more"),
+    ],
+)
+def test_a_block_inside_a_line_fails_naming_page_and_line(
+    trained_cache: Path, tmp_path: Path, name: str, line: str
+) -> None:
     cache = copy_model(trained_cache, tmp_path / "cache")
     page = f"# Blocks\n\nSome text.\n\n{line}\n"
     cfg = make_project(tmp_path / "p", config(cache), {"index.md": page})
@@ -52,17 +58,25 @@ def test_blocks_alone_on_their_line_build(trained_cache: Path, tmp_path: Path) -
     assert not re.search(r"<p>\s*<div", html), "a block landed in a paragraph"
 
 
-@pytest.mark.parametrize(("theme", "tabbed", "needle"), [
-    ("mkdocs", "", "needs the Markdown extension pymdownx.tabbed"),
-    ("material", "", "needs the Markdown extension pymdownx.tabbed"),
-    ("material", "markdown_extensions:\n  - pymdownx.tabbed\n", "Material styles content tabs only with "
-                                                               "alternate_style"),
-])
-def test_explore_pages_without_content_tabs_fail_before_training(tmp_path: Path, theme: str, tabbed: str,
-                                                                 needle: str) -> None:
+@pytest.mark.parametrize(
+    ("theme", "tabbed", "needle"),
+    [
+        ("mkdocs", "", "needs the Markdown extension pymdownx.tabbed"),
+        ("material", "", "needs the Markdown extension pymdownx.tabbed"),
+        (
+            "material",
+            "markdown_extensions:\n  - pymdownx.tabbed\n",
+            "Material styles content tabs only with alternate_style",
+        ),
+    ],
+)
+def test_explore_pages_without_content_tabs_fail_before_training(
+    tmp_path: Path, theme: str, tabbed: str, needle: str
+) -> None:
     cache = tmp_path / "empty-cache"  # nothing trained: the check must come first
-    cfg = make_project(tmp_path / "p", config(cache, theme=theme, extra_top=tabbed, explore_pages=True),
-                       {"index.md": "# Explore\n"})
+    cfg = make_project(
+        tmp_path / "p", config(cache, theme=theme, extra_top=tabbed, explore_pages=True), {"index.md": "# Explore\n"}
+    )
     proc = mkdocs_build(cfg, tmp_path / "site", "--strict", timeout=120)
     errors = error_lines(proc)
     assert len(errors) == 1 and "explore_pages" in errors[0] and needle in errors[0], errors
@@ -75,8 +89,11 @@ def test_explore_pages_without_content_tabs_fail_before_training(tmp_path: Path,
 def test_explore_pages_with_tabs_build_on_a_plain_theme(trained_cache: Path, tmp_path: Path) -> None:
     """The explore page needs pymdownx.tabbed and nothing else (`tables` is always on in MkDocs)."""
     cache = copy_model(trained_cache, tmp_path / "cache")
-    cfg = make_project(tmp_path / "p", config(cache, extra_top="markdown_extensions:\n  - pymdownx.tabbed\n",
-                                              explore_pages=True), {"index.md": "# Home\n\n{{ samples }}\n"})
+    cfg = make_project(
+        tmp_path / "p",
+        config(cache, extra_top="markdown_extensions:\n  - pymdownx.tabbed\n", explore_pages=True),
+        {"index.md": "# Home\n\n{{ samples }}\n"},
+    )
     proc = mkdocs_build(cfg, tmp_path / "site", "--strict")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     pages = list((tmp_path / "site" / "explore").glob("*/index.html"))
@@ -90,8 +107,7 @@ MACROS_PAGE = "# Macros\n\nAccuracy ACC[{{ value test-accuracy }}].\n\n{{ figure
 
 def test_macros_before_tinyvgg_fails_naming_the_order(tmp_path: Path) -> None:
     pytest.importorskip("mkdocs_macros", reason="mkdocs-macros-plugin is not installed")
-    cfg = make_project(tmp_path / "p", config(tmp_path / "empty-cache", before="  - macros"),
-                       {"index.md": MACROS_PAGE})
+    cfg = make_project(tmp_path / "p", config(tmp_path / "empty-cache", before="  - macros"), {"index.md": MACROS_PAGE})
     errors = error_lines(mkdocs_build(cfg, tmp_path / "site", "--strict", timeout=120))
     assert len(errors) == 1, errors
     assert "macros (mkdocs-macros) is listed before tinyvgg" in errors[0], errors[0]

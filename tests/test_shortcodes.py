@@ -18,14 +18,18 @@ def render(code: Shortcode) -> str:
 
 
 def test_expands_every_kind_of_shortcode() -> None:
-    md = ("# Title\n"
-          "Accuracy {{ value test-accuracy }} after {{value epochs}} epochs.\n"
-          "{{ figure conv-overview layer=conv_1_1 neuron=0 }}\n"
-          "{{ table network }}\n")
-    assert expand(md, render) == ("# Title\n"
-                                  "Accuracy <value:test-accuracy:> after <value:epochs:> epochs.\n"
-                                  "<figure:conv-overview:layer=conv_1_1,neuron=0>\n"
-                                  "<table:network:>\n")
+    md = (
+        "# Title\n"
+        "Accuracy {{ value test-accuracy }} after {{value epochs}} epochs.\n"
+        "{{ figure conv-overview layer=conv_1_1 neuron=0 }}\n"
+        "{{ table network }}\n"
+    )
+    assert expand(md, render) == (
+        "# Title\n"
+        "Accuracy <value:test-accuracy:> after <value:epochs:> epochs.\n"
+        "<figure:conv-overview:layer=conv_1_1,neuron=0>\n"
+        "<table:network:>\n"
+    )
 
 
 def test_handler_sees_name_arg_params_and_line() -> None:
@@ -58,22 +62,24 @@ def test_code_spans_are_left_alone() -> None:
 
 
 def test_fenced_blocks_are_left_alone() -> None:
-    md = ("before {{ value epochs }}\n"
-          "```markdown\n"
-          "{{ figure conv-overview layer=conv_1_1 }}\n"
-          "{{ value bad }}\n"
-          "```\n"
-          "between {{ value epochs }}\n"
-          "~~~~\n"
-          "```\n"
-          "{{ value bad }}\n"
-          "~~~~\n"
-          "    ````text\n"
-          "    {{ value bad }}\n"
-          "    ```\n"
-          "    still code {{ value bad }}\n"
-          "    ````\n"
-          "after {{ value epochs }}")
+    md = (
+        "before {{ value epochs }}\n"
+        "```markdown\n"
+        "{{ figure conv-overview layer=conv_1_1 }}\n"
+        "{{ value bad }}\n"
+        "```\n"
+        "between {{ value epochs }}\n"
+        "~~~~\n"
+        "```\n"
+        "{{ value bad }}\n"
+        "~~~~\n"
+        "    ````text\n"
+        "    {{ value bad }}\n"
+        "    ```\n"
+        "    still code {{ value bad }}\n"
+        "    ````\n"
+        "after {{ value epochs }}"
+    )
     out = expand(md, render).split("\n")
     src = md.split("\n")
     assert out[0] == "before <value:epochs:>"
@@ -99,13 +105,15 @@ def test_unclosed_fence_protects_the_rest() -> None:
 
 
 def test_all_errors_are_collected_with_line_numbers() -> None:
-    md = ("line one\n"
-          "{{ value bad-one }}\n"
-          "fine {{ value epochs }}\n"
-          "```\n{{ value bad-in-code }}\n```\n"
-          "{{ figure bad-two }} and {{ value bad-three }}\n"
-          "\n"
-          "{{ value epochs epochs }}\n")
+    md = (
+        "line one\n"
+        "{{ value bad-one }}\n"
+        "fine {{ value epochs }}\n"
+        "```\n{{ value bad-in-code }}\n```\n"
+        "{{ figure bad-two }} and {{ value bad-three }}\n"
+        "\n"
+        "{{ value epochs epochs }}\n"
+    )
     with pytest.raises(ShortcodeErrors) as info:
         expand(md, render)
     errors = info.value.errors
@@ -135,9 +143,12 @@ def test_other_exceptions_propagate() -> None:
 
 # -- parse_args ------------------------------------------------------------------------------------
 
+
 def test_parse_args_plain() -> None:
     assert parse_args(" conv-overview layer=conv_1_1 neuron=0") == (
-        "conv-overview", {"layer": "conv_1_1", "neuron": "0"})
+        "conv-overview",
+        {"layer": "conv_1_1", "neuron": "0"},
+    )
     assert parse_args("") == ("", {})
     assert parse_args("epochs") == ("epochs", {})
     assert parse_args("layer=conv_1_1") == ("", {"layer": "conv_1_1"})  # handlers reject a missing word
@@ -147,7 +158,9 @@ def test_parse_args_plain() -> None:
 
 def test_parse_args_quoting() -> None:
     assert parse_args('probability class="red panda" image=featured') == (
-        "probability", {"class": "red panda", "image": "featured"})
+        "probability",
+        {"class": "red panda", "image": "featured"},
+    )
     assert parse_args("logit class='sports car'") == ("logit", {"class": "sports car"})
     assert parse_args('"value name"') == ("value name", {})
 
@@ -157,12 +170,15 @@ def test_quoted_parameter_inside_a_page() -> None:
     assert out == "P = <value:probability:class=bell pepper>."
 
 
-@pytest.mark.parametrize(("raw", "needle"), [
-    ('probability class="red panda', "cannot parse shortcode arguments"),
-    ("activation layer=a layer=b", "bad or repeated parameter 'layer=b'"),
-    ("softmax =x", "bad or repeated parameter '=x'"),
-    ("softmax extra", "unexpected word 'extra'"),
-])
+@pytest.mark.parametrize(
+    ("raw", "needle"),
+    [
+        ('probability class="red panda', "cannot parse shortcode arguments"),
+        ("activation layer=a layer=b", "bad or repeated parameter 'layer=b'"),
+        ("softmax =x", "bad or repeated parameter '=x'"),
+        ("softmax extra", "unexpected word 'extra'"),
+    ],
+)
 def test_parse_args_errors(raw: str, needle: str) -> None:
     with pytest.raises(ShortcodeError) as info:
         parse_args(raw)
@@ -191,8 +207,14 @@ def test_parsing_is_linear_in_the_line_length() -> None:
     old = signal.signal(signal.SIGALRM, too_slow)
     signal.alarm(10)  # linear parsing takes milliseconds; cubic parsing would not end this decade
     try:
-        for line in ("{{ figure" + " " * 100_000, "{{" * 50_000, "{{ value" + " " * 100_000 + "}",
-                     "`" * 30_000 + "{{ value epochs }}", "` x" * 30_000, "{{ a" * 30_000):
+        for line in (
+            "{{ figure" + " " * 100_000,
+            "{{" * 50_000,
+            "{{ value" + " " * 100_000 + "}",
+            "`" * 30_000 + "{{ value epochs }}",
+            "` x" * 30_000,
+            "{{ a" * 30_000,
+        ):
             assert expand(line, render) == line or "<value:epochs:>" in expand(line, render)
     finally:
         signal.alarm(0)

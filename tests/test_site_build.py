@@ -209,8 +209,18 @@ def test_figures_are_injected_with_language_specific_alt_and_caption(small_site:
             seen_kinds[lang].add(entry["kind"])
     # the hand-written pages' figures, in both languages, plus the explore pages' kinds
     for lang in LANGS:
-        assert {"overview", "conv-overview", "training-curves", "hyperparameter", "softmax",
-                "activation-grid", "relu", "pool", "flatten", "input"} <= seen_kinds[lang]
+        assert {
+            "overview",
+            "conv-overview",
+            "training-curves",
+            "hyperparameter",
+            "softmax",
+            "activation-grid",
+            "relu",
+            "pool",
+            "flatten",
+            "input",
+        } <= seen_kinds[lang]
     zh_caps = parse_html(small_site.html("index.html")).figures
     en_caps = parse_html(small_site.html("en/index.html")).figures
     assert len(zh_caps) == len(en_caps) == 2
@@ -272,13 +282,22 @@ def test_manifest_schema_and_completeness(small_site: SmallSite) -> None:
     for e in manifest:  # every figure is one of the catalogue's, described as the catalogue does
         spec = catalog[e["id"]]
         assert (e["kind"], e["file"], e["image"], e["layer"], e["neuron"]) == (
-            spec.kind, spec.file, spec.image, spec.layer, spec.neuron)
+            spec.kind,
+            spec.file,
+            spec.image,
+            spec.layer,
+            spec.neuron,
+        )
     # Only what the pages use (figures: used): the two pages' figures, the logo behind the favicon
     # (mkdocs.yml names none, so no logo) and each explore page's figures; no single activation map.
     ids = [e["id"] for e in manifest]
     assert len(ids) == len(set(ids))
-    assert {f"{featured}/overview", f"{featured}/conv/conv_1_2-3", "model/training-curves",
-            "model/hyperparameter-stride"} <= set(ids)
+    assert {
+        f"{featured}/overview",
+        f"{featured}/conv/conv_1_2-3",
+        "model/training-curves",
+        "model/hyperparameter-stride",
+    } <= set(ids)
     assert not any(e["kind"] == "activation" for e in manifest)
     per_image = 4 + len(ACTIVATION_LAYERS) + len(CONV_LAYERS) * FILTERS + len(RELU_LAYERS) + len(POOL_LAYERS)
     assert len(ids) == 2 + 2 * per_image + len(CONV_LAYERS) * FILTERS  # conv-detail: the featured image only
@@ -335,12 +354,16 @@ print("TORCH NOT IMPORTED")
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:
-    return {p.relative_to(root).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in root.rglob("*") if p.name != "build.lock"}
+    return {
+        p.relative_to(root).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in root.rglob("*")
+        if p.name != "build.lock"
+    }
 
 
 def test_warm_rebuild_after_a_markdown_edit_trains_nothing_and_never_imports_torch(
-        small_site: SmallSite, tmp_path: Path) -> None:
+    small_site: SmallSite, tmp_path: Path
+) -> None:
     project = tmp_path / "project"
     shutil.copytree(small_site.project / "docs", project / "docs")
     (project / "mkdocs.yml").write_text(mkdocs_yml(small_site.cache), encoding="utf-8")
@@ -349,8 +372,15 @@ def test_warm_rebuild_after_a_markdown_edit_trains_nothing_and_never_imports_tor
     page.write_text(edited, encoding="utf-8")
     before = snapshot(small_site.cache)
     cmd = [sys.executable, "-c", WARM_SCRIPT, str(project / "mkdocs.yml"), str(tmp_path / "site")]
-    proc = subprocess.run(cmd, env=build_env(SMALL_URL), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        cmd,
+        env=build_env(SMALL_URL),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     for word in ("training TinyVGG", "tinyvgg: ran", "render:"):
         assert word not in proc.stdout, f"the warm build ran a stage ({word!r}):\n{proc.stdout}"
     done = re.search(r"tinyvgg: rendered (\d+) of \d+ figures \((\d+) from cache\)", proc.stdout)
@@ -360,20 +390,25 @@ def test_warm_rebuild_after_a_markdown_edit_trains_nothing_and_never_imports_tor
     assert snapshot(small_site.cache) == before, "the warm build changed the cache"
     assert "EDITED-WARM" in (tmp_path / "site" / "en" / "model" / "index.html").read_text(encoding="utf-8")
     assert (tmp_path / "site" / "figures" / "manifest.json").read_bytes() == (
-        small_site.site / "figures" / "manifest.json").read_bytes()
+        small_site.site / "figures" / "manifest.json"
+    ).read_bytes()
 
 
 # -- (c) shortcode errors -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("lang", "page", "line", "bad"), [
-    ("zh", "index.md", 4, "{{ figure no-such-kind }}"),
-    ("en", "model.md", 3, "{{ value no-such-value }}"),
-    ("zh", "model.md", 5, "{{ figure overview colour=red }}"),
-    ("en", "index.md", 6, "{{ value test-accuracy layer=conv_1_1 }}"),
-])
+@pytest.mark.parametrize(
+    ("lang", "page", "line", "bad"),
+    [
+        ("zh", "index.md", 4, "{{ figure no-such-kind }}"),
+        ("en", "model.md", 3, "{{ value no-such-value }}"),
+        ("zh", "model.md", 5, "{{ figure overview colour=red }}"),
+        ("en", "index.md", 6, "{{ value test-accuracy layer=conv_1_1 }}"),
+    ],
+)
 def test_unknown_shortcode_fails_with_one_line_naming_page_and_line(
-        small_site: SmallSite, tmp_path: Path, lang: str, page: str, line: int, bad: str) -> None:
+    small_site: SmallSite, tmp_path: Path, lang: str, page: str, line: int, bad: str
+) -> None:
     project = tmp_path / "project"
     shutil.copytree(small_site.project / "docs", project / "docs")
     (project / "mkdocs.yml").write_text(mkdocs_yml(small_site.cache), encoding="utf-8")
@@ -415,8 +450,9 @@ def renders(log: str) -> tuple[int, int]:
     return used - cached, used
 
 
-def rebuild(small_site: SmallSite, tmp_path: Path, options: str = "", docs: bool = True,
-            cache: Path | None = None) -> subprocess.CompletedProcess[str]:
+def rebuild(
+    small_site: SmallSite, tmp_path: Path, options: str = "", docs: bool = True, cache: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """The small site again, on a copy of its cache, with extra plugin options."""
     project = tmp_path / "project"
     if docs:
@@ -424,8 +460,9 @@ def rebuild(small_site: SmallSite, tmp_path: Path, options: str = "", docs: bool
     if cache is None:
         cache = tmp_path / "cache"
         shutil.copytree(small_site.cache, cache, ignore=shutil.ignore_patterns("build.lock"))
-    config = mkdocs_yml(cache).replace("      explore_pages: true\n",
-                                       "      explore_pages: true\n" + textwrap.indent(options, " " * 6))
+    config = mkdocs_yml(cache).replace(
+        "      explore_pages: true\n", "      explore_pages: true\n" + textwrap.indent(options, " " * 6)
+    )
     assert options in config.replace("      ", "") or not options
     project.mkdir(exist_ok=True)
     (project / "mkdocs.yml").write_text(config, encoding="utf-8")
@@ -474,8 +511,10 @@ def test_a_site_that_uses_two_figures_writes_two(small_site: SmallSite, tmp_path
     project = tmp_path / "project"
     (project / "docs").mkdir(parents=True)
     (project / "docs" / "index.md").write_text(
-        "# Two figures\n\n{{ figure input }}\n\n{{ figure kernels layer=conv_1_1 }}\n", encoding="utf-8")
-    (project / "mkdocs.yml").write_text(textwrap.dedent(f"""\
+        "# Two figures\n\n{{ figure input }}\n\n{{ figure kernels layer=conv_1_1 }}\n", encoding="utf-8"
+    )
+    (project / "mkdocs.yml").write_text(
+        textwrap.dedent(f"""\
         site_name: Two figures
         theme:
           name: material
@@ -486,12 +525,17 @@ def test_a_site_that_uses_two_figures_writes_two(small_site: SmallSite, tmp_path
               images_per_class: 60
               epochs: 1
               cache_dir: {json.dumps(str(cache))}
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     proc = run_mkdocs(project / "mkdocs.yml", tmp_path / "site", SMALL_URL, timeout=600)
     assert proc.returncode == 0, proc.stdout
     assert renders(proc.stdout) == (2, 2)
-    written = sorted(p.relative_to(tmp_path / "site" / "figures").as_posix()
-                     for p in (tmp_path / "site" / "figures").rglob("*") if p.is_file())
+    written = sorted(
+        p.relative_to(tmp_path / "site" / "figures").as_posix()
+        for p in (tmp_path / "site" / "figures").rglob("*")
+        if p.is_file()
+    )
     featured = small_site.facts["featured"]
     assert written == sorted([f"{featured}/input.png", "manifest.json", "model/kernels-conv_1_1.png"])
     assert not (tmp_path / "site" / "explore").exists()

@@ -29,9 +29,12 @@ def test_extension_names_are_compared_without_prefix_or_class() -> None:
 def test_tabbed_given_by_its_class_path_counts(tmp_path: Path) -> None:
     """`pymdownx.tabbed:TabbedExtension` names the same extension: the check lets it through, and the
     build stops at the next step instead (a bad option value, so that nothing is trained)."""
-    cfg = config_at(tmp_path, "site_name: t\ntheme:\n  name: mkdocs\nmarkdown_extensions:\n"
-                              "  - pymdownx.tabbed:TabbedExtension\nplugins:\n  - tinyvgg:\n"
-                              "      explore_pages: true\n      max_samples: -1\n")
+    cfg = config_at(
+        tmp_path,
+        "site_name: t\ntheme:\n  name: mkdocs\nmarkdown_extensions:\n"
+        "  - pymdownx.tabbed:TabbedExtension\nplugins:\n  - tinyvgg:\n"
+        "      explore_pages: true\n      max_samples: -1\n",
+    )
     with pytest.raises(PluginError, match="max_samples"):
         cfg.plugins.on_config(cfg)
 
@@ -50,8 +53,7 @@ def test_a_missing_stylesheet_is_one_error_naming_the_file(tmp_path: Path, monke
 def test_the_stylesheet_is_listed_once_and_first(tmp_path: Path) -> None:
     """static-i18n runs on_config once per language: extra_css must not grow. The pipeline is stopped
     by a bad option value right after the stylesheet is listed."""
-    cfg = config_at(tmp_path, "site_name: t\nextra_css:\n  - mine.css\nplugins:\n  - tinyvgg:\n"
-                              "      max_samples: -1\n")
+    cfg = config_at(tmp_path, "site_name: t\nextra_css:\n  - mine.css\nplugins:\n  - tinyvgg:\n      max_samples: -1\n")
     for _ in range(2):
         with pytest.raises(PluginError, match="max_samples"):
             cfg.plugins.on_config(cfg)
@@ -59,7 +61,10 @@ def test_the_stylesheet_is_listed_once_and_first(tmp_path: Path) -> None:
 
 
 def test_without_tabbed_the_check_stops_first(tmp_path: Path) -> None:
-    cfg = config_at(tmp_path, "site_name: t\ntheme:\n  name: mkdocs\nplugins:\n  - tinyvgg:\n"
-                              "      explore_pages: true\n      max_samples: -1\n")
+    cfg = config_at(
+        tmp_path,
+        "site_name: t\ntheme:\n  name: mkdocs\nplugins:\n  - tinyvgg:\n"
+        "      explore_pages: true\n      max_samples: -1\n",
+    )
     with pytest.raises(PluginError, match=r"needs the Markdown extension pymdownx\.tabbed"):
         cfg.plugins.on_config(cfg)

@@ -18,9 +18,23 @@ from generator.records import BuildOutput
 
 PACKAGE = cachemod.PACKAGE_DIR
 # Modules that run on every build and are never cached: nothing they do can go stale.
-EVERY_BUILD = {"__main__.py", "build.py", "cli.py", "markup.py", "pages.py", "plugin.py", "predict.py",
-               "i18n.py", "interactive.py", "progress.py", "reference.py", "shortcodes.py", "site_checks.py",
-               "usage.py", "values.py"}
+EVERY_BUILD = {
+    "__main__.py",
+    "build.py",
+    "cli.py",
+    "markup.py",
+    "pages.py",
+    "plugin.py",
+    "predict.py",
+    "i18n.py",
+    "interactive.py",
+    "progress.py",
+    "reference.py",
+    "shortcodes.py",
+    "site_checks.py",
+    "usage.py",
+    "values.py",
+}
 
 
 def _rel(paths: list[Path], root: Path = PACKAGE) -> set[str]:
@@ -40,8 +54,17 @@ def test_closures_hold_what_the_old_hand_written_lists_missed() -> None:
     render = _rel(module_closure(STAGE_ROOTS["render"]))
     assert {"names.py", "stages/render.py", "catalog.py", "render/conv.py", "render/colors.py"} <= render
     train = _rel(module_closure(STAGE_ROOTS["train"]))
-    assert {"stages/train.py", "stages/common.py", "train.py", "model.py", "datasets/shapes.py",
-            "datasets/tiny_imagenet.py", "datasets/folder.py", "images.py", "names.py"} <= train
+    assert {
+        "stages/train.py",
+        "stages/common.py",
+        "train.py",
+        "model.py",
+        "datasets/shapes.py",
+        "datasets/tiny_imagenet.py",
+        "datasets/folder.py",
+        "images.py",
+        "names.py",
+    } <= train
     assert "render/conv.py" not in train and "plugin.py" not in train
     probe = _rel(module_closure(STAGE_ROOTS["probe"]))
     assert {"stages/probe.py", "probe.py", "weights.py", "tfjs.py"} <= probe
@@ -59,14 +82,25 @@ def _state(cfg: BuildConfig) -> dict[str, str]:
     """Every key a build computes: the stages', and one figure of every kind (an image's and the model's)."""
     keys = stage_keys(cfg)
     facts = {"samples": [{"slug": "a", "pixels": "p"}], "featured": "a", "classes": list("abcdefghij")}
-    out = BuildOutput(facts=facts,
-                      train_dir=Path("."), probe_files={}, keys=keys)
+    out = BuildOutput(facts=facts, train_dir=Path("."), probe_files={}, keys=keys)
     figures = figure_keys(cfg, out, build_catalog(["a"], "a"))
     return {"train": keys.train, "probe": keys.probe, **{f"figure {k}": v for k, v in figures.items()}}
 
 
-@pytest.mark.parametrize("module", ["names.py", "stages/render.py", "stages/probe.py", "stages/common.py",
-                                    "render/colors.py", "render/conv.py", "records.py", "arch.py", "naming.py"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "names.py",
+        "stages/render.py",
+        "stages/probe.py",
+        "stages/common.py",
+        "render/colors.py",
+        "render/conv.py",
+        "records.py",
+        "arch.py",
+        "naming.py",
+    ],
+)
 def test_editing_a_module_changes_the_key_of_every_stage_that_runs_it(package_copy: Path, module: str) -> None:
     """The bug this replaces: stages.py and names.py were in no key, so edits served stale captions."""
     cfg = BuildConfig()
@@ -130,8 +164,12 @@ def _edges() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        skip = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
-                and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING" for n in ast.walk(node)}
+        skip = {
+            id(n)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+            for n in ast.walk(node)
+        }
         targets: set[str] = set()
         for node in ast.walk(tree):
             if id(node) in skip:
@@ -155,7 +193,7 @@ def test_no_import_cycle_inside_the_package() -> None:
         stack.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycle = stack[stack.index(nxt):] + [nxt]
+                cycle = [*stack[stack.index(nxt) :], nxt]
                 pytest.fail("import cycle: " + " -> ".join(cycle))
             if nxt not in state:
                 visit(nxt)

@@ -15,15 +15,25 @@ from generator.errors import ModelError
 from generator.tfjs import REFERENCE_CLASSES, keras_to_torch, load_tfjs, read_keras_weights
 
 REF = Path(__file__).resolve().parents[2] / "shared" / "reference" / "cnn-explainer"
-pytestmark = pytest.mark.skipif(not (REF / "model.json").is_file(),
-                                reason=f"CNN Explainer reference model not found at {REF}")
+pytestmark = pytest.mark.skipif(
+    not (REF / "model.json").is_file(), reason=f"CNN Explainer reference model not found at {REF}"
+)
 
 # The eight images CNN Explainer's overview offers to pick from.
 OFFERED = ("espresso_1", "panda_1", "car_1", "boat_1", "koala_1", "pizza_1", "pepper_1", "bug_1")
 # File name prefix of the demo images -> CNN Explainer class.
-TRUE_CLASS = {"boat": "lifeboat", "bug": "ladybug", "bus": "school bus", "car": "sport car",
-              "espresso": "espresso", "koala": "koala", "orange": "orange", "panda": "red panda",
-              "pepper": "bell pepper", "pizza": "pizza"}
+TRUE_CLASS = {
+    "boat": "lifeboat",
+    "bug": "ladybug",
+    "bus": "school bus",
+    "car": "sport car",
+    "espresso": "espresso",
+    "koala": "koala",
+    "orange": "orange",
+    "panda": "red panda",
+    "pepper": "bell pepper",
+    "pizza": "pizza",
+}
 
 
 def raw_shard_weights() -> dict[str, np.ndarray]:
@@ -94,8 +104,7 @@ def test_parity_with_keras_channels_last_forward_pass() -> None:
     predicted = [meta["classes"][i] for i in ours.argmax(1)]
     truth = [TRUE_CLASS[f.stem.split("_")[0]] for f in files]
     correct = sum(p == t for p, t in zip(predicted, truth, strict=True))
-    print(f"\nCNN Explainer parity: max abs prob diff {diff:.2e}, top-1 agreement 20/20, "
-          f"correct {correct}/20")
+    print(f"\nCNN Explainer parity: max abs prob diff {diff:.2e}, top-1 agreement 20/20, correct {correct}/20")
     # CNN Explainer's model is a 10-class Tiny ImageNet classifier, not perfect: most demo images are
     # right, and the eight its overview offers are all right.
     assert correct >= 12, list(zip([f.name for f in files], predicted, strict=True))
@@ -123,6 +132,7 @@ def test_class_names() -> None:
 
 
 # --- errors -------------------------------------------------------------------------------------
+
 
 def copy_model(tmp_path: Path, doc_edit=None, shard_bytes: bytes | None = None) -> Path:
     """A copy of the reference model in tmp_path, optionally with an edited model.json or shard."""

@@ -86,8 +86,9 @@ def sites(trained_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 @pytest.mark.parametrize("theme", THEMES)
-def test_the_project_builds_strict_with_the_stylesheet_and_only_its_figures(sites: dict[str, ThemeSite],
-                                                                            theme: str) -> None:
+def test_the_project_builds_strict_with_the_stylesheet_and_only_its_figures(
+    sites: dict[str, ThemeSite], theme: str
+) -> None:
     site = sites[theme]
     index = (site.root / "index.html").read_text(encoding="utf-8")
     assert "{{" not in index and "tvstash" not in index
@@ -97,8 +98,9 @@ def test_the_project_builds_strict_with_the_stylesheet_and_only_its_figures(site
     assert (site.root / "assets" / "tinyvgg.css").read_bytes() == shipped
     figures = parse_html(index).figures
     assert [f.cls for f in figures] == ["tv-figure tv-input", "tv-figure tv-kernels"]
-    written = sorted(p.relative_to(site.root / "figures").as_posix()
-                     for p in (site.root / "figures").rglob("*") if p.is_file())
+    written = sorted(
+        p.relative_to(site.root / "figures").as_posix() for p in (site.root / "figures").rglob("*") if p.is_file()
+    )
     assert len(written) == 3 and "manifest.json" in written and "model/kernels-conv_1_1.png" in written, written
     assert not (site.root / "explore").exists()
     reference = (site.root / "shortcodes" / "index.html").read_text(encoding="utf-8")
@@ -109,8 +111,11 @@ def test_a_stylesheet_of_the_sites_own_replaces_the_shipped_one(trained_cache: P
     """docs/assets/tinyvgg.css in the author's docs wins, and is linked once."""
     cache = copy_model(trained_cache, tmp_path / "cache")
     own = "/* my own figure styles */\n.tv-samples { display: flex; }\n"
-    cfg = make_project(tmp_path / "p", "site_name: Own CSS\ntheme:\n  name: mkdocs\n  highlightjs: false\n"
-                       "plugins:\n" + plugin_yaml(cache), {**PAGES, "assets/tinyvgg.css": own})
+    cfg = make_project(
+        tmp_path / "p",
+        "site_name: Own CSS\ntheme:\n  name: mkdocs\n  highlightjs: false\nplugins:\n" + plugin_yaml(cache),
+        {**PAGES, "assets/tinyvgg.css": own},
+    )
     proc = run_mkdocs(cfg, tmp_path / "site", "http://127.0.0.1:8765/", timeout=600)
     assert proc.returncode == 0, proc.stdout
     assert (tmp_path / "site" / "assets" / "tinyvgg.css").read_text(encoding="utf-8") == own
@@ -140,11 +145,13 @@ SAMPLES_LAYOUT = """
 
 @pytest.mark.browser
 @pytest.mark.parametrize("theme", THEMES)
-def test_figures_load_and_the_samples_are_a_grid_in_every_theme(sites: dict[str, ThemeSite], browser: Browser,
-                                                              theme: str) -> None:
+def test_figures_load_and_the_samples_are_a_grid_in_every_theme(
+    sites: dict[str, ThemeSite], browser: Browser, theme: str
+) -> None:
     site = sites[theme]
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light",
-                                  service_workers="block")
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, color_scheme="light", service_workers="block"
+    )
     context.set_default_timeout(30_000)
     traffic = Traffic()
     record(context, traffic)

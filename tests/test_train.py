@@ -20,7 +20,7 @@ def _images(rng: np.random.Generator, label: int, n: int) -> np.ndarray:
     x = rng.normal(base, 25, size=(n, 64, 64, 3))
     cols = rng.integers(8, 56, size=n)
     for i, c in enumerate(cols):
-        x[i, :, c - 3: c + 3] = 255 - base
+        x[i, :, c - 3 : c + 3] = 255 - base
     return np.clip(x, 0, 255).astype(np.uint8)
 
 
@@ -37,13 +37,21 @@ def data() -> Dataset:
     train_x, train_y = _split(rng, 40)
     val_x, val_y = _split(rng, 10)
     test_x, test_y = _split(rng, 10)
-    return Dataset(name="synthetic", classes=("dark", "bright"), train_x=train_x, train_y=train_y,
-                   val_x=val_x, val_y=val_y, test_x=test_x, test_y=test_y,
-                   test_ids=tuple(f"t{i}" for i in range(len(test_y))), spec={"name": "synthetic"})
+    return Dataset(
+        name="synthetic",
+        classes=("dark", "bright"),
+        train_x=train_x,
+        train_y=train_y,
+        val_x=val_x,
+        val_y=val_y,
+        test_x=test_x,
+        test_y=test_y,
+        test_ids=tuple(f"t{i}" for i in range(len(test_y))),
+        spec={"name": "synthetic"},
+    )
 
 
-CFG = TrainConfig(epochs=2, batch_size=16, lr=2e-3, patience=3, augment=True, seed=0, threads=1,
-                  schedule="constant")
+CFG = TrainConfig(epochs=2, batch_size=16, lr=2e-3, patience=3, augment=True, seed=0, threads=1, schedule="constant")
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +78,9 @@ def test_another_seed_gives_other_weights(data: Dataset, result: TrainResult) ->
 
 @pytest.mark.slow  # trains
 def test_state_dict_layout(result: TrainResult) -> None:
-    expected = {f"{name}.{p}" for name in ("conv_1_1", "conv_1_2", "conv_2_1", "conv_2_2", "output")
-                for p in ("weight", "bias")}
+    expected = {
+        f"{name}.{p}" for name in ("conv_1_1", "conv_1_2", "conv_2_1", "conv_2_2", "output") for p in ("weight", "bias")
+    }
     assert set(result.state) == expected
     assert result.state["conv_1_1.weight"].shape == (10, 3, 3, 3)
     assert result.state["conv_2_2.weight"].shape == (10, 10, 3, 3)
@@ -185,8 +194,7 @@ def test_lr_at_constant_and_cosine() -> None:
 @pytest.mark.slow  # trains
 def test_cosine_schedule_is_deterministic_and_recorded(data: Dataset, result: TrainResult) -> None:
     assert result.lr == [CFG.lr] * CFG.epochs  # constant schedule
-    cfg = TrainConfig(epochs=2, batch_size=16, lr=4e-3, patience=3, schedule="cosine", warmup=0.2,
-                      seed=0, threads=1)
+    cfg = TrainConfig(epochs=2, batch_size=16, lr=4e-3, patience=3, schedule="cosine", warmup=0.2, seed=0, threads=1)
     a, b = train(data, cfg, progress=False), train(data, cfg, progress=False)
     for key, value in a.state.items():
         assert value.tobytes() == b.state[key].tobytes(), key

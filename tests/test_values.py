@@ -11,8 +11,18 @@ from generator.arch import CONV_LAYERS, LAYER_NAMES, base_facts
 from generator.errors import ShortcodeError
 from generator.values import ALL_LAYERS, VALUES, class_name, network_table, resolve_value
 
-CLASSES = ["lifeboat", "ladybug", "pizza", "bell pepper", "school bus",
-           "koala", "espresso", "red panda", "orange", "sports car"]
+CLASSES = [
+    "lifeboat",
+    "ladybug",
+    "pizza",
+    "bell pepper",
+    "school bus",
+    "koala",
+    "espresso",
+    "red panda",
+    "orange",
+    "sports car",
+]
 CLASSES_ZH = ["救生艇", "瓢虫", "披萨", "甜椒", "校车", "考拉", "浓缩咖啡", "小熊猫", "橙子", "跑车"]
 
 
@@ -25,24 +35,54 @@ def _probs(top: int, p: float) -> list[float]:
 def facts() -> dict:
     """What the probe and render stages write to facts.json, with made-up but consistent numbers."""
     f = base_facts(CLASSES, CLASSES_ZH)
-    f.update({
-        "dataset": "tiny-imagenet-10",
-        "profile": "full",
-        "featured": "ladybug",
-        "metrics": {"test_acc": 0.934, "val_acc": 0.8767, "epochs": 23, "best_epoch": 17,
-                    "train_images": 5400, "val_images": 600, "test_images": 1000, "train_seconds": 81.2},
-        "biases": {layer: [round(0.01 * (i + 1) * (j + 1), 4) for j in range(10)]
-                   for i, layer in enumerate([*CONV_LAYERS, "output"])},
-        "samples": [
-            {"slug": "lifeboat", "source": "test:val_12", "label": 0, "predicted": 0,
-             "logits": [4.5678, *[-1.0] * 9], "probs": _probs(0, 0.9)},
-            {"slug": "ladybug", "source": "test:val_40", "label": 1, "predicted": 1,
-             "logits": [0.25, 6.127, *[-0.5] * 8], "probs": _probs(1, 0.975)},
-            {"slug": "my-cat", "source": "/photos/my-cat.jpg", "label": None, "predicted": 5,
-             "logits": [-2.0] * 5 + [3.456] + [-2.0] * 4, "probs": _probs(5, 0.5)},
-        ],
-        "reference": None,
-    })
+    f.update(
+        {
+            "dataset": "tiny-imagenet-10",
+            "profile": "full",
+            "featured": "ladybug",
+            "metrics": {
+                "test_acc": 0.934,
+                "val_acc": 0.8767,
+                "epochs": 23,
+                "best_epoch": 17,
+                "train_images": 5400,
+                "val_images": 600,
+                "test_images": 1000,
+                "train_seconds": 81.2,
+            },
+            "biases": {
+                layer: [round(0.01 * (i + 1) * (j + 1), 4) for j in range(10)]
+                for i, layer in enumerate([*CONV_LAYERS, "output"])
+            },
+            "samples": [
+                {
+                    "slug": "lifeboat",
+                    "source": "test:val_12",
+                    "label": 0,
+                    "predicted": 0,
+                    "logits": [4.5678, *[-1.0] * 9],
+                    "probs": _probs(0, 0.9),
+                },
+                {
+                    "slug": "ladybug",
+                    "source": "test:val_40",
+                    "label": 1,
+                    "predicted": 1,
+                    "logits": [0.25, 6.127, *[-0.5] * 8],
+                    "probs": _probs(1, 0.975),
+                },
+                {
+                    "slug": "my-cat",
+                    "source": "/photos/my-cat.jpg",
+                    "label": None,
+                    "predicted": 5,
+                    "logits": [-2.0] * 5 + [3.456] + [-2.0] * 4,
+                    "probs": _probs(5, 0.5),
+                },
+            ],
+            "reference": None,
+        }
+    )
     return f
 
 
@@ -59,8 +99,12 @@ def test_values_from_data_are_escaped_for_markdown(facts: dict) -> None:
 
 
 # Parameters that make every value resolvable, for the exhaustive check.
-EXAMPLE_PARAMS = {"layer-params": {"layer": "conv_1_1"}, "layer-shape": {"layer": "conv_1_1"},
-                  "kernel-count": {"layer": "conv_1_2"}, "bias": {"layer": "conv_1_1", "neuron": "0"}}
+EXAMPLE_PARAMS = {
+    "layer-params": {"layer": "conv_1_1"},
+    "layer-shape": {"layer": "conv_1_1"},
+    "kernel-count": {"layer": "conv_1_2"},
+    "bias": {"layer": "conv_1_1", "neuron": "0"},
+}
 
 
 def test_every_value_resolves(facts: dict) -> None:
@@ -160,24 +204,27 @@ def test_bias(facts: dict) -> None:
     assert v(facts, "bias", layer="conv_2_1") == "0.030"  # neuron defaults to 0
 
 
-@pytest.mark.parametrize(("name", "params", "needles"), [
-    ("accuracy", {}, ["unknown value", "'accuracy'", "test-accuracy"]),
-    ("test-accuracy", {"layer": "conv_1_1"}, ["'test-accuracy'", "unknown parameter layer", "takes none"]),
-    ("layer-shape", {"layer": "conv_1_1", "neuron": "2"}, ["unknown parameter neuron", "it takes layer"]),
-    ("probability", {"image": "ladybug", "colour": "red", "size": "2"}, ["unknown parameter colour, size"]),
-    ("layer-shape", {}, ["needs layer=", "None"]),
-    ("layer-shape", {"layer": "conv_9"}, ["needs layer=", "'conv_9'", "max_pool_2"]),
-    ("kernel-count", {"layer": "relu_1_1"}, ["'relu_1_1'", "conv_1_1, conv_1_2, conv_2_1, conv_2_2"]),
-    ("bias", {"layer": "max_pool_1"}, ["'max_pool_1'", "output"]),
-    ("bias", {"layer": "conv_1_1", "neuron": "10"}, ["neuron 10 out of range for conv_1_1", "0 to 9"]),
-    ("bias", {"layer": "conv_1_1", "neuron": "-1"}, ["neuron -1 out of range"]),
-    ("bias", {"layer": "output", "neuron": "two"}, ["neuron must be an integer", "'two'"]),
-    ("probability", {"class": "giraffe"}, ["unknown class", "'giraffe'", "ladybug"]),
-    ("probability", {"class": "10"}, ["unknown class", "'10'"]),
-    ("logit", {"class": "Ladybug"}, ["unknown class", "'Ladybug'"]),
-    ("image-class", {"image": "dog"}, ["unknown image", "'dog'", "featured, lifeboat, ladybug, my-cat"]),
-    ("predicted-class", {"image": "Ladybug"}, ["unknown image"]),
-])
+@pytest.mark.parametrize(
+    ("name", "params", "needles"),
+    [
+        ("accuracy", {}, ["unknown value", "'accuracy'", "test-accuracy"]),
+        ("test-accuracy", {"layer": "conv_1_1"}, ["'test-accuracy'", "unknown parameter layer", "takes none"]),
+        ("layer-shape", {"layer": "conv_1_1", "neuron": "2"}, ["unknown parameter neuron", "it takes layer"]),
+        ("probability", {"image": "ladybug", "colour": "red", "size": "2"}, ["unknown parameter colour, size"]),
+        ("layer-shape", {}, ["needs layer=", "None"]),
+        ("layer-shape", {"layer": "conv_9"}, ["needs layer=", "'conv_9'", "max_pool_2"]),
+        ("kernel-count", {"layer": "relu_1_1"}, ["'relu_1_1'", "conv_1_1, conv_1_2, conv_2_1, conv_2_2"]),
+        ("bias", {"layer": "max_pool_1"}, ["'max_pool_1'", "output"]),
+        ("bias", {"layer": "conv_1_1", "neuron": "10"}, ["neuron 10 out of range for conv_1_1", "0 to 9"]),
+        ("bias", {"layer": "conv_1_1", "neuron": "-1"}, ["neuron -1 out of range"]),
+        ("bias", {"layer": "output", "neuron": "two"}, ["neuron must be an integer", "'two'"]),
+        ("probability", {"class": "giraffe"}, ["unknown class", "'giraffe'", "ladybug"]),
+        ("probability", {"class": "10"}, ["unknown class", "'10'"]),
+        ("logit", {"class": "Ladybug"}, ["unknown class", "'Ladybug'"]),
+        ("image-class", {"image": "dog"}, ["unknown image", "'dog'", "featured, lifeboat, ladybug, my-cat"]),
+        ("predicted-class", {"image": "Ladybug"}, ["unknown image"]),
+    ],
+)
 def test_errors_name_the_bad_thing(facts: dict, name: str, params: dict, needles: list[str]) -> None:
     with pytest.raises(ShortcodeError) as info:
         resolve_value(name, params, facts, "en")
@@ -186,8 +233,10 @@ def test_errors_name_the_bad_thing(facts: dict, name: str, params: dict, needles
 
 
 def test_network_table(facts: dict) -> None:
-    for lang, head, total in (("en", "| Layer | Output shape | Parameters |", "Total"),
-                              ("zh", "| 层 | 输出形状 | 参数 |", "合计")):
+    for lang, head, total in (
+        ("en", "| Layer | Output shape | Parameters |", "Total"),
+        ("zh", "| 层 | 输出形状 | 参数 |", "合计"),
+    ):
         lines = network_table(facts, lang).split("\n")
         assert lines[0] == head
         assert lines[1] == "|---|---|--:|"

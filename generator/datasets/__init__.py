@@ -19,16 +19,28 @@ def dataset_spec(cfg: DataConfig) -> dict:
     """Everything that determines the dataset's content, computed without decoding any image."""
     if cfg.name == "shapes":
         from generator.datasets import shapes
-        source = {"generator_version": shapes.SHAPES_VERSION, "per_class": cfg.per_class,
-                  "test_per_class": shapes.TEST_PER_CLASS, "classes": list(shapes.CLASSES)}
+
+        source = {
+            "generator_version": shapes.SHAPES_VERSION,
+            "per_class": cfg.per_class,
+            "test_per_class": shapes.TEST_PER_CLASS,
+            "classes": list(shapes.CLASSES),
+        }
     elif cfg.name == "tiny-imagenet-10":
         from generator.datasets import tiny_imagenet
+
         source = tiny_imagenet.source_spec(cfg.path)
     else:
         from generator.datasets import folder
+
         source = folder.source_spec(cfg.path)
-    return {"name": cfg.name, "spec_version": SPEC_VERSION, "seed": cfg.seed,
-            "val_fraction": cfg.val_fraction, "source": source}
+    return {
+        "name": cfg.name,
+        "spec_version": SPEC_VERSION,
+        "seed": cfg.seed,
+        "val_fraction": cfg.val_fraction,
+        "source": source,
+    }
 
 
 def load_dataset(cfg: DataConfig, progress: bool = True) -> Dataset:

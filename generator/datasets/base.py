@@ -41,8 +41,9 @@ class Dataset:
         return len(self.classes)
 
 
-def stratified_split(labels: np.ndarray, fraction: float, seed: int, stream: int,
-                     min_per_class: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(
+    labels: np.ndarray, fraction: float, seed: int, stream: int, min_per_class: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """Split indices per class into (kept, held out); `fraction` of each class (>= min_per_class) is held.
 
     Deterministic: a seeded generator per (seed, stream). Every class keeps at least one image.
@@ -59,10 +60,28 @@ def stratified_split(labels: np.ndarray, fraction: float, seed: int, stream: int
     return kept_idx, held_idx
 
 
-def carve_validation(name: str, classes: tuple[str, ...], x: np.ndarray, y: np.ndarray,
-                     test_x: np.ndarray, test_y: np.ndarray, test_ids: tuple[str, ...],
-                     cfg: DataConfig, spec: dict) -> Dataset:
+def carve_validation(
+    name: str,
+    classes: tuple[str, ...],
+    x: np.ndarray,
+    y: np.ndarray,
+    test_x: np.ndarray,
+    test_y: np.ndarray,
+    test_ids: tuple[str, ...],
+    cfg: DataConfig,
+    spec: dict,
+) -> Dataset:
     """Hold out cfg.val_fraction of every class of the training images for early stopping."""
     kept, held = stratified_split(y, cfg.val_fraction, cfg.seed, stream=1)
-    return Dataset(name=name, classes=classes, train_x=x[kept], train_y=y[kept], val_x=x[held],
-                   val_y=y[held], test_x=test_x, test_y=test_y, test_ids=test_ids, spec=spec)
+    return Dataset(
+        name=name,
+        classes=classes,
+        train_x=x[kept],
+        train_y=y[kept],
+        val_x=x[held],
+        val_y=y[held],
+        test_x=test_x,
+        test_y=test_y,
+        test_ids=test_ids,
+        spec=spec,
+    )

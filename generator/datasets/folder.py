@@ -38,8 +38,9 @@ def scan(path: str | None) -> tuple[Path, list[tuple[str, list[Path]]]]:
     root = Path(path).expanduser()
     if not root.is_dir():
         what = "is a file, not a folder" if root.exists() else "not found"
-        raise DataError(f"dataset folder {root}: {what}; set dataset_path to a folder with one sub-folder "
-                        "of images per class")
+        raise DataError(
+            f"dataset folder {root}: {what}; set dataset_path to a folder with one sub-folder of images per class"
+        )
     try:
         dirs = [d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")]
     except OSError as exc:
@@ -47,19 +48,25 @@ def scan(path: str | None) -> tuple[Path, list[tuple[str, list[Path]]]]:
     # NFC: macOS stores names decomposed; the class name (and its order) must not depend on that.
     dirs.sort(key=lambda d: unicodedata.normalize("NFC", d.name))
     if len(dirs) < 2:
-        raise DataError(f"dataset folder {root}: found {len(dirs)} class sub-folder(s); a classifier needs "
-                        "at least 2 (one sub-folder of images per class)")
+        raise DataError(
+            f"dataset folder {root}: found {len(dirs)} class sub-folder(s); a classifier needs "
+            "at least 2 (one sub-folder of images per class)"
+        )
     classes = []
     for d in dirs:
         name = unicodedata.normalize("NFC", d.name)
         files = sorted(_images_in(d, root, name), key=lambda p: _rel(p, root))
         if not files:
-            raise DataError(f"dataset folder {root}: class folder '{name}' has no images ({_SUFFIXES}); add "
-                            "images or remove the folder")
+            raise DataError(
+                f"dataset folder {root}: class folder '{name}' has no images ({_SUFFIXES}); add "
+                "images or remove the folder"
+            )
         if len(files) < MIN_PER_CLASS:
-            raise DataError(f"dataset folder {root}: class folder '{name}' has {len(files)} image(s); "
-                            f"each class needs at least {MIN_PER_CLASS} (one each for training, validation "
-                            "and test)")
+            raise DataError(
+                f"dataset folder {root}: class folder '{name}' has {len(files)} image(s); "
+                f"each class needs at least {MIN_PER_CLASS} (one each for training, validation "
+                "and test)"
+            )
         classes.append((name, files))
     return root, classes
 
@@ -77,10 +84,13 @@ def _images_in(class_dir: Path, root: Path, name: str) -> list[Path]:
             with os.scandir(folder) as listing:
                 entries = list(listing)
         except OSError as exc:
-            where = f"class folder '{name}'" if folder == class_dir else \
-                f"folder '{_rel(folder, root)}' of class '{name}'"
-            raise DataError(f"dataset folder {root}: {where} cannot be read ({describe(exc)}); check its "
-                            "permissions (the build needs to list it and read its images)") from exc
+            where = (
+                f"class folder '{name}'" if folder == class_dir else f"folder '{_rel(folder, root)}' of class '{name}'"
+            )
+            raise DataError(
+                f"dataset folder {root}: {where} cannot be read ({describe(exc)}); check its "
+                "permissions (the build needs to list it and read its images)"
+            ) from exc
         for entry in entries:
             if entry.name.startswith("."):
                 continue  # hidden files and folders (.DS_Store, .git, ...)
@@ -109,9 +119,13 @@ def source_spec(path: str | None) -> dict:
             st = f.stat()
             listing.append([_rel(f, root), st.st_size, st.st_mtime_ns])
     digest = hashlib.sha256(json.dumps(listing, ensure_ascii=False).encode("utf-8")).hexdigest()
-    return {"loader_version": LOADER_VERSION, "test_fraction": TEST_FRACTION,
-            "classes": [name for name, _ in classes], "counts": [len(files) for _, files in classes],
-            "files_sha256": digest}
+    return {
+        "loader_version": LOADER_VERSION,
+        "test_fraction": TEST_FRACTION,
+        "classes": [name for name, _ in classes],
+        "counts": [len(files) for _, files in classes],
+        "files_sha256": digest,
+    }
 
 
 def load(cfg: DataConfig, spec: dict, progress: bool = True) -> Dataset:
@@ -121,11 +135,11 @@ def load(cfg: DataConfig, spec: dict, progress: bool = True) -> Dataset:
     files = [f for _, fs in classes for f in fs]
     labels = np.asarray([i for i, (_, fs) in enumerate(classes) for _ in fs], dtype=np.int64)
     images = np.empty((len(files), 64, 64, 3), dtype=np.uint8)
-    for i, f in enumerate(tqdm(files, desc=f"Reading {root.name}", unit="img", disable=not progress,
-                               leave=False)):
+    for i, f in enumerate(tqdm(files, desc=f"Reading {root.name}", unit="img", disable=not progress, leave=False)):
         images[i] = load_image(f)  # DataError names the file
     rest, test = stratified_split(labels, TEST_FRACTION, cfg.seed, stream=2)
     test_ids = tuple(_rel(files[i], root) for i in test)
     names = tuple(name for name, _ in classes)
-    return carve_validation("folder", names, images[rest], labels[rest], images[test], labels[test],
-                            test_ids, cfg, spec)
+    return carve_validation(
+        "folder", names, images[rest], labels[rest], images[test], labels[test], test_ids, cfg, spec
+    )

@@ -24,7 +24,16 @@ if TYPE_CHECKING:
 # Bump when the drawing code changes: it is part of the dataset spec, hence of every cache key.
 SHAPES_VERSION = 1
 CLASSES: tuple[str, ...] = (
-    "circle", "square", "triangle", "star", "cross", "ring", "crescent", "stripes", "checkerboard", "dots",
+    "circle",
+    "square",
+    "triangle",
+    "star",
+    "cross",
+    "ring",
+    "crescent",
+    "stripes",
+    "checkerboard",
+    "dots",
 )
 TEST_PER_CLASS = 100
 SIZE = 64
@@ -58,8 +67,9 @@ def generate(per_class: int, seed: int, split: str, progress: bool = False) -> t
     from tqdm import tqdm
 
     xs, ys = [], []
-    for label, name in enumerate(tqdm(CLASSES, desc=f"Drawing shapes ({split})", unit="class",
-                                      disable=not progress, leave=False)):
+    for label, name in enumerate(
+        tqdm(CLASSES, desc=f"Drawing shapes ({split})", unit="class", disable=not progress, leave=False)
+    ):
         # One independent stream per (seed, split, class): classes can be drawn in any order.
         rng = np.random.default_rng(np.random.SeedSequence([seed % 2**63, _STREAMS[split], label]))
         xs.append(_draw_class(name, per_class, rng))
@@ -123,8 +133,7 @@ def _bilinear_matrix(src: int, dst: int) -> np.ndarray:
     return mat
 
 
-def _rotated_coords(n: int, rng: np.random.Generator, cx: np.ndarray,
-                    cy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _rotated_coords(n: int, rng: np.random.Generator, cx: np.ndarray, cy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-image coordinates (u, v) in pixels, rotated by a random angle around (cx, cy)."""
     # float32 throughout: float64 parameters would silently promote every (n, 64, 64) array.
     theta = rng.uniform(0, 2 * np.pi, (n, 1, 1)).astype(np.float32)

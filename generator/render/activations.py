@@ -41,8 +41,10 @@ def range_words(lo: float, hi: float, scale: str, layer: str) -> tuple[str, str]
     if layer == "input":
         return "颜色范围 0 到 1", "colour range 0 to 1"
     if layer == "output":
-        return (f"颜色范围 {fmt_ascii(lo)} 到 {fmt_ascii(hi)}（本图全部 logit）",
-                f"colour range {fmt_ascii(lo)} to {fmt_ascii(hi)} (all logits)")
+        return (
+            f"颜色范围 {fmt_ascii(lo)} 到 {fmt_ascii(hi)}（本图全部 logit）",
+            f"colour range {fmt_ascii(lo)} to {fmt_ascii(hi)} (all logits)",
+        )
     if scale == "layer":
         return f"颜色范围 ±{fmt_ascii(hi)}（整层共用）", f"colour range ±{fmt_ascii(hi)}, shared across the layer"
     return f"颜色范围 ±{fmt_ascii(hi)}（本神经元）", f"colour range ±{fmt_ascii(hi)} for this neuron alone"
@@ -50,13 +52,14 @@ def range_words(lo: float, hi: float, scale: str, layer: str) -> tuple[str, str]
 
 # ---- one neuron -------------------------------------------------------------------------------
 
+
 def _single(probe: ProbeResult, layer: str, neuron: int, scale: str, classes: tuple[str, ...]) -> Rendered:
     """One map with its title and colour bar (see render_activation)."""
     cmap, lo, hi = stage_scale(probe.stages, layer, neuron, scale)
     pal = map_palette(cmap)
     slug = probe.image.slug
     if layer == "output":
-        values = probe.stages["output"][neuron:neuron + 1].reshape(1, 1)
+        values = probe.stages["output"][neuron : neuron + 1].reshape(1, 1)
         zoom = 96
         title = f"output #{neuron}"
     else:
@@ -83,26 +86,36 @@ def _single(probe: ProbeResult, layer: str, neuron: int, scale: str, classes: tu
     rz, ren = range_words(lo, hi, scale, layer)
     if layer == "output":
         name = classes[neuron]
-        alt = {"zh": f"图像 {slug} 的输出层第 {neuron} 个神经元（类别 {zh_label(name)}）的 logit："
-                     f"{fmt_ascii(vmax)}，以橙色色块表示；{rz}。",
-               "en": f"Output neuron {neuron} (class {name}) for image {slug}: logit {fmt_ascii(vmax)}, "
-                     f"shown as an orange swatch; {ren}."}
-        cap = {"zh": f"输出层神经元 {neuron}（{zh_label(name)}）的 logit 为 {fmt_ascii(vmax)}。",
-               "en": f"Output neuron {neuron} ({name}): logit {fmt_ascii(vmax)}."}
+        alt = {
+            "zh": f"图像 {slug} 的输出层第 {neuron} 个神经元（类别 {zh_label(name)}）的 logit："
+            f"{fmt_ascii(vmax)}，以橙色色块表示；{rz}。",
+            "en": f"Output neuron {neuron} (class {name}) for image {slug}: logit {fmt_ascii(vmax)}, "
+            f"shown as an orange swatch; {ren}.",
+        }
+        cap = {
+            "zh": f"输出层神经元 {neuron}（{zh_label(name)}）的 logit 为 {fmt_ascii(vmax)}。",
+            "en": f"Output neuron {neuron} ({name}): logit {fmt_ascii(vmax)}.",
+        }
     elif layer == "input":
         ch = CHANNEL_NAMES[neuron]
-        alt = {"zh": f"图像 {slug} 的输入{CHANNEL_ZH[ch]}色（{ch}）通道，{h}×{w} 像素，取值 {fmt_ascii(vmin)} 到 "
-                     f"{fmt_ascii(vmax)}；{rz}。",
-               "en": f"The {ch} channel of input image {slug}, {h}×{w} pixels, values {fmt_ascii(vmin)} to "
-                     f"{fmt_ascii(vmax)}; {ren}."}
+        alt = {
+            "zh": f"图像 {slug} 的输入{CHANNEL_ZH[ch]}色（{ch}）通道，{h}×{w} 像素，取值 {fmt_ascii(vmin)} 到 "
+            f"{fmt_ascii(vmax)}；{rz}。",
+            "en": f"The {ch} channel of input image {slug}, {h}×{w} pixels, values {fmt_ascii(vmin)} to "
+            f"{fmt_ascii(vmax)}; {ren}.",
+        }
         cap = {"zh": f"输入的 {ch} 通道（{h}×{w}）。", "en": f"Input channel {ch} ({h}×{w})."}
     else:
-        alt = {"zh": f"图像 {slug} 在 {layer} 层第 {neuron} 个神经元的激活图，{h}×{w}，取值 {fmt_ascii(vmin)} 到 "
-                     f"{fmt_ascii(vmax)}；红色为负、蓝色为正，{rz}。",
-               "en": f"Activation map of neuron {neuron} in {layer} for image {slug}, {h}×{w}, values "
-                     f"{fmt_ascii(vmin)} to {fmt_ascii(vmax)}; red is negative, blue positive, {ren}."}
-        cap = {"zh": f"{layer} 第 {neuron} 个神经元的激活图（{h}×{w}），取值 {fmt_ascii(vmin)} 到 {fmt_ascii(vmax)}。",
-               "en": f"{layer}, neuron {neuron} ({h}×{w}): values {fmt_ascii(vmin)} to {fmt_ascii(vmax)}."}
+        alt = {
+            "zh": f"图像 {slug} 在 {layer} 层第 {neuron} 个神经元的激活图，{h}×{w}，取值 {fmt_ascii(vmin)} 到 "
+            f"{fmt_ascii(vmax)}；红色为负、蓝色为正，{rz}。",
+            "en": f"Activation map of neuron {neuron} in {layer} for image {slug}, {h}×{w}, values "
+            f"{fmt_ascii(vmin)} to {fmt_ascii(vmax)}; red is negative, blue positive, {ren}.",
+        }
+        cap = {
+            "zh": f"{layer} 第 {neuron} 个神经元的激活图（{h}×{w}），取值 {fmt_ascii(vmin)} 到 {fmt_ascii(vmax)}。",
+            "en": f"{layer}, neuron {neuron} ({h}×{w}): values {fmt_ascii(vmin)} to {fmt_ascii(vmax)}.",
+        }
     # zlib level 3: a third of level 6's time for ~15% more bytes; this runs 1,130 times a build.
     return Rendered(c.png(compress_level=3), c.width, c.height, alt, cap)
 
@@ -129,18 +142,23 @@ def render_activation(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     return _single(probe, layer, neuron, ctx.scale, ctx.classes)
 
 
-def render_activation_batch(probe: ProbeResult, layers: Sequence[str] = tuple(ACTIVATION_LAYERS),
-                            scale: str = "layer",
-                            classes: tuple[str, ...] = ()) -> dict[tuple[str, int], Rendered]:
+def render_activation_batch(
+    probe: ProbeResult,
+    layers: Sequence[str] = tuple(ACTIVATION_LAYERS),
+    scale: str = "layer",
+    classes: tuple[str, ...] = (),
+) -> dict[tuple[str, int], Rendered]:
     """Every neuron's map of `layers` for one probe: {(layer, neuron): Rendered}. Same bytes as
     render_activation; handy for benchmarks and bulk builds."""
     if "output" in layers and len(classes) != len(probe.stages["output"]):
         raise DataError("activation batch: the output layer needs the class names")
-    return {(layer, n): _single(probe, layer, n, scale, classes)
-            for layer in layers for n in range(_count(layer, probe))}
+    return {
+        (layer, n): _single(probe, layer, n, scale, classes) for layer in layers for n in range(_count(layer, probe))
+    }
 
 
 # ---- a whole layer ----------------------------------------------------------------------------
+
 
 def _grid_layer(probe: ProbeResult, layer: str, scale: str) -> tuple[Canvas, str, str]:
     """All maps of a conv/relu/pool layer, 5 per row, neuron index above each, one colour bar."""
@@ -166,16 +184,19 @@ def _grid_layer(probe: ProbeResult, layer: str, scale: str) -> tuple[Canvas, str
         c.heatmap(maps[i], x, y + label_h, side, side, ACTIVATION, lo, hi)
     _, lo, hi = stage_scale(probe.stages, layer, None, "layer")
     if scale == "neuron":  # each map has its own range: the bar shows the shape of the scale only
-        c.colorbar(PAD, bar_y, width - 2 * PAD, BAR, ACTIVATION, -1.0, 1.0,
-                   [(-1.0, "-max"), (0.0, "0"), (1.0, "+max")])
+        c.colorbar(PAD, bar_y, width - 2 * PAD, BAR, ACTIVATION, -1.0, 1.0, [(-1.0, "-max"), (0.0, "0"), (1.0, "+max")])
     else:
         c.colorbar(PAD, bar_y, width - 2 * PAD, BAR, ACTIVATION, lo, hi, ticks(lo, hi))
     rz, ren = range_words(lo, hi, scale, layer)
     vmin, vmax = float(maps.min()), float(maps.max())
-    zh = (f"{layer} 层全部 {n} 个神经元的激活图（每个 {h}×{w}），取值 {fmt_ascii(vmin)} 到 {fmt_ascii(vmax)}；"
-          f"红色为负、蓝色为正，{rz}。")
-    en = (f"Activation maps of all {n} neurons of {layer} ({h}×{w} each), values {fmt_ascii(vmin)} to "
-          f"{fmt_ascii(vmax)}; red is negative, blue positive, {ren}.")
+    zh = (
+        f"{layer} 层全部 {n} 个神经元的激活图（每个 {h}×{w}），取值 {fmt_ascii(vmin)} 到 {fmt_ascii(vmax)}；"
+        f"红色为负、蓝色为正，{rz}。"
+    )
+    en = (
+        f"Activation maps of all {n} neurons of {layer} ({h}×{w} each), values {fmt_ascii(vmin)} to "
+        f"{fmt_ascii(vmax)}; red is negative, blue positive, {ren}."
+    )
     return c, zh, en
 
 
@@ -201,8 +222,9 @@ def _grid_input(probe: ProbeResult) -> tuple[Canvas, str, str]:
     return c, zh, en
 
 
-def output_rows(c: Canvas, probe: ProbeResult, classes: tuple[str, ...], x: int, y: int, width: int,
-                row_h: int, size: int = 13) -> None:
+def output_rows(
+    c: Canvas, probe: ProbeResult, classes: tuple[str, ...], x: int, y: int, width: int, row_h: int, size: int = 13
+) -> None:
     """One row per class: Oranges swatch (logit), class name, logit and probability; the predicted
     class in bold with an accent frame."""
     logits, probs = probe.stages["output"], probe.stages["softmax"]
@@ -210,14 +232,15 @@ def output_rows(c: Canvas, probe: ProbeResult, classes: tuple[str, ...], x: int,
     sw = row_h - 6
     for i, name in enumerate(classes):
         ry = y + i * row_h
-        c.heatmap(logits[i:i + 1].reshape(1, 1), x, ry, sw, sw, LOGIT, lo, hi)
+        c.heatmap(logits[i : i + 1].reshape(1, 1), x, ry, sw, sw, LOGIT, lo, hi)
         c.frame(x, ry, sw, sw, "ink")
         bold = i == probe.predicted
         if bold:
             c.frame(x, ry, sw, sw, "accent", 3)
         c.text(x + sw + 8, ry + sw // 2, name, size, anchor="lm", bold=bold)
-        c.text(x + width, ry + sw // 2, f"{fmt_ascii(logits[i])}  {100 * probs[i]:.1f}%", size - 1,
-               anchor="rm", bold=bold)
+        c.text(
+            x + width, ry + sw // 2, f"{fmt_ascii(logits[i])}  {100 * probs[i]:.1f}%", size - 1, anchor="rm", bold=bold
+        )
 
 
 def _grid_output(probe: ProbeResult, classes: tuple[str, ...]) -> tuple[Canvas, str, str]:
@@ -234,10 +257,14 @@ def _grid_output(probe: ProbeResult, classes: tuple[str, ...]) -> tuple[Canvas, 
     c.colorbar(PAD, bar_y, width - 2 * PAD, BAR, LOGIT, lo, hi, ticks(lo, hi))
     p = probe.predicted
     prob = 100 * float(probe.stages["softmax"][p])
-    zh = (f"输出层 {n} 个类别的 logit（橙色深浅）与 softmax 概率；预测类别为 {zh_label(classes[p])}"
-          f"（logit {fmt_ascii(probe.stages['output'][p])}，概率 {prob:.1f}%）。")
-    en = (f"The {n} output logits (orange shade) and softmax probabilities; the prediction is "
-          f"{classes[p]} (logit {fmt_ascii(probe.stages['output'][p])}, probability {prob:.1f}%).")
+    zh = (
+        f"输出层 {n} 个类别的 logit（橙色深浅）与 softmax 概率；预测类别为 {zh_label(classes[p])}"
+        f"（logit {fmt_ascii(probe.stages['output'][p])}，概率 {prob:.1f}%）。"
+    )
+    en = (
+        f"The {n} output logits (orange shade) and softmax probabilities; the prediction is "
+        f"{classes[p]} (logit {fmt_ascii(probe.stages['output'][p])}, probability {prob:.1f}%)."
+    )
     return c, zh, en
 
 
@@ -249,8 +276,9 @@ def render_activation_grid(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         c, zh, en = _grid_input(probe)
     elif layer == "output":
         if len(ctx.classes) != len(probe.stages["output"]):
-            raise DataError(f"figure {spec.id!r}: {len(ctx.classes)} class names for "
-                            f"{len(probe.stages['output'])} outputs")
+            raise DataError(
+                f"figure {spec.id!r}: {len(ctx.classes)} class names for {len(probe.stages['output'])} outputs"
+            )
         c, zh, en = _grid_output(probe, ctx.classes)
     else:
         c, zh, en = _grid_layer(probe, layer, ctx.scale)
@@ -258,4 +286,3 @@ def render_activation_grid(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     alt = {"zh": f"图像 {slug}：{zh}", "en": f"Image {slug}: {en}"}
     cap = {"zh": zh, "en": en}
     return Rendered(c.png(), c.width, c.height, alt, cap)
-

@@ -88,8 +88,7 @@ def span(values: np.ndarray) -> tuple[float, float]:
     return lo, hi
 
 
-def stage_scale(stages: dict[str, np.ndarray], layer: str, neuron: int | None,
-                scale: str) -> tuple[str, float, float]:
+def stage_scale(stages: dict[str, np.ndarray], layer: str, neuron: int | None, scale: str) -> tuple[str, float, float]:
     """(colormap, lo, hi) for one map of `layer` (or the whole layer when neuron is None).
 
     "layer" scale: one symmetric range over all neurons of the layer for this image, so maps of a
@@ -114,7 +113,8 @@ class Palette:
     one slot for transparency)."""
 
     def __init__(self, parts: Sequence[tuple[str, np.ndarray | tuple[int, int, int]]]) -> None:
-        colours, self._parts = [], {}
+        colours: list[np.ndarray] = []
+        self._parts: dict[str, tuple[int, int]] = {}
         for name, value in parts:
             arr = np.asarray(value, dtype=np.uint8).reshape(-1, 3)
             if name in self._parts:
@@ -150,8 +150,11 @@ def figure_palette(*scales: tuple[str, int]) -> Palette:
     """The standard palette: the given (colormap, levels) scales, plus white, the ink ramp for
     antialiased text on white ("ink": white -> INK, 16 levels), ACCENT and MARK."""
     ink = np.round(np.linspace(0, 1, 16)[:, None] * (np.array(INK) - 255) + 255).astype(np.uint8)
-    parts: list[tuple[str, np.ndarray | tuple[int, int, int]]] = [("white", WHITE), ("ink", ink),
-                                                                  ("accent", ACCENT), ("mark", MARK)]
+    parts: list[tuple[str, np.ndarray | tuple[int, int, int]]] = [
+        ("white", WHITE),
+        ("ink", ink),
+        ("accent", ACCENT),
+        ("mark", MARK),
+    ]
     parts += [(name, lut(name, n)) for name, n in scales]
     return Palette(parts)
-

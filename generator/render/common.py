@@ -34,6 +34,7 @@ Step = TypeVar("Step")
 
 # ---- spec lookups -------------------------------------------------------------------------------
 
+
 def probe_for(spec: FigureSpec, ctx: RenderContext) -> ProbeResult:
     """The probe of the spec's image (the featured one when the spec names none)."""
     slug = spec.image or ctx.featured
@@ -46,8 +47,10 @@ def probe_for(spec: FigureSpec, ctx: RenderContext) -> ProbeResult:
 def layer_of(spec: FigureSpec, allowed: Sequence[str]) -> str:
     """The spec's layer, which must be one of `allowed`."""
     if spec.layer not in allowed:
-        raise FigureSpecError(f"figure {spec.id!r} ({spec.kind}): layer={spec.layer!r} is not valid; "
-                              f"use one of {', '.join(allowed)}")
+        raise FigureSpecError(
+            f"figure {spec.id!r} ({spec.kind}): layer={spec.layer!r} is not valid; use one of {', '.join(allowed)}"
+        )
+    assert spec.layer is not None  # it is one of `allowed`
     return spec.layer
 
 
@@ -55,12 +58,15 @@ def neuron_of(spec: FigureSpec, count: int) -> int:
     """The spec's neuron, which must be an int in 0..count-1."""
     n = spec.neuron
     if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n < count:
-        raise FigureSpecError(f"figure {spec.id!r} ({spec.kind}): neuron={n!r} is out of range; "
-                              f"layer {spec.layer} has neurons 0..{count - 1}")
+        raise FigureSpecError(
+            f"figure {spec.id!r} ({spec.kind}): neuron={n!r} is out of range; "
+            f"layer {spec.layer} has neurons 0..{count - 1}"
+        )
     return n
 
 
 # ---- numbers as text ----------------------------------------------------------------------------
+
 
 def fmt_ascii(value: float, digits: int = 3) -> str:
     """A number for canvas labels, alt text and captions: `digits` significant digits, no exponent,
@@ -94,6 +100,7 @@ def ticks(lo: float, hi: float, zero_last: bool = False) -> list[tuple[float, st
 
 
 # ---- layout -------------------------------------------------------------------------------------
+
 
 class Box(NamedTuple):
     x: int
@@ -136,6 +143,7 @@ def colorbar_row(c: Canvas, items: list[tuple[str, str, float, float]]) -> None:
 
 # ---- colour -------------------------------------------------------------------------------------
 
+
 def light_text(rgb: np.ndarray, threshold: float = 120.0) -> np.ndarray:
     """(...) bool: where text on these (..., 3) uint8 colours should be white rather than dark,
     i.e. where their luminance is below `threshold` (0..255)."""
@@ -143,6 +151,7 @@ def light_text(rgb: np.ndarray, threshold: float = 120.0) -> np.ndarray:
 
 
 # ---- sweep animations ---------------------------------------------------------------------------
+
 
 def sweep_positions(n: int, first: int, frames: int) -> list[int]:
     """Last position index shown by each animation step over n positions (row-major): `first`
@@ -158,13 +167,20 @@ def sweep_positions(n: int, first: int, frames: int) -> list[int]:
 def reveal(c: Canvas, full: np.ndarray, box: Box, zoom: int, cols: int, upto: int) -> None:
     """Copy the display pixels of map positions 0..upto (row-major) from `full` into the canvas."""
     r, col = divmod(upto, cols)
-    c.pix[box.y:box.y + r * zoom, box.x:box.x + box.w] = full[:r * zoom]
-    c.pix[box.y + r * zoom:box.y + (r + 1) * zoom, box.x:box.x + (col + 1) * zoom] = \
-        full[r * zoom:(r + 1) * zoom, :(col + 1) * zoom]
+    c.pix[box.y : box.y + r * zoom, box.x : box.x + box.w] = full[: r * zoom]
+    c.pix[box.y + r * zoom : box.y + (r + 1) * zoom, box.x : box.x + (col + 1) * zoom] = full[
+        r * zoom : (r + 1) * zoom, : (col + 1) * zoom
+    ]
 
 
-def sweep_animation(base: Canvas, steps: Sequence[Step], draw: Callable[[Canvas, Step], None],
-                    first_ms: int, step_ms: Callable[[int], int], poster: bool = True) -> bytes:
+def sweep_animation(
+    base: Canvas,
+    steps: Sequence[Step],
+    draw: Callable[[Canvas, Step], None],
+    first_ms: int,
+    step_ms: Callable[[int], int],
+    poster: bool = True,
+) -> bytes:
     """A GIF: the base canvas alone, then one frame per step (drawn on a copy of the base by
     `draw`), the last frame held 2 s. poster: start the loop at the finished picture, for everything
     that shows a GIF's first frame alone (see gif.poster_first)."""

@@ -61,6 +61,7 @@ def channel_label(layer: str, k: int) -> str:
 
 # ---- conv-overview ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class OverviewLayout:
     inputs: list[Box]
@@ -143,12 +144,18 @@ def render_conv_overview(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     base.text(mid_x, bo.y + bo.h // 2 + 14, bias_text, 11, anchor="mm")
     base.text(bo.x, bo.y - 18, f"{layer} #{neuron}", 12, bold=True)
     base.frame(bo.x, bo.y, bo.w, bo.h, "ink")
-    colorbar_row(base, [(prev, iscale, ilo, ihi), ("w", WEIGHT, klo, khi),
-                        ("x ∗ w", ACTIVATION, mlo, mhi), (layer, ACTIVATION, olo, ohi)])
+    colorbar_row(
+        base,
+        [
+            (prev, iscale, ilo, ihi),
+            ("w", WEIGHT, klo, khi),
+            ("x ∗ w", ACTIVATION, mlo, mhi),
+            (layer, ACTIVATION, olo, ohi),
+        ],
+    )
 
     z, zo = lay.zoom, lay.out_zoom
-    full_mid = [PALETTE.index(np.repeat(np.repeat(inter[k], z, 0), z, 1), mlo, mhi, ACTIVATION)
-                for k in range(in_c)]
+    full_mid = [PALETTE.index(np.repeat(np.repeat(inter[k], z, 0), z, 1), mlo, mhi, ACTIVATION) for k in range(in_c)]
     full_out = PALETTE.index(np.repeat(np.repeat(out, zo, 0), zo, 1), olo, ohi, ACTIVATION)
     n = oh * ow
     ends = sweep_positions(n, OVERVIEW_STEPS[0], sum(OVERVIEW_STEPS))
@@ -171,18 +178,21 @@ def render_conv_overview(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     vmin, vmax = float(out.min()), float(out.max())
     slug = probe.image.slug
     src_zh = "输入图像的 R、G、B 三个通道" if prev == "input" else f"{prev} 的 {in_c} 个通道"
-    src_en = ("the R, G and B channels of the input image" if prev == "input"
-              else f"the {in_c} channels of {prev}")
-    alt = {"zh": f"动画：图像 {slug} 在 {layer} 第 {neuron} 个神经元的卷积。"
-                 f"{in_c} 个 3×3 卷积核分别在{src_zh}上滑动，得到 {in_c} 个中间结果；"
-                 f"它们相加再加上偏置 {fmt_ascii(bias)}，逐步填满 {oh}×{ow} 的输出，"
-                 f"取值 {fmt_ascii(vmin)} 到 {fmt_ascii(vmax)}。",
-           "en": f"Animation: the convolution of neuron {neuron} in {layer} on image {slug}. {in_c} kernels "
-                 f"of 3×3 slide over {src_en}, giving {in_c} intermediate maps; their sum plus the bias "
-                 f"{fmt_ascii(bias)} fills in the {oh}×{ow} output, values {fmt_ascii(vmin)} to {fmt_ascii(vmax)}."}
-    cap = {"zh": f"{layer} 第 {neuron} 个神经元：{in_c} 个中间结果之和加上偏置 {fmt_ascii(bias)} 即为输出。",
-           "en": f"{layer}, neuron {neuron}: the sum of {in_c} intermediate results plus the bias "
-                 f"{fmt_ascii(bias)} is the output."}
+    src_en = "the R, G and B channels of the input image" if prev == "input" else f"the {in_c} channels of {prev}"
+    alt = {
+        "zh": f"动画：图像 {slug} 在 {layer} 第 {neuron} 个神经元的卷积。"
+        f"{in_c} 个 3×3 卷积核分别在{src_zh}上滑动，得到 {in_c} 个中间结果；"
+        f"它们相加再加上偏置 {fmt_ascii(bias)}，逐步填满 {oh}×{ow} 的输出，"
+        f"取值 {fmt_ascii(vmin)} 到 {fmt_ascii(vmax)}。",
+        "en": f"Animation: the convolution of neuron {neuron} in {layer} on image {slug}. {in_c} kernels "
+        f"of 3×3 slide over {src_en}, giving {in_c} intermediate maps; their sum plus the bias "
+        f"{fmt_ascii(bias)} fills in the {oh}×{ow} output, values {fmt_ascii(vmin)} to {fmt_ascii(vmax)}.",
+    }
+    cap = {
+        "zh": f"{layer} 第 {neuron} 个神经元：{in_c} 个中间结果之和加上偏置 {fmt_ascii(bias)} 即为输出。",
+        "en": f"{layer}, neuron {neuron}: the sum of {in_c} intermediate results plus the bias "
+        f"{fmt_ascii(bias)} is the output.",
+    }
     return Rendered(data, lay.width, lay.height, alt, cap)
 
 
@@ -209,8 +219,7 @@ def detail_channel(probe: ProbeResult, layer: str, neuron: int) -> int:
     return int(np.argmax(np.abs(inter).sum(axis=(1, 2))))
 
 
-def detail_steps(probe: ProbeResult, weights: dict[str, np.ndarray], layer: str,
-                 neuron: int) -> list[DetailStep]:
+def detail_steps(probe: ProbeResult, weights: dict[str, np.ndarray], layer: str, neuron: int) -> list[DetailStep]:
     """The numbers written by the detail animation, one entry per frame with a window."""
     k = detail_channel(probe, layer, neuron)
     x = probe.stages[previous_stage(layer)][k]  # (H, W)
@@ -219,10 +228,9 @@ def detail_steps(probe: ProbeResult, weights: dict[str, np.ndarray], layer: str,
     steps = []
     for p in sweep_positions((x.shape[0] - 2) * ow, DETAIL_STEPS[0], sum(DETAIL_STEPS)):
         r, c = divmod(p, ow)
-        window = x[r:r + 3, c:c + 3]
+        window = x[r : r + 3, c : c + 3]
         products = window * kernel
-        steps.append(DetailStep(r, c, window.copy(), kernel.copy(), products,
-                                float(products.sum(dtype=np.float64))))
+        steps.append(DetailStep(r, c, window.copy(), kernel.copy(), products, float(products.sum(dtype=np.float64))))
     return steps
 
 
@@ -246,8 +254,16 @@ def _grid(c: Canvas, x: int, y: int, values: np.ndarray, scale: str, lo: float, 
         for j in range(3):
             cx, cy = x + j * CELL, y + i * CELL
             c.fill(cx, cy, CELL, CELL, int(idx[i, j]))
-            c.text(cx + CELL // 2, cy + CELL // 2, cell_text(values[i, j], values), 10, bold=True, crisp=True,
-                   color="white" if light[i, j] else "mark", anchor="mm")
+            c.text(
+                cx + CELL // 2,
+                cy + CELL // 2,
+                cell_text(values[i, j], values),
+                10,
+                bold=True,
+                crisp=True,
+                color="white" if light[i, j] else "mark",
+                anchor="mm",
+            )
     _grid_lines(c, x, y)
 
 
@@ -277,10 +293,18 @@ def detail_layout(h: int, w: int) -> DetailLayout:
     x_in = PAD + (width - 2 * PAD - (w * z + 90 + (w - 2) * z)) // 2
     x_mid = x_in + w * z + 90
     gy = top + h * z + 40
-    grids = tuple(Box(PAD + i * (grid_w + 30), gy, grid_w, grid_w) for i in range(3))
+    g0, g1, g2 = (Box(PAD + i * (grid_w + 30), gy, grid_w, grid_w) for i in range(3))
+    grids = (g0, g1, g2)
     sum_y = gy + grid_w + 16
-    return DetailLayout(Box(x_in, top, w * z, h * z), Box(x_mid, top + z, (w - 2) * z, (h - 2) * z), grids,
-                        sum_y, z, width, below_bar_row(sum_y + 24 + 14))
+    return DetailLayout(
+        Box(x_in, top, w * z, h * z),
+        Box(x_mid, top + z, (w - 2) * z, (h - 2) * z),
+        grids,
+        sum_y,
+        z,
+        width,
+        below_bar_row(sum_y + 24 + 14),
+    )
 
 
 def render_conv_detail(spec: FigureSpec, ctx: RenderContext) -> Rendered:
@@ -321,8 +345,15 @@ def render_conv_detail(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     _grid(base, gx1.x, gy, kernel, WEIGHT, klo, khi)
     _grid_lines(base, gx0.x, gy)  # empty until the first window
     _grid_lines(base, gx2.x, gy)
-    colorbar_row(base, [(prev, iscale, ilo, ihi), ("w", WEIGHT, klo, khi),
-                        ("x · w", ACTIVATION, plo, phi), ("x ∗ w", ACTIVATION, mlo, mhi)])
+    colorbar_row(
+        base,
+        [
+            (prev, iscale, ilo, ihi),
+            ("w", WEIGHT, klo, khi),
+            ("x · w", ACTIVATION, plo, phi),
+            ("x ∗ w", ACTIVATION, mlo, mhi),
+        ],
+    )
 
     full = PALETTE.index(np.repeat(np.repeat(inter, z, 0), z, 1), mlo, mhi, ACTIVATION)
 
@@ -333,27 +364,38 @@ def render_conv_detail(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         _grid(c, gx0.x, gy, st.window, iscale, ilo, ihi)
         _grid(c, gx2.x, gy, st.products, ACTIVATION, plo, phi)
         # Crisp (1-bit) glyphs for text that changes every frame: antialiased text costs ~1 KB a frame.
-        c.text(width // 2, lay.sum_y, f"Σ (x · w) = {fmt_ascii(st.total, 4)}   →   x ∗ w [{st.row}, {st.col}]",
-               14, anchor="mt", bold=True, crisp=True)
+        c.text(
+            width // 2,
+            lay.sum_y,
+            f"Σ (x · w) = {fmt_ascii(st.total, 4)}   →   x ∗ w [{st.row}, {st.col}]",
+            14,
+            anchor="mt",
+            bold=True,
+            crisp=True,
+        )
 
     data = sweep_animation(base, steps, draw, 800, lambda i: 900 if i < 2 else 500 if i < DETAIL_STEPS[0] else 120)
     slug = probe.image.slug
     first = steps[0]
     src_zh = f"输入的 {label} 通道" if prev == "input" else f"{prev} 的第 {k} 个通道"
     src_en = f"the input's {label} channel" if prev == "input" else f"channel {k} of {prev}"
-    alt = {"zh": f"动画：{layer} 第 {neuron} 个神经元的 3×3 卷积核在{src_zh}（贡献最大的通道）上滑动"
-                 f"（图像 {slug}）。每一步写出窗口中的 9 个数值、卷积核权重、逐元素乘积及其和；"
-                 f"例如第一个窗口的和为 {fmt_ascii(first.total, 4)}。前 {DETAIL_STEPS[0]} 步逐个展示，"
-                 f"之后快进，直到填满 {oh}×{ow} 的中间结果。",
-           "en": f"Animation: the 3×3 kernel of neuron {neuron} in {layer} sliding over {src_en}, "
-                 f"the channel that contributes most (image {slug}). "
-                 f"Each step writes out the 9 input values under the window, the kernel weights, "
-                 f"their element-wise products and the sum; the first window sums to {fmt_ascii(first.total, 4)}. "
-                 f"The first {DETAIL_STEPS[0]} steps go one by one, then it fast-forwards "
-                 f"until the {oh}×{ow} intermediate map is complete."}
-    cap = {"zh": f"{layer} 第 {neuron} 个神经元在{src_zh}上的卷积：窗口与卷积核逐元素相乘再求和。"
-                 "该神经元的输出还要加上其他通道的中间结果和偏置。",
-           "en": f"{layer}, neuron {neuron}, on {src_en}: multiply the window and the kernel element by "
-                 "element, then add up. The neuron's output also adds the other channels' results and the "
-                 "bias."}
+    alt = {
+        "zh": f"动画：{layer} 第 {neuron} 个神经元的 3×3 卷积核在{src_zh}（贡献最大的通道）上滑动"
+        f"（图像 {slug}）。每一步写出窗口中的 9 个数值、卷积核权重、逐元素乘积及其和；"
+        f"例如第一个窗口的和为 {fmt_ascii(first.total, 4)}。前 {DETAIL_STEPS[0]} 步逐个展示，"
+        f"之后快进，直到填满 {oh}×{ow} 的中间结果。",
+        "en": f"Animation: the 3×3 kernel of neuron {neuron} in {layer} sliding over {src_en}, "
+        f"the channel that contributes most (image {slug}). "
+        f"Each step writes out the 9 input values under the window, the kernel weights, "
+        f"their element-wise products and the sum; the first window sums to {fmt_ascii(first.total, 4)}. "
+        f"The first {DETAIL_STEPS[0]} steps go one by one, then it fast-forwards "
+        f"until the {oh}×{ow} intermediate map is complete.",
+    }
+    cap = {
+        "zh": f"{layer} 第 {neuron} 个神经元在{src_zh}上的卷积：窗口与卷积核逐元素相乘再求和。"
+        "该神经元的输出还要加上其他通道的中间结果和偏置。",
+        "en": f"{layer}, neuron {neuron}, on {src_en}: multiply the window and the kernel element by "
+        "element, then add up. The neuron's output also adds the other channels' results and the "
+        "bias.",
+    }
     return Rendered(data, lay.width, lay.height, alt, cap)

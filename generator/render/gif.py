@@ -37,7 +37,7 @@ def _bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
         return None
-    cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(axis=0))
+    cols = np.flatnonzero(mask[rows[0] : rows[-1] + 1].any(axis=0))
     return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
@@ -50,8 +50,9 @@ def poster_first(frames: list, durations: list[int]) -> tuple[list, list[int]]:
     return frames[-1:] + frames[:-1], durations[-1:] + durations[:-1]
 
 
-def encode_gif(frames: Sequence[np.ndarray], colors: np.ndarray, durations: Sequence[int] | int,
-               loop: int = 0) -> bytes:
+def encode_gif(
+    frames: Sequence[np.ndarray], colors: np.ndarray, durations: Sequence[int] | int, loop: int = 0
+) -> bytes:
     """Frames (each (H, W) uint8 indices into `colors`, (N, 3) uint8, N <= 255 to leave a slot for
     transparency; 256 works without it) -> GIF bytes. durations: ms per frame (or one for all).
     loop=0 repeats forever. Consecutive identical frames are merged (their durations add up)."""
@@ -80,7 +81,7 @@ def encode_gif(frames: Sequence[np.ndarray], colors: np.ndarray, durations: Sequ
 
     transparent = len(colors) if len(colors) < 256 else None
     table = np.zeros((256, 3), np.uint8)  # global colour table, padded to 256 entries
-    table[:len(colors)] = colors
+    table[: len(colors)] = colors
     out = [b"GIF89a", struct.pack("<HHBBB", width, height, 0xF7, 0, 0), table.tobytes()]
     if len(merged) > 1:
         out.append(b"\x21\xff\x0bNETSCAPE2.0\x03\x01" + struct.pack("<H", loop) + b"\x00")
@@ -91,7 +92,9 @@ def encode_gif(frames: Sequence[np.ndarray], colors: np.ndarray, durations: Sequ
             out += [_control_block(ms, None), _image_block(frame, 0, 0)]
         else:
             changed = frame != prev
-            y0, y1, x0, x1 = _bbox(changed)  # never None: repeats were merged above
+            box = _bbox(changed)
+            assert box is not None  # repeats were merged above
+            y0, y1, x0, x1 = box
             sub = frame[y0:y1, x0:x1]
             if transparent is not None:
                 sub = np.where(changed[y0:y1, x0:x1], sub, np.uint8(transparent))
@@ -118,5 +121,7 @@ def encode_gif_rgb(frames: Sequence[np.ndarray], durations: Sequence[int] | int,
     mosaic = Image.fromarray(stack.reshape(-1, stack.shape[2], 3), mode="RGB")
     pal_img = mosaic.quantize(colors=255, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     index = np.asarray(pal_img).reshape(stack.shape[:3])
-    colors = np.asarray(pal_img.getpalette()[:255 * 3], dtype=np.uint8).reshape(-1, 3)
-    return encode_gif(list(index), colors[:int(index.max()) + 1], durations, loop)
+    palette = pal_img.getpalette()
+    assert palette is not None  # quantize() always makes a palette image
+    colors = np.asarray(palette[: 255 * 3], dtype=np.uint8).reshape(-1, 3)
+    return encode_gif(list(index), colors[: int(index.max()) + 1], durations, loop)

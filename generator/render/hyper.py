@@ -5,6 +5,7 @@ convolution (cross-correlation, as PyTorch's conv2d) of the input and kernel sho
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from matplotlib.patches import Rectangle
@@ -15,6 +16,9 @@ from generator.records import FigureSpec, RenderContext, Rendered
 from generator.render import colors, gif
 from generator.render.common import light_text
 from generator.render.mpl import Blitter, figure, fmt_fixed, index_frames
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 CELL = 30  # pixels per grid cell
 STEP_MS, HOLD_MS = 140, 1800
@@ -72,12 +76,13 @@ def convolve(x: np.ndarray, kernel: np.ndarray, p: int, s: int) -> np.ndarray:
     out = np.zeros((o, o), dtype=np.int64)
     for r in range(o):
         for c in range(o):
-            out[r, c] = int((padded[r * s:r * s + k, c * s:c * s + k] * kernel).sum())
+            out[r, c] = int((padded[r * s : r * s + k, c * s : c * s + k] * kernel).sum())
     return out
 
 
-def _cells(ax, x0: float, y0: float, values: np.ndarray, rgb: np.ndarray, ink: str = "#222222",
-           animated: bool = False) -> list[list]:
+def _cells(
+    ax: Axes, x0: float, y0: float, values: np.ndarray, rgb: np.ndarray, ink: str = "#222222", animated: bool = False
+) -> list[list]:
     """A grid of coloured squares with their numbers; returns [patch, text] per cell (row-major)."""
     out = []
     longest = max(len(fmt_fixed(v, 0)) for v in values.reshape(-1))
@@ -85,10 +90,27 @@ def _cells(ax, x0: float, y0: float, values: np.ndarray, rgb: np.ndarray, ink: s
     light = light_text(rgb, 110)
     for r in range(values.shape[0]):
         for c in range(values.shape[1]):
-            patch = ax.add_patch(Rectangle((x0 + c * CELL, y0 + r * CELL), CELL, CELL, facecolor=rgb[r, c] / 255,
-                                           edgecolor="#bbbbbb", lw=0.8, animated=animated))
-            text = ax.text(x0 + (c + 0.5) * CELL, y0 + (r + 0.5) * CELL, fmt_fixed(values[r, c], 0), ha="center",
-                           va="center", fontsize=size, color="white" if light[r, c] else ink, animated=animated)
+            patch = ax.add_patch(
+                Rectangle(
+                    (x0 + c * CELL, y0 + r * CELL),
+                    CELL,
+                    CELL,
+                    facecolor=rgb[r, c] / 255,
+                    edgecolor="#bbbbbb",
+                    lw=0.8,
+                    animated=animated,
+                )
+            )
+            text = ax.text(
+                x0 + (c + 0.5) * CELL,
+                y0 + (r + 0.5) * CELL,
+                fmt_fixed(values[r, c], 0),
+                ha="center",
+                va="center",
+                fontsize=size,
+                color="white" if light[r, c] else ink,
+                animated=animated,
+            )
             out.append([patch, text])
     return out
 
@@ -96,7 +118,7 @@ def _cells(ax, x0: float, y0: float, values: np.ndarray, rgb: np.ndarray, ink: s
 def _formula(st: Setting) -> tuple[str, bool]:
     """The output-size formula with the numbers, and whether it is valid."""
     o = output_size(st.w, st.k, st.p, st.s)
-    head = (f"(W \u2212 K + 2P) / S + 1 = ({st.w} \u2212 {st.k} + 2\u00b7{st.p}) / {st.s} + 1 = ")
+    head = f"(W \u2212 K + 2P) / S + 1 = ({st.w} \u2212 {st.k} + 2\u00b7{st.p}) / {st.s} + 1 = "
     if o is None:
         value = (st.w - st.k + 2 * st.p) / st.s + 1
         return head + f"{value:.2f}  \u2209 \u2124  \u2717", False
@@ -109,8 +131,14 @@ def _overflow(st: Setting) -> int:
     return 0 if output_size(st.w, st.k, st.p, st.s) else ((n - st.k) // st.s + 1) * st.s + st.k - n
 
 
-def _frames_for(st: Setting, hyper: str, width: int, height: int, pad_max: int, gap: int,
-                ) -> tuple[list[np.ndarray], list[int]]:
+def _frames_for(
+    st: Setting,
+    hyper: str,
+    width: int,
+    height: int,
+    pad_max: int,
+    gap: int,
+) -> tuple[list[np.ndarray], list[int]]:
     """One setting: the kernel sweeping the padded input while the output fills in."""
     x, kernel = sample_input(st.w), sample_kernel(st.k)
     padded = np.pad(x, st.p)
@@ -120,7 +148,7 @@ def _frames_for(st: Setting, hyper: str, width: int, height: int, pad_max: int, 
     o_lo, o_hi = colors.symmetric(out) if valid else (-1.0, 1.0)
     greys = colors.lut(colors.DENSE)
     in_rgb = greys[np.clip(padded * 20, 0, 255)]  # light greys: the numbers stay readable
-    in_rgb[:st.p], in_rgb[n - st.p:], in_rgb[:, :st.p], in_rgb[:, n - st.p:] = 255, 255, 255, 255
+    in_rgb[: st.p], in_rgb[n - st.p :], in_rgb[:, : st.p], in_rgb[:, n - st.p :] = 255, 255, 255, 255
     k_rgb = colors.apply(kernel, -1.5, 1.5, colors.lut(colors.WEIGHT))
 
     with figure(width, height) as fig:
@@ -136,8 +164,9 @@ def _frames_for(st: Setting, hyper: str, width: int, height: int, pad_max: int, 
         sym = SYMBOL[hyper]
         value = {"P": st.p, "K": st.k, "S": st.s}[sym]
         ax.text(width / 2, 30, f"{sym} = {value}", ha="center", va="center", fontsize=20, fontweight="bold")
-        others = ", ".join(f"{name} = {v}" for name, v in (("W", st.w), ("K", st.k), ("P", st.p), ("S", st.s))
-                           if name != sym)
+        others = ", ".join(
+            f"{name} = {v}" for name, v in (("W", st.w), ("K", st.k), ("P", st.p), ("S", st.s)) if name != sym
+        )
         ax.text(width / 2, 56, others, ha="center", va="center", fontsize=12, color="#666666")
 
         cells = _cells(ax, in_x, top, padded, in_rgb)
@@ -146,34 +175,79 @@ def _frames_for(st: Setting, hyper: str, width: int, height: int, pad_max: int, 
                 if min(r, c) < st.p or max(r, c) >= n - st.p:
                     cells[r * n + c][0].set(edgecolor="#cccccc", linestyle=(0, (2, 2)))
                     cells[r * n + c][1].set(color="#aaaaaa", fontsize=11)
-        ax.text(in_x + n * CELL / 2, top + n * CELL + 18, f"{st.w} \u00d7 {st.w}" +
-                (f" + P = {st.p}" if st.p else ""), ha="center", va="center", fontsize=11, color="#444444")
+        ax.text(
+            in_x + n * CELL / 2,
+            top + n * CELL + 18,
+            f"{st.w} \u00d7 {st.w}" + (f" + P = {st.p}" if st.p else ""),
+            ha="center",
+            va="center",
+            fontsize=11,
+            color="#444444",
+        )
         _cells(ax, k_x, k_y, kernel, k_rgb)
         ax.text(k_x - 40, top + pad_max * CELL / 2, "\u2217", ha="center", va="center", fontsize=26)
-        ax.text(k_x + st.k * CELL / 2, k_y + st.k * CELL + 18, f"{st.k} \u00d7 {st.k}", ha="center",
-                va="center", fontsize=11, color="#444444")
+        ax.text(
+            k_x + st.k * CELL / 2,
+            k_y + st.k * CELL + 18,
+            f"{st.k} \u00d7 {st.k}",
+            ha="center",
+            va="center",
+            fontsize=11,
+            color="#444444",
+        )
         ax.text(o_x - 40, top + pad_max * CELL / 2, "=", ha="center", va="center", fontsize=26)
         text, ok = _formula(st)
-        ax.text(width / 2, height - 30, text, ha="center", va="center", fontsize=15,
-                color="#222222" if ok else INVALID, fontweight="normal" if ok else "bold")
+        ax.text(
+            width / 2,
+            height - 30,
+            text,
+            ha="center",
+            va="center",
+            fontsize=15,
+            color="#222222" if ok else INVALID,
+            fontweight="normal" if ok else "bold",
+        )
 
         o = out.shape[0]
         o_y = top + (pad_max * CELL - o * CELL) / 2
-        window = ax.add_patch(Rectangle((0, 0), st.k * CELL, st.k * CELL, fill=False, lw=3, ec=ACCENT))
-        focus = ax.add_patch(Rectangle((0, 0), CELL, CELL, fill=False, lw=3, ec=ACCENT))
+        window = cast(Rectangle, ax.add_patch(Rectangle((0, 0), st.k * CELL, st.k * CELL, fill=False, lw=3, ec=ACCENT)))
+        focus = cast(Rectangle, ax.add_patch(Rectangle((0, 0), CELL, CELL, fill=False, lw=3, ec=ACCENT)))
         out_cells: list[list] = []
         if valid:
             o_rgb = colors.apply(out, o_lo, o_hi, colors.lut(colors.ACTIVATION))
             out_cells = _cells(ax, o_x, o_y, out, o_rgb)
-            ax.text(o_x + o * CELL / 2, o_y + o * CELL + 18, f"{o} \u00d7 {o}", ha="center", va="center",
-                    fontsize=11, color="#444444")
+            ax.text(
+                o_x + o * CELL / 2,
+                o_y + o * CELL + 18,
+                f"{o} \u00d7 {o}",
+                ha="center",
+                va="center",
+                fontsize=11,
+                color="#444444",
+            )
             for r in range(o):  # empty slots, filled as the kernel moves
                 for c in range(o):
-                    ax.add_patch(Rectangle((o_x + c * CELL, o_y + r * CELL), CELL, CELL, fill=False,
-                                           ec="#cccccc", lw=0.8, linestyle=(0, (2, 2))))
+                    ax.add_patch(
+                        Rectangle(
+                            (o_x + c * CELL, o_y + r * CELL),
+                            CELL,
+                            CELL,
+                            fill=False,
+                            ec="#cccccc",
+                            lw=0.8,
+                            linestyle=(0, (2, 2)),
+                        )
+                    )
         else:
-            ax.text(o_x + 2.5 * CELL, top + pad_max * CELL / 2, "\u2717", ha="center", va="center",
-                    fontsize=60, color=INVALID)
+            ax.text(
+                o_x + 2.5 * CELL,
+                top + pad_max * CELL / 2,
+                "\u2717",
+                ha="center",
+                va="center",
+                fontsize=60,
+                color=INVALID,
+            )
         for cell in out_cells:
             for artist in cell:
                 artist.set_animated(True)
@@ -203,8 +277,9 @@ def render_hyperparameter(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     """One hyperparameter's animation (spec.params["hyper"] in padding, kernel-size, stride)."""
     hyper = spec.params.get("hyper")
     if hyper not in SETTINGS:
-        raise FigureSpecError(f"hyperparameter figure {spec.id!r}: hyper must be one of {', '.join(HYPERS)}, "
-                              f"got {hyper!r}")
+        raise FigureSpecError(
+            f"hyperparameter figure {spec.id!r}: hyper must be one of {', '.join(HYPERS)}, got {hyper!r}"
+        )
     settings = SETTINGS[hyper]
     pad_max = max(st.w + 2 * st.p for st in settings)
     gap = max(80, 40 + max(_overflow(st) for st in settings) * CELL + 30)  # room for a red overflow
@@ -222,17 +297,21 @@ def render_hyperparameter(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         o = output_size(st.w, st.k, st.p, st.s)
         value = {"P": st.p, "K": st.k, "S": st.s}[sym]
         lines.append((value, o))
-    fixed = ", ".join(f"{n} = {v}" for n, v in (("W", settings[0].w), ("K", settings[0].k), ("P", settings[0].p),
-                                               ("S", settings[0].s)) if n != sym)
-    en_cases = "; ".join(f"{sym} = {v}: {f'{o} × {o}' if o else 'invalid (not a whole number of steps)'}"
-                         for v, o in lines)
+    fixed = ", ".join(
+        f"{n} = {v}"
+        for n, v in (("W", settings[0].w), ("K", settings[0].k), ("P", settings[0].p), ("S", settings[0].s))
+        if n != sym
+    )
+    en_cases = "; ".join(
+        f"{sym} = {v}: {f'{o} × {o}' if o else 'invalid (not a whole number of steps)'}" for v, o in lines
+    )
     zh_cases = "；".join(f"{sym} = {v}：{f'{o} × {o}' if o else '无效（步数不是整数）'}" for v, o in lines)
     name_zh = {"padding": "填充", "kernel-size": "卷积核大小", "stride": "步长"}[hyper]
     name_en = {"padding": "padding", "kernel-size": "kernel size", "stride": "stride"}[hyper]
     alt = {
         "zh": f"{name_zh}（{sym}）动画：{fixed}，卷积核在输入上滑动，逐格算出输出。输出尺寸：{zh_cases}。",
         "en": f"{name_en.capitalize()} ({sym}) animation with {fixed}: the kernel slides over the input and "
-              f"the output fills in cell by cell. Output size: {en_cases}.",
+        f"the output fills in cell by cell. Output size: {en_cases}.",
     }
     caption = {
         "zh": f"{name_zh}如何改变输出尺寸：(W − K + 2P) / S + 1。",

@@ -35,19 +35,26 @@ def render_input(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         c.heatmap(x_in[i], x, top, SIDE, SIDE, tint, 0.0, 1.0)
         c.colorbar(x, bar_y, SIDE, BAR, tint, 0.0, 1.0, [(0.0, "0"), (0.5, "0.5"), (1.0, "1")])
     rgb = c.rgb()
-    rgb[top:top + SIDE, xs[0]:xs[0] + SIDE] = resize_nearest(pixels, SIDE, SIDE)  # the photo itself
-    stats = {ch: (float(x_in[i].min()), float(x_in[i].mean()), float(x_in[i].max()))
-             for i, ch in enumerate(CHANNEL_NAMES)}
-    en_stats = "; ".join(f"{ch} {fmt_ascii(lo)} to {fmt_ascii(hi)} (mean {fmt_ascii(m)})"
-                         for ch, (lo, m, hi) in stats.items())
-    zh_stats = "；".join(f"{ch} 通道 {fmt_ascii(lo)} 到 {fmt_ascii(hi)}（平均 {fmt_ascii(m)}）"
-                         for ch, (lo, m, hi) in stats.items())
+    rgb[top : top + SIDE, xs[0] : xs[0] + SIDE] = resize_nearest(pixels, SIDE, SIDE)  # the photo itself
+    stats = {
+        ch: (float(x_in[i].min()), float(x_in[i].mean()), float(x_in[i].max())) for i, ch in enumerate(CHANNEL_NAMES)
+    }
+    en_stats = "; ".join(
+        f"{ch} {fmt_ascii(lo)} to {fmt_ascii(hi)} (mean {fmt_ascii(m)})" for ch, (lo, m, hi) in stats.items()
+    )
+    zh_stats = "；".join(
+        f"{ch} 通道 {fmt_ascii(lo)} 到 {fmt_ascii(hi)}（平均 {fmt_ascii(m)}）" for ch, (lo, m, hi) in stats.items()
+    )
     slug = probe.image.slug
-    alt = {"zh": f"输入图像 {slug}（{h}×{w} 像素，放大显示）及其红、绿、蓝三个通道，"
-                 f"每个通道的取值在 0 到 1 之间：{zh_stats}。",
-           "en": f"Input image {slug} ({h}×{w} pixels, enlarged) and its red, green and blue channels, "
-                 f"values between 0 and 1: {en_stats}."}
-    cap = {"zh": f"网络的输入：{h}×{w}×3 的数组，即红、绿、蓝三个通道。",
-           "en": f"The network's input: an array of {h}×{w}×3, i.e. three channels (red, green, blue)."}
+    alt = {
+        "zh": f"输入图像 {slug}（{h}×{w} 像素，放大显示）及其红、绿、蓝三个通道，"
+        f"每个通道的取值在 0 到 1 之间：{zh_stats}。",
+        "en": f"Input image {slug} ({h}×{w} pixels, enlarged) and its red, green and blue channels, "
+        f"values between 0 and 1: {en_stats}.",
+    }
+    cap = {
+        "zh": f"网络的输入：{h}×{w}×3 的数组，即红、绿、蓝三个通道。",
+        "en": f"The network's input: an array of {h}×{w}×3, i.e. three channels (red, green, blue).",
+    }
     data = encode_rgb(np.ascontiguousarray(rgb))
     return Rendered(data, c.width, c.height, alt, cap)

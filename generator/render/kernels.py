@@ -5,6 +5,7 @@ Kernel weights use BrBG centred at 0 everywhere."""
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -15,6 +16,11 @@ from generator.records import FigureSpec, RenderContext, Rendered
 from generator.render import colors, gif
 from generator.render.common import CHANNEL_NAMES, layer_of
 from generator.render.mpl import Blitter, figure, fmt_fixed, gap_cmap, index_frames, save
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.image import AxesImage
 
 CELL = 3  # kernel size
 GAP = 1  # blank cells between kernels in the mosaic
@@ -29,7 +35,7 @@ def mosaic(weight: np.ndarray) -> np.ndarray:
     img = np.full((in_c * step - GAP, out_c * step - GAP), np.nan)
     for o in range(out_c):
         for k in range(in_c):
-            img[k * step:k * step + CELL, o * step:o * step + CELL] = weight[o, k]
+            img[k * step : k * step + CELL, o * step : o * step + CELL] = weight[o, k]
     return img
 
 
@@ -45,8 +51,9 @@ def _size(weight: np.ndarray, cell: int | None = None) -> tuple[int, int, int]:
     return 80 + (out_c * step - GAP) * cell + 110, 66 + (in_c * step - GAP) * cell + 54, cell
 
 
-def _layout(fig, weight: np.ndarray, layer: str, lo: float, hi: float, title: str, cell: int,
-            bottom_px: int = 40):
+def _layout(
+    fig: Figure, weight: np.ndarray, layer: str, lo: float, hi: float, title: str, cell: int, bottom_px: int = 40
+) -> tuple[Axes, AxesImage]:
     """Axes with the mosaic, labels and colour bar: (axes, axes image)."""
     out_c, in_c = weight.shape[:2]
     step = CELL + GAP
@@ -86,28 +93,33 @@ def render_kernels(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     out_c, in_c = weight.shape[:2]
     lo, hi = colors.symmetric(weight)
     width, height, cell = _size(weight)
-    title = (f"{layer}: {out_c} neurons \u00d7 {in_c} input channels = {out_c * in_c} kernels of "
-             f"{CELL} \u00d7 {CELL}")
+    title = f"{layer}: {out_c} neurons \u00d7 {in_c} input channels = {out_c * in_c} kernels of {CELL} \u00d7 {CELL}"
     with figure(width, height) as fig:
         ax, _ = _layout(fig, weight, layer, lo, hi, title, cell)
         for o in range(out_c):  # bias of each neuron under its column
-            ax.text(o * (CELL + GAP) + 1, in_c * (CELL + GAP) - GAP + 0.4, f"b={fmt_fixed(bias[o])}", ha="center",
-                    va="top", fontsize=8, color="#444444")
+            ax.text(
+                o * (CELL + GAP) + 1,
+                in_c * (CELL + GAP) - GAP + 0.4,
+                f"b={fmt_fixed(bias[o])}",
+                ha="center",
+                va="top",
+                fontsize=8,
+                color="#444444",
+            )
         data, width, height = save(fig, ctx)
     norms = np.sqrt((weight.astype(np.float64) ** 2).sum(axis=(1, 2, 3)))  # (out_c,)
     strong = int(np.argmax(norms))
     alt = {
         "zh": f"{layer} 的全部卷积核：{out_c} 个神经元（列）× {in_c} 个输入通道（行），每个 {CELL}×{CELL}，"
-              f"用棕-蓝绿色标表示权重（范围 ±{hi:.3f}，0 为白色）；每列下方是该神经元的偏置。"
-              f"权重范数最大的是神经元 {strong}（{norms[strong]:.3f}）。",
+        f"用棕-蓝绿色标表示权重（范围 ±{hi:.3f}，0 为白色）；每列下方是该神经元的偏置。"
+        f"权重范数最大的是神经元 {strong}（{norms[strong]:.3f}）。",
         "en": f"All kernels of {layer}: {out_c} neurons (columns) × {in_c} input channels (rows), each "
-              f"{CELL}×{CELL}, weights in brown–blue-green (range ±{hi:.3f}, 0 is white); each neuron's bias "
-              f"is written under its column. Neuron {strong} has the largest weight norm ({norms[strong]:.3f}).",
+        f"{CELL}×{CELL}, weights in brown–blue-green (range ±{hi:.3f}, 0 is white); each neuron's bias "
+        f"is written under its column. Neuron {strong} has the largest weight norm ({norms[strong]:.3f}).",
     }
     caption = {
         "zh": f"{layer} 学到的 {out_c * in_c} 个 {CELL}×{CELL} 卷积核（共 {weight.size + bias.size:,} 个参数）。",
-        "en": f"The {out_c * in_c} learned {CELL}×{CELL} kernels of {layer} "
-              f"({weight.size + bias.size:,} parameters).",
+        "en": f"The {out_c * in_c} learned {CELL}×{CELL} kernels of {layer} ({weight.size + bias.size:,} parameters).",
     }
     return Rendered(data=data, width=width, height=height, alt=alt, caption=caption)
 
@@ -137,16 +149,16 @@ def render_kernel_evolution(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     data = gif.encode_gif(*index_frames(frames), durations)
     alt = {
         "zh": f"动画：{layer} 的 30 个 3×3 卷积核在训练中的变化，共 {epochs + 1} 帧（初始化和 {epochs} 个 epoch），"
-              f"所有帧使用同一色标（±{hi:.3f}）；从初始化到最后一个 epoch，权重平均变化 {change:.4f}。",
+        f"所有帧使用同一色标（±{hi:.3f}）；从初始化到最后一个 epoch，权重平均变化 {change:.4f}。",
         "en": f"Animation: the 30 3×3 kernels of {layer} during training, {epochs + 1} frames (initialisation "
-              f"and {epochs} epochs), one colour range for all frames (±{hi:.3f}); from initialisation to the "
-              f"last epoch the weights changed by {change:.4f} on average.",
+        f"and {epochs} epochs), one colour range for all frames (±{hi:.3f}); from initialisation to the "
+        f"last epoch the weights changed by {change:.4f} on average.",
     }
     caption = {
         "zh": f"训练让随机初始化（epoch 0）的卷积核逐渐变成有用的特征检测器；共 {epochs} 个 epoch，"
-              f"★ 标出权重被保留的第 {ctx.history.best_epoch} 个。",
+        f"★ 标出权重被保留的第 {ctx.history.best_epoch} 个。",
         "en": f"Training turns randomly initialised kernels (epoch 0) into useful feature detectors; "
-              f"{epochs} epochs, ★ marks epoch {ctx.history.best_epoch}, whose weights are kept.",
+        f"{epochs} epochs, ★ marks epoch {ctx.history.best_epoch}, whose weights are kept.",
     }
     return Rendered(data=data, width=width, height=height, alt=alt, caption=caption)
 
@@ -177,8 +189,13 @@ def render_logo(spec: FigureSpec, ctx: RenderContext) -> Rendered:
             x0, y0 = pad + x * (tile + gap), pad + y * (tile + gap)
             fill = tuple(int(c) for c in rgb[y, x])
             edge = tuple(int(c * 0.8) for c in rgb[y, x])  # a darker rim keeps near-white tiles visible
-            draw.rounded_rectangle((x0, y0, x0 + tile, y0 + tile), radius=tile // 5, fill=(*fill, 255),
-                                   outline=(*edge, 255), width=3 * scale)
+            draw.rounded_rectangle(
+                (x0, y0, x0 + tile, y0 + tile),
+                radius=tile // 5,
+                fill=(*fill, 255),
+                outline=(*edge, 255),
+                width=3 * scale,
+            )
     im = im.resize((LOGO_SIZE, LOGO_SIZE), Image.Resampling.LANCZOS)
     buf = io.BytesIO()
     im.save(buf, format="PNG", optimize=False, compress_level=9)  # fresh image: no metadata chunks
@@ -186,9 +203,9 @@ def render_logo(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     channel = _channel_names(CONV_LAYERS[0], weight.shape[1])[k]
     alt = {
         "zh": f"标志：{CONV_LAYERS[0]} 中权重范数最大的 3×3 卷积核（神经元 {o}，{channel} 通道），"
-              f"棕-蓝绿色表示权重：{values}。",
+        f"棕-蓝绿色表示权重：{values}。",
         "en": f"Logo: the 3×3 kernel of {CONV_LAYERS[0]} with the largest weight norm (neuron {o}, channel "
-              f"{channel}) in brown–blue-green: {values}.",
+        f"{channel}) in brown–blue-green: {values}.",
     }
     caption = {
         "zh": f"由训练得到的 {CONV_LAYERS[0]} 神经元 {o} 的 {channel} 通道卷积核绘制。",

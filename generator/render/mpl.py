@@ -15,6 +15,7 @@ import io
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -32,7 +33,7 @@ VECTOR_FORMATS = ("svg", "pdf")
 # Text inside figures is language-neutral (numbers, layer and class names): DejaVu Sans first, because
 # Noto CJK draws '×', '·', '−' full-width; CJK characters (e.g. a user's class names) fall back to Noto.
 FONT_FAMILY = ["DejaVu Sans", "Noto Sans CJK SC"]
-STYLE: dict[str, object] = {
+STYLE: dict[str, Any] = {
     "font.family": FONT_FAMILY,  # a list: matplotlib falls back glyph by glyph (a single family would not)
     "font.size": 10,
     "mathtext.fontset": "dejavusans",
@@ -61,10 +62,17 @@ def _silence_font_warnings() -> None:
         _quiet_fonts = True
 
 
+def _agg(fig: Figure) -> FigureCanvasAgg:
+    """The figure's Agg canvas (every figure here gets one in figure())."""
+    canvas = fig.canvas
+    assert isinstance(canvas, FigureCanvasAgg)
+    return canvas
+
+
 @contextmanager
 def figure(width_px: int, height_px: int) -> Iterator[Figure]:
     """A white Agg figure of exactly width_px x height_px pixels, released when the block ends."""
-    with _LOCK, matplotlib.rc_context(STYLE):
+    with _LOCK, matplotlib.rc_context(STYLE):  # type: ignore[arg-type]  # the stubs want literal rc keys
         _silence_font_warnings()
         fig = Figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI, facecolor="white")
         FigureCanvasAgg(fig)
@@ -78,8 +86,9 @@ def figure(width_px: int, height_px: int) -> Iterator[Figure]:
 
 def to_rgb(fig: Figure) -> np.ndarray:
     """Draw the figure and return its pixels: (H, W, 3) uint8."""
-    fig.canvas.draw()
-    return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    canvas = _agg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
 def save(fig: Figure, ctx: RenderContext) -> tuple[bytes, int, int]:
@@ -114,13 +123,13 @@ class Blitter:
         self.fig = fig
         for artist in animated:
             artist.set_animated(True)  # excluded from the full draw below
-        fig.canvas.draw()
-        self._background = fig.canvas.copy_from_bbox(fig.bbox)
+        _agg(fig).draw()
+        self._background = _agg(fig).copy_from_bbox(fig.bbox)
 
     def commit(self, artists: Sequence[Artist]) -> None:
         """Draw `artists` into the background for good: later frames show them without redrawing
         (cumulative animations draw each artist once)."""
-        canvas = self.fig.canvas
+        canvas = _agg(self.fig)
         canvas.restore_region(self._background)
         for artist in artists:
             self.fig.draw_artist(artist)
@@ -129,7 +138,7 @@ class Blitter:
     def frame(self, artists: Sequence[Artist]) -> np.ndarray:
         """The background plus `artists` (in order): (H, W, 4) uint8 RGBA (a plain copy, faster than
         slicing RGB; index_frames ignores alpha)."""
-        canvas = self.fig.canvas
+        canvas = _agg(self.fig)
         canvas.restore_region(self._background)
         for artist in artists:
             self.fig.draw_artist(artist)
@@ -174,11 +183,11 @@ def index_frames(frames: Sequence[np.ndarray]) -> tuple[list[np.ndarray], np.nda
         dist = ((centres[:, None, :] - palette[None, :, :]) ** 2).sum(axis=2)  # (M, N)
         table[rest] = np.argmin(dist, axis=1).astype(np.uint8)
     index = table[key]  # (P,)
-    current = index[:height * width].copy()
+    current = index[: height * width].copy()
     out, pos = [current.reshape(height, width)], height * width
     for diff in changes:  # replay the changes on the indexed picture
         current = current.copy()
-        current[diff] = index[pos:pos + diff.size]
+        current[diff] = index[pos : pos + diff.size]
         pos += diff.size
         out.append(current.reshape(height, width))
     return out, palette.astype(np.uint8)

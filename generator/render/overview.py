@@ -8,7 +8,7 @@ import numpy as np
 from generator.arch import LAYER_NAMES
 from generator.names import zh_label
 from generator.records import FigureSpec, ProbeResult, RenderContext, Rendered
-from generator.render.colors import ACTIVATION, CHANNEL_TINTS, LOGIT, figure_palette, stage_scale
+from generator.render.colors import ACTIVATION, CHANNEL_TINTS, LOGIT, Palette, figure_palette, stage_scale
 from generator.render.common import BAR, CHANNEL_NAMES, below_bar, end_ticks, probe_for
 from generator.render.png import encode_rgb
 from generator.render.text import Canvas, resize_nearest
@@ -21,7 +21,7 @@ OUT_W = 250  # width of the class-score column
 HEAD = 56  # header height: layer name and shape
 
 
-def _palette():
+def _palette() -> Palette:
     return figure_palette(*((t, 32) for t in CHANNEL_TINTS), (ACTIVATION, 101), (LOGIT, 32))
 
 
@@ -36,7 +36,7 @@ def _draw_scores(c: Canvas, probe: ProbeResult, classes: tuple[str, ...], x: int
         pred = i == probe.predicted
         c.text(x, ry, name, 15, bold=pred)
         length = max(2, int(round(float(probs[i]) * bar_max)))
-        c.heatmap(logits[i:i + 1].reshape(1, 1), x, ry + 24, length, 22, LOGIT, lo, hi)
+        c.heatmap(logits[i : i + 1].reshape(1, 1), x, ry + 24, length, 22, LOGIT, lo, hi)
         c.frame(x, ry + 24, length, 22, "accent" if pred else "ink", 3 if pred else 1)
         c.text(x + length + 8, ry + 35, f"{100 * float(probs[i]):.1f}%", 13, anchor="lm", bold=pred)
 
@@ -88,21 +88,25 @@ def render_overview(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     c.colorbar(xo, bar_y, OUT_W - 70, BAR, LOGIT, lo, hi, end_ticks(lo, hi, 2), size=11)
 
     rgb = c.rgb()
-    rgb[first:first + D, PAD:PAD + D] = resize_nearest(probe.image.pixels, D, D)
+    rgb[first : first + D, PAD : PAD + D] = resize_nearest(probe.image.pixels, D, D)
     pred = probe.predicted
     prob = 100 * float(probe.stages["softmax"][pred])
     slug = probe.image.slug
     truth = probe.image.label
     truth_en = f" (true class: {classes[truth]})" if truth is not None else ""
     truth_zh = f"（真实类别：{zh_label(classes[truth])}）" if truth is not None else ""
-    alt = {"zh": f"图像 {slug} 通过 TinyVGG 的全过程：左起为输入的红、绿、蓝通道，"
-                 f"随后每列是一层（conv_1_1 到 max_pool_2）的 10 个神经元激活图，红色为负、蓝色为正；"
-                 f"最右为 {len(classes)} 个类别的得分，预测为 {zh_label(classes[pred])}，概率 {prob:.1f}%{truth_zh}。",
-           "en": f"Image {slug} passing through TinyVGG: from the left, the input's red, green and blue "
-                 f"channels, then one column per layer (conv_1_1 to max_pool_2) with its 10 neuron maps, "
-                 f"red negative and blue positive; on the right the scores of the {len(classes)} classes, "
-                 f"predicting {classes[pred]} with probability {prob:.1f}%{truth_en}."}
-    cap = {"zh": f"网络总览：每列一层，每个方块是一个神经元的激活图；预测：{zh_label(classes[pred])}，{prob:.1f}%。",
-           "en": f"Network overview: one column per layer, one square per neuron; prediction: "
-                 f"{classes[pred]} ({prob:.1f}%)."}
+    alt = {
+        "zh": f"图像 {slug} 通过 TinyVGG 的全过程：左起为输入的红、绿、蓝通道，"
+        f"随后每列是一层（conv_1_1 到 max_pool_2）的 10 个神经元激活图，红色为负、蓝色为正；"
+        f"最右为 {len(classes)} 个类别的得分，预测为 {zh_label(classes[pred])}，概率 {prob:.1f}%{truth_zh}。",
+        "en": f"Image {slug} passing through TinyVGG: from the left, the input's red, green and blue "
+        f"channels, then one column per layer (conv_1_1 to max_pool_2) with its 10 neuron maps, "
+        f"red negative and blue positive; on the right the scores of the {len(classes)} classes, "
+        f"predicting {classes[pred]} with probability {prob:.1f}%{truth_en}.",
+    }
+    cap = {
+        "zh": f"网络总览：每列一层，每个方块是一个神经元的激活图；预测：{zh_label(classes[pred])}，{prob:.1f}%。",
+        "en": f"Network overview: one column per layer, one square per neuron; prediction: "
+        f"{classes[pred]} ({prob:.1f}%).",
+    }
     return Rendered(encode_rgb(np.ascontiguousarray(rgb)), width, height, alt, cap)

@@ -48,7 +48,7 @@ def pool_steps(probe: ProbeResult, layer: str, neuron: int) -> list[PoolStep]:
     steps = []
     for p in sweep_positions(oh * ow, STEPS[0], sum(STEPS)):
         r, c = divmod(p, ow)
-        window = x[2 * r:2 * r + 2, 2 * c:2 * c + 2].copy()
+        window = x[2 * r : 2 * r + 2, 2 * c : 2 * c + 2].copy()
         i, j = divmod(int(np.argmax(window)), 2)
         steps.append(PoolStep(r, c, window, (i, j), float(window[i, j])))
     return steps
@@ -99,8 +99,16 @@ def render_pool(spec: FigureSpec, ctx: RenderContext) -> Rendered:
                 cx, cy = x_cells + j * CELL, y_cells + i * CELL
                 c.fill(cx, cy, CELL, CELL, int(idx[i, j]))
                 c.frame(cx, cy, CELL, CELL, "ink")
-                c.text(cx + CELL // 2, cy + CELL // 2, fmt_ascii(st.window[i, j]), 11, anchor="mm", crisp=True,
-                       bold=(i, j) == st.argmax, color="white" if light[i, j] else "mark")
+                c.text(
+                    cx + CELL // 2,
+                    cy + CELL // 2,
+                    fmt_ascii(st.window[i, j]),
+                    11,
+                    anchor="mm",
+                    crisp=True,
+                    bold=(i, j) == st.argmax,
+                    color="white" if light[i, j] else "mark",
+                )
         i, j = st.argmax
         c.frame(x_cells + j * CELL + 1, y_cells + i * CELL + 1, CELL - 2, CELL - 2, "accent", 3)
         c.text(x_cells + CELL, y_cells + 2 * CELL + 10, f"= {fmt_ascii(st.value)}", 14, anchor="mt", bold=True)
@@ -108,15 +116,19 @@ def render_pool(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     data = sweep_animation(base, steps, draw, 700, lambda s: 700 if s < STEPS[0] else 120)
     kept = 100.0 * out.size / x.size
     slug = probe.image.slug
-    alt = {"zh": f"动画：图像 {slug} 的 {layer} 第 {neuron} 个神经元的最大池化。"
-                 f"2×2 窗口以步长 2 在 {prev} 的 {h}×{w} 激活图上移动，每次写出 4 个值并保留其中最大的一个，"
-                 f"逐步填满 {oh}×{ow} 的输出（只保留 {kept:.0f}% 的数值），"
-                 f"输出取值 {fmt_ascii(out.min())} 到 {fmt_ascii(out.max())}。",
-           "en": f"Animation: max pooling for neuron {neuron} of {layer} on image {slug}. A 2×2 window moves "
-                 f"with stride 2 over the {h}×{w} map of {prev}; each step writes the 4 values and keeps the "
-                 f"largest, "
-                 f"filling in the {oh}×{ow} output ({kept:.0f}% of the values remain), values "
-                 f"{fmt_ascii(out.min())} to {fmt_ascii(out.max())}."}
-    cap = {"zh": f"最大池化：每个 2×2 窗口只保留最大值，{h}×{w} 变为 {oh}×{ow}。",
-           "en": f"Max pooling: each 2×2 window keeps only its maximum; {h}×{w} becomes {oh}×{ow}."}
+    alt = {
+        "zh": f"动画：图像 {slug} 的 {layer} 第 {neuron} 个神经元的最大池化。"
+        f"2×2 窗口以步长 2 在 {prev} 的 {h}×{w} 激活图上移动，每次写出 4 个值并保留其中最大的一个，"
+        f"逐步填满 {oh}×{ow} 的输出（只保留 {kept:.0f}% 的数值），"
+        f"输出取值 {fmt_ascii(out.min())} 到 {fmt_ascii(out.max())}。",
+        "en": f"Animation: max pooling for neuron {neuron} of {layer} on image {slug}. A 2×2 window moves "
+        f"with stride 2 over the {h}×{w} map of {prev}; each step writes the 4 values and keeps the "
+        f"largest, "
+        f"filling in the {oh}×{ow} output ({kept:.0f}% of the values remain), values "
+        f"{fmt_ascii(out.min())} to {fmt_ascii(out.max())}.",
+    }
+    cap = {
+        "zh": f"最大池化：每个 2×2 窗口只保留最大值，{h}×{w} 变为 {oh}×{ow}。",
+        "en": f"Max pooling: each 2×2 window keeps only its maximum; {h}×{w} becomes {oh}×{ow}.",
+    }
     return Rendered(data, width, height, alt, cap)

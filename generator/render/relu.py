@@ -55,16 +55,20 @@ def render_relu(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     zeroed, total = relu_counts(probe, layer, neuron)
     share = 100.0 * zeroed / total
     slug = probe.image.slug
-    alt = {"zh": f"图像 {slug} 的 {conv} 第 {neuron} 个神经元输出"
-                 f"（左，取值 {fmt_ascii(before.min())} 到 {fmt_ascii(before.max())}）"
-                 f"经过 ReLU 后（右，{layer}，取值 {fmt_ascii(after.min())} 到 {fmt_ascii(after.max())}）。"
-                 f"{total} 个值中有 {zeroed} 个（{share:.1f}%）为负，被置为 0（白色）；正值保持不变。"
-                 f"两图使用同一颜色范围 ±{fmt_ascii(hi)}。",
-           "en": f"The output of neuron {neuron} of {conv} for image {slug} "
-                 f"(left, values {fmt_ascii(before.min())} to {fmt_ascii(before.max())}) "
-                 f"and after ReLU (right, {layer}, values {fmt_ascii(after.min())} to {fmt_ascii(after.max())}). "
-                 f"{zeroed} of {total} values ({share:.1f}%) were negative and became 0 (white); "
-                 f"positive values are unchanged. Both use the colour range ±{fmt_ascii(hi)}."}
-    cap = {"zh": f"ReLU 把 {layer} 第 {neuron} 个神经元的 {zeroed} 个负值（{share:.1f}%）变为 0。",
-           "en": f"ReLU sets {zeroed} negative values ({share:.1f}%) of neuron {neuron} in {layer} to 0."}
+    alt = {
+        "zh": f"图像 {slug} 的 {conv} 第 {neuron} 个神经元输出"
+        f"（左，取值 {fmt_ascii(before.min())} 到 {fmt_ascii(before.max())}）"
+        f"经过 ReLU 后（右，{layer}，取值 {fmt_ascii(after.min())} 到 {fmt_ascii(after.max())}）。"
+        f"{total} 个值中有 {zeroed} 个（{share:.1f}%）为负，被置为 0（白色）；正值保持不变。"
+        f"两图使用同一颜色范围 ±{fmt_ascii(hi)}。",
+        "en": f"The output of neuron {neuron} of {conv} for image {slug} "
+        f"(left, values {fmt_ascii(before.min())} to {fmt_ascii(before.max())}) "
+        f"and after ReLU (right, {layer}, values {fmt_ascii(after.min())} to {fmt_ascii(after.max())}). "
+        f"{zeroed} of {total} values ({share:.1f}%) were negative and became 0 (white); "
+        f"positive values are unchanged. Both use the colour range ±{fmt_ascii(hi)}.",
+    }
+    cap = {
+        "zh": f"ReLU 把 {layer} 第 {neuron} 个神经元的 {zeroed} 个负值（{share:.1f}%）变为 0。",
+        "en": f"ReLU sets {zeroed} negative values ({share:.1f}%) of neuron {neuron} in {layer} to 0.",
+    }
     return Rendered(c.png(), c.width, c.height, alt, cap)

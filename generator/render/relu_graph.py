@@ -34,14 +34,13 @@ def render_relu_graph(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         ax.grid(True, color="#e0e0e0", lw=0.6)
         ax.set_axisbelow(True)
         ax.text(-X_RANGE / 2, 0.35, "x < 0  \u2192  0", ha="center", fontsize=12, color="#555555")
-        ax.text(X_RANGE / 2 + 0.3, X_RANGE / 2 - 0.6, "x \u2265 0  \u2192  x", ha="left", fontsize=12,
-                color="#2166ac")
+        ax.text(X_RANGE / 2 + 0.3, X_RANGE / 2 - 0.6, "x \u2265 0  \u2192  x", ha="left", fontsize=12, color="#2166ac")
         data, width, height = save(fig, ctx)
     alt = {
         "zh": f"ReLU 函数图像：横轴 x 从 −{X_RANGE:g} 到 {X_RANGE:g}；x 小于 0 时输出 0（水平线），"
-              "x 大于等于 0 时输出等于 x（斜率为 1 的直线）。",
+        "x 大于等于 0 时输出等于 x（斜率为 1 的直线）。",
         "en": f"Graph of the ReLU function for x from −{X_RANGE:g} to {X_RANGE:g}: the output is 0 for "
-              "negative x (a flat line) and equal to x for x ≥ 0 (a line of slope 1).",
+        "negative x (a flat line) and equal to x for x ≥ 0 (a line of slope 1).",
     }
     caption = {
         "zh": "ReLU(x) = max(0, x)：负数变为 0，正数原样通过。",

@@ -47,7 +47,7 @@ def text_mask(text: str, size: int, bold: bool = False, crisp: bool = False) -> 
     f = font(size, bold, _has_cjk(text))
     ascent, descent = f.getmetrics()
     left, _, right, _ = f.getbbox(text, anchor="ls")
-    width = max(1, right - min(left, 0))
+    width = max(1, int(right - min(left, 0)))
     im = Image.new("L", (width, ascent + descent), 0)
     draw = ImageDraw.Draw(im)
     if crisp:
@@ -100,7 +100,7 @@ class Canvas:
         return color if isinstance(color, int) else self.palette.solid(color)
 
     def fill(self, x: int, y: int, w: int, h: int, color: int | str) -> None:
-        self.pix[max(y, 0):max(y + h, 0), max(x, 0):max(x + w, 0)] = self.color(color)
+        self.pix[max(y, 0) : max(y + h, 0), max(x, 0) : max(x + w, 0)] = self.color(color)
 
     def frame(self, x: int, y: int, w: int, h: int, color: int | str, width: int = 1) -> None:
         """Outline of the box (x, y, w, h), drawn `width` pixels outwards from its edge."""
@@ -110,21 +110,30 @@ class Canvas:
         self.fill(x - width, y, width, h, c)
         self.fill(x + w, y, width, h, c)
 
-    def blit(self, index: np.ndarray, x: int, y: int, width: int | None = None,
-             height: int | None = None) -> None:
+    def blit(self, index: np.ndarray, x: int, y: int, width: int | None = None, height: int | None = None) -> None:
         """Paste an index array at (x, y), resized nearest-neighbour to width x height if given."""
         if width is not None or height is not None:
             index = resize_nearest(index, height or index.shape[0], width or index.shape[1])
         h, w = index.shape
-        self.pix[y:y + h, x:x + w] = index
+        self.pix[y : y + h, x : x + w] = index
 
-    def heatmap(self, values: np.ndarray, x: int, y: int, width: int, height: int, scale: str,
-                lo: float, hi: float) -> None:
+    def heatmap(
+        self, values: np.ndarray, x: int, y: int, width: int, height: int, scale: str, lo: float, hi: float
+    ) -> None:
         """Colour a 2-D array on palette scale `scale` over [lo, hi] and paste it resized."""
         self.blit(self.palette.index(values, lo, hi, scale), x, y, width, height)
 
-    def text(self, x: int, y: int, text: str, size: int = 13, color: str = "ink", anchor: str = "lt",
-             bold: bool = False, crisp: bool = False) -> tuple[int, int, int, int]:
+    def text(
+        self,
+        x: int,
+        y: int,
+        text: str,
+        size: int = 13,
+        color: str = "ink",
+        anchor: str = "lt",
+        bold: bool = False,
+        crisp: bool = False,
+    ) -> tuple[int, int, int, int]:
         """Draw `text` anchored at (x, y): anchor[0] in l/m/r, anchor[1] in t/m/b (of the line box).
         On white, "ink" text is antialiased through the ink ramp; elsewhere (or in other colours)
         glyph pixels are thresholded to the solid colour, which keeps the palette fixed (crisp=True
@@ -139,7 +148,7 @@ class Canvas:
         if mx1 <= mx0 or my1 <= my0:
             return x0, y0, w, h
         m = mask[my0:my1, mx0:mx1]
-        region = self.pix[y0 + my0:y0 + my1, x0 + mx0:x0 + mx1]
+        region = self.pix[y0 + my0 : y0 + my1, x0 + mx0 : x0 + mx1]
         solid = np.uint8(self.palette.solid(color))
         if color == "ink" or f"{color}-ramp" in self.palette:
             start, levels = self.palette.part(color if color == "ink" else f"{color}-ramp")
@@ -151,8 +160,19 @@ class Canvas:
             region[m >= 128] = solid
         return x0, y0, w, h
 
-    def colorbar(self, x: int, y: int, length: int, thickness: int, scale: str, lo: float, hi: float,
-                 ticks: list[tuple[float, str]], vertical: bool = False, size: int = 11) -> None:
+    def colorbar(
+        self,
+        x: int,
+        y: int,
+        length: int,
+        thickness: int,
+        scale: str,
+        lo: float,
+        hi: float,
+        ticks: list[tuple[float, str]],
+        vertical: bool = False,
+        size: int = 11,
+    ) -> None:
         """A colour strip for palette scale `scale` over [lo, hi] with labelled ticks.
         Horizontal: low end on the left, labels below. Vertical: low end at the bottom, labels right."""
         ramp = self.palette.index(np.linspace(lo, hi, length), lo, hi, scale)
@@ -182,4 +202,3 @@ class Canvas:
 
     def png(self, compress_level: int = 6) -> bytes:
         return encode_indexed(self.pix, self.palette.colors, compress_level)
-

@@ -31,9 +31,15 @@ def _save(r: ProbeResult, path: Path) -> dict:
     arrays.update({f"stage.{k}": v for k, v in r.stages.items()})
     arrays.update({f"inter.{k}": v for k, v in r.intermediates.items()})
     save_arrays({k: np.ascontiguousarray(v) for k, v in arrays.items()}, path)
-    return {"slug": r.image.slug, "source": r.image.source, "label": r.image.label, "predicted": r.predicted,
-            "logits": r.stages["output"].tolist(), "probs": r.stages["softmax"].tolist(),
-            "pixels": pixels_digest(r.image.pixels)}
+    return {
+        "slug": r.image.slug,
+        "source": r.image.source,
+        "label": r.image.label,
+        "predicted": r.predicted,
+        "logits": r.stages["output"].tolist(),
+        "probs": r.stages["softmax"].tolist(),
+        "pixels": pixels_digest(r.image.pixels),
+    }
 
 
 def image_stage(train_dir: Path, path: Path, out: Path) -> None:
@@ -52,8 +58,10 @@ def _reference_accuracy(cfg: BuildConfig, data: Dataset) -> dict | None:
 
     state, meta = load_weights(Path(cfg.reference_weights))
     if list(meta.get("classes", [])) != list(data.classes):
-        raise ConfigError(f"reference_weights: {cfg.reference_weights} was trained on other classes "
-                          f"({', '.join(meta.get('classes', []))}); use it with the tiny-imagenet-10 dataset")
+        raise ConfigError(
+            f"reference_weights: {cfg.reference_weights} was trained on other classes "
+            f"({', '.join(meta.get('classes', []))}); use it with the tiny-imagenet-10 dataset"
+        )
     model = to_module(state, len(data.classes))
     pred = predict_all(model, data.test_x)
     return {"name": "CNN Explainer", "test_acc": float((pred == data.test_y).mean())}
@@ -69,14 +77,16 @@ def probe_stage(cfg: BuildConfig, data: Dataset, train_dir: Path, out: Path) -> 
     records = [_save(r, out / "samples" / f"{r.image.slug}.safetensors") for r in probe(model, samples)]
     state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
     facts = base_facts(meta["classes"], meta["classes_zh"])
-    facts.update({
-        "dataset": meta["dataset"], "profile": cfg.profile, "metrics": meta["metrics"],
-        "history": meta["history"],
-        "confusion": confusion_matrix(data.test_y, predicted, len(data.classes)).tolist(),
-        "biases": {layer: state[f"{layer}.bias"].tolist() for layer in [*CONV_LAYERS, "output"]},
-        "samples": records,
-        "reference": _reference_accuracy(cfg, data),
-    })
+    facts.update(
+        {
+            "dataset": meta["dataset"],
+            "profile": cfg.profile,
+            "metrics": meta["metrics"],
+            "history": meta["history"],
+            "confusion": confusion_matrix(data.test_y, predicted, len(data.classes)).tolist(),
+            "biases": {layer: state[f"{layer}.bias"].tolist() for layer in [*CONV_LAYERS, "output"]},
+            "samples": records,
+            "reference": _reference_accuracy(cfg, data),
+        }
+    )
     write_json(out / "facts.json", facts)
-
-

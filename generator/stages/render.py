@@ -66,14 +66,28 @@ def make_context(cfg: BuildConfig, out: BuildOutput, slugs: set[str]) -> RenderC
     weights = load_file(str(out.train_dir / "model.safetensors"))
     kernels = load_file(str(out.train_dir / "history.safetensors"))["kernels"]
     h = facts["history"]
-    history = History(train_loss=h["train_loss"], train_acc=h["train_acc"], val_loss=h["val_loss"],
-                      val_acc=h["val_acc"], kernels=kernels, best_epoch=h["best_epoch"])
-    return RenderContext(classes=tuple(facts["classes"]), weights=weights, probes=probes, history=history,
-                         confusion=np.array(facts["confusion"]), scale=cfg.render.scale, featured=facts["featured"])
+    history = History(
+        train_loss=h["train_loss"],
+        train_acc=h["train_acc"],
+        val_loss=h["val_loss"],
+        val_acc=h["val_acc"],
+        kernels=kernels,
+        best_epoch=h["best_epoch"],
+    )
+    return RenderContext(
+        classes=tuple(facts["classes"]),
+        weights=weights,
+        probes=probes,
+        history=history,
+        confusion=np.array(facts["confusion"]),
+        scale=cfg.render.scale,
+        featured=facts["featured"],
+    )
 
 
-def render_figures(cfg: BuildConfig, out: BuildOutput, specs: list[FigureSpec],
-                   progress: bool) -> Iterator[tuple[FigureSpec, Rendered]]:
+def render_figures(
+    cfg: BuildConfig, out: BuildOutput, specs: list[FigureSpec], progress: bool
+) -> Iterator[tuple[FigureSpec, Rendered]]:
     """Draw `specs` (in parallel across cores), yielding them in order."""
     global _RENDERING
     ctx = make_context(cfg, out, {spec.image for spec in specs if spec.image})
@@ -84,8 +98,17 @@ def render_figures(cfg: BuildConfig, out: BuildOutput, specs: list[FigureSpec],
         _RENDERING = False
 
 
-def render_single(cfg: BuildConfig, out: BuildOutput, kind: str, image: Path | None, layer: str | None,
-                  neuron: int | None, hyper: str | None, fmt: str = "", zoom: int = 1) -> tuple[FigureSpec, Rendered]:
+def render_single(
+    cfg: BuildConfig,
+    out: BuildOutput,
+    kind: str,
+    image: Path | None,
+    layer: str | None,
+    neuron: int | None,
+    hyper: str | None,
+    fmt: str = "",
+    zoom: int = 1,
+) -> tuple[FigureSpec, Rendered]:
     """One figure for any image (a user's own too), from the cached model, not cached itself. `fmt` is one
     of catalog.formats(kind) ("" = the kind's own); `zoom` (PNG only) multiplies its pixels: the kinds
     drawn with matplotlib are redrawn at that resolution, the others enlarged pixel by pixel."""
@@ -113,5 +136,6 @@ def render_single(cfg: BuildConfig, out: BuildOutput, kind: str, image: Path | N
     rendered = render_one(spec, ctx)
     if zoom == 1:
         return spec, rendered
-    return spec, dataclasses.replace(rendered, data=enlarge(rendered.data, zoom), width=rendered.width * zoom,
-                                     height=rendered.height * zoom)
+    return spec, dataclasses.replace(
+        rendered, data=enlarge(rendered.data, zoom), width=rendered.width * zoom, height=rendered.height * zoom
+    )

@@ -18,20 +18,32 @@ def train_stage(cfg: BuildConfig, data: Dataset, out: Path, progress: bool) -> N
     save_arrays(result.state, out / "model.safetensors")
     save_arrays({"kernels": result.history.kernels.astype(np.float32)}, out / "history.safetensors")
     h = result.history
-    write_json(out / "meta.json", {
-        "architecture": "TinyVGG",
-        "classes": list(data.classes),
-        "classes_zh": [CLASS_NAMES_ZH.get(c, c) for c in data.classes],
-        "dataset": data.name,
-        "data_spec": data.spec,
-        "train_config": cfg.train.__dict__,
-        "history": {"train_loss": h.train_loss, "train_acc": h.train_acc, "val_loss": h.val_loss,
-                    "val_acc": h.val_acc, "best_epoch": h.best_epoch},
-        "metrics": {"test_acc": result.test_acc, "val_acc": h.val_acc[h.best_epoch - 1],
-                    "epochs": len(h.train_loss), "best_epoch": h.best_epoch,
-                    "train_seconds": round(result.seconds, 2), "train_images": len(data.train_y),
-                    "val_images": len(data.val_y), "test_images": len(data.test_y)},
-        "torch_threads": torch.get_num_threads(),
-    })
-
-
+    write_json(
+        out / "meta.json",
+        {
+            "architecture": "TinyVGG",
+            "classes": list(data.classes),
+            "classes_zh": [CLASS_NAMES_ZH.get(c, c) for c in data.classes],
+            "dataset": data.name,
+            "data_spec": data.spec,
+            "train_config": cfg.train.__dict__,
+            "history": {
+                "train_loss": h.train_loss,
+                "train_acc": h.train_acc,
+                "val_loss": h.val_loss,
+                "val_acc": h.val_acc,
+                "best_epoch": h.best_epoch,
+            },
+            "metrics": {
+                "test_acc": result.test_acc,
+                "val_acc": h.val_acc[h.best_epoch - 1],
+                "epochs": len(h.train_loss),
+                "best_epoch": h.best_epoch,
+                "train_seconds": round(result.seconds, 2),
+                "train_images": len(data.train_y),
+                "val_images": len(data.val_y),
+                "test_images": len(data.test_y),
+            },
+            "torch_threads": torch.get_num_threads(),
+        },
+    )
