@@ -38,6 +38,7 @@ async function choose(key, blob, name) {
     page.current = {key, name, pixels, result: forward(page.model, pixels)};
     for (const select of page.pickers) select.value = config.samples.some((s) => s.slug === key) ? key : '';
     for (const v of page.views) v.update();
+    document.documentElement.dataset.tvImage = key; // which image every player shows (read by the tests)
     document.documentElement.dataset.tvSteps = 'ready';
   } catch (error) {
     if (asked === page.asked) for (const v of page.views) v.error(`${t.error} ${error.message}`);
