@@ -20,17 +20,18 @@ from generator.values import class_name
 # Figures with a player (animated in their GIF) or a hover view (relu).
 KINDS = frozenset({"conv-detail", "conv-overview", "pool", "softmax", "hyperparameter", "relu"})
 MARK = "data-tv-kind"  # on the figures steps.js enhances; a page without one gets no script
-PLAYGROUND = "tv-playground"
+PLAYGROUND = "tv-playground"  # class of the playground's placeholder <div> in the hyperparameters chapter
 # The settings each hyperparameter GIF shows, (W, K, P, S): render/hyper.SETTINGS (a test keeps them equal;
 # importing that module would import matplotlib into every build).
 HYPERS = {"padding": [(4, 3, p, 1) for p in (0, 1, 2)], "kernel-size": [(5, k, 0, 1) for k in (2, 3, 4, 5)],
-          "stride": [(7, 3, 0, s) for s in (1, 2, 3)]}  # class of the playground's placeholder <div> in the hyperparameters chapter
+          "stride": [(7, 3, 0, s) for s in (1, 2, 3)]}
 
 TEXT = {
     "zh": {
         "play": "播放", "pause": "暂停", "back": "上一步", "forward": "下一步", "scrub": "步骤",
         "step": "第 {i} / {n} 步", "image": "图片", "yours": "你的图片…", "loading": "正在加载模型…",
-        "error": "出错了：", "keys": "空格键播放/暂停，←/→ 逐步；把鼠标移到输出上（或点按）可查看任一像素的计算。",
+        "error": "出错了：",
+        "keys": "空格键播放/暂停，←/→ 逐步；把鼠标移到输出上（或点按）可查看任一像素的计算。",
         "mapKeys": "方向键移动所选像素", "input": "输入", "output": "输出", "channel": "通道", "neuron": "神经元",
         "channels": ["R", "G", "B"], "window": "窗口 x", "kernel": "卷积核 w", "products": "逐元素乘积 x·w",
         "partial": "求和", "bias": "偏置", "result": "结果", "model": "模型输出",
@@ -44,7 +45,8 @@ TEXT = {
         "W": "输入尺寸 W", "P": "填充 P", "K": "卷积核大小 K", "S": "步长 S", "out": "输出尺寸",
         "exact": "W − K + 2P = {span} 能被 S = {s} 整除：输出为 {o}×{o}。",
         "inexact": "W − K + 2P = {span} 不能被 S = {s} 整除：卷积核走不出整数步。PyTorch 等框架把除法向下取整，"
-                   "输出为 {o}×{o}，填充后输入的最后 {left} 行和 {left} 列永远不会被卷积核覆盖。设计网络时应避免这种组合。",
+                   "输出为 {o}×{o}，填充后输入的最后 {left} 行和 {left} 列永远不会被卷积核覆盖。"
+                   "设计网络时应避免这种组合。",
         "playground": "超参数实验场",
     },
     "en": {
@@ -58,7 +60,8 @@ TEXT = {
         "conv": "{layer}[{r}, {c}] = the sum of every channel's products + the bias",
         "relu": "{layer}[{r}, {c}]: input x = {x}, max(0, x) = {y}",
         "pool": "{layer}[{r}, {c}] = max(2×2 window) = {y}", "winner": "maximum",
-        "logits": "Step 1: the logits z (the last layer's output)", "exps": "Step 2: exponentials e^z, and their sum Σ = {sum}",
+        "logits": "Step 1: the logits z (the last layer's output)",
+        "exps": "Step 2: exponentials e^z, and their sum Σ = {sum}",
         "classStep": "Step 3: divide, class by class", "predicted": "Prediction: {name} ({p})",
         "pick": "Choose a class to see its formula", "class": "class", "prob": "probability",
         "hyperName": {"padding": "padding P", "kernel-size": "kernel size K", "stride": "stride S"},

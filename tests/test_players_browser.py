@@ -82,9 +82,11 @@ def hover(page: Page, root, r: int, c: int, side: int) -> None:
 READ_CONV = """
 (panel) => ({r: +panel.dataset.r, c: +panel.dataset.c,
   rows: [...panel.querySelectorAll('.tv-arith-row')].map((row) => Object.fromEntries(
-    ['window', 'kernel', 'products'].map((role) => [role, [...row.querySelectorAll(`table[data-role=${role}] td`)]
+    ['window', 'kernel', 'products'].map((role) => [role,
+      [...row.querySelectorAll(`table[data-role=${role}] td`)]
       .map((td) => +td.dataset.v)]).concat([['partial', +row.querySelector('[data-role=partial]').dataset.v]]))),
-  ...Object.fromEntries(['sum', 'bias', 'result', 'model'].map((k) => [k, +panel.querySelector(`[data-role=${k}]`).dataset.v])),
+  ...Object.fromEntries(['sum', 'bias', 'result', 'model'].map(
+    (k) => [k, +panel.querySelector(`[data-role=${k}]`).dataset.v])),
   shown: panel.querySelector('[data-role=result]').textContent})
 """
 
@@ -271,7 +273,8 @@ def test_hover_and_step_respond_within_50_ms(ctx, built_site: BuiltSite) -> None
     page.locator('figure[data-tv-player="conv-detail"] select.tv-pick-layer').select_option("conv_1_2")
     worst = page.evaluate("""() => {
       const fig = document.querySelector('figure[data-tv-player="conv-detail"]');
-      const map = fig.querySelector('.tv-map-out'), b = map.getBoundingClientRect(), fwd = fig.querySelector('.tv-pl-fwd');
+      const map = fig.querySelector('.tv-map-out'), b = map.getBoundingClientRect();
+      const fwd = fig.querySelector('.tv-pl-fwd');
       const time = (fn) => { const t0 = performance.now(); fn(); return performance.now() - t0; };
       const move = (i) => map.dispatchEvent(new PointerEvent('pointermove', {bubbles: true,
         clientX: b.left + (i + 0.5) * b.width / 20, clientY: b.top + (i + 0.5) * b.height / 20}));
