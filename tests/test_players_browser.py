@@ -163,6 +163,34 @@ def test_pool_winner_equals_max_pool2d(ctx, built_site: BuiltSite) -> None:
     assert not traffic.console, traffic.console
 
 
+def test_relu_hover_shows_x_and_max_0_x(ctx, built_site: BuiltSite) -> None:
+    page, traffic = ctx
+    traffic.clear()
+    open_page(page, built_site, "activation/")
+    slug = page.evaluate("document.documentElement.dataset.tvImage")
+    st = stages(slug)
+    view = page.locator('figure[data-tv-view="relu"]')
+    rng = random.Random(3)
+    for layer, before, neuron in (("relu_1_1", "conv_1_1", 0), ("relu_2_2", "conv_2_2", 4)):
+        view.locator("select.tv-pick-layer").select_option(layer)
+        view.locator("select.tv-pick-neuron").select_option(str(neuron))
+        x = st[before][neuron]
+        side = x.shape[-1]
+        for _ in range(3):
+            r, c = rng.randrange(side), rng.randrange(side)
+            target = view.locator(".tv-map-pin").nth(1)
+            target.scroll_into_view_if_needed()
+            box = target.bounding_box()
+            page.mouse.move(box["x"] + (c + 0.5) * box["width"] / side, box["y"] + (r + 0.5) * box["height"] / side)
+            panel = view.locator(".tv-arith")
+            assert (panel.get_attribute("data-r"), panel.get_attribute("data-c")) == (str(r), str(c))
+            got_x = float(panel.locator('[data-role="input"]').get_attribute("data-v"))
+            got_y = float(panel.locator('[data-role="result"]').get_attribute("data-v"))
+            assert abs(got_x - float(x[r, c])) <= 1e-5
+            assert abs(got_y - float(F.relu(x)[r, c])) <= 1e-5 and got_y == max(0.0, got_x)
+    assert not traffic.console, traffic.console
+
+
 def test_softmax_numbers_equal_torch_softmax(ctx, built_site: BuiltSite) -> None:
     page, traffic = ctx
     traffic.clear()

@@ -96,7 +96,7 @@ export function playground(root, t) {
     return el('label', {class: 'tv-hp-label'}, el('span', {text: t[key]}), input, shown);
   });
   root.replaceChildren(el('h3', {text: t.playground}), el('div', {class: 'tv-hp-controls'}, ...controls), stage, player.bar,
-                       el('p', {class: 'tv-pl-keys', text: t.keys.split('；')[0].split('; ')[0]}));
+                       el('p', {class: 'tv-pl-keys', text: t.keysPlain}));
   function update() {
     const b = setting({w: values.W, k: values.K, p: values.P, s: values.S}, t);
     stage.replaceChildren(b.root);
