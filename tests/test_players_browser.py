@@ -132,6 +132,36 @@ def test_conv_hover_arithmetic_equals_conv2d(ctx, built_site: BuiltSite) -> None
     assert not traffic.console, traffic.console
 
 
+def test_keyboard_moves_the_pixel_and_an_upload_drives_the_players(ctx, built_site: BuiltSite) -> None:
+    """The arrow keys on the output map move the pixel (not the player); the reader's own image (here a
+    sample's 64x64 PNG, uploaded) is what every player then computes."""
+    page, traffic = ctx
+    traffic.clear()
+    open_page(page, built_site, "en/convolution/")
+    player = page.locator('figure[data-tv-player="conv-detail"]')
+    panel = player.locator(".tv-arith")
+    player.locator(".tv-map-out").focus()
+    step = player.get_attribute("data-step")
+    for key, want in (("ArrowRight", ("0", "1")), ("ArrowDown", ("1", "1")), ("ArrowRight", ("1", "2"))):
+        page.keyboard.press(key)
+        assert (panel.get_attribute("data-r"), panel.get_attribute("data-c")) == want
+    assert player.get_attribute("data-step") == step
+    facts = json.loads((latest(REPO / ".cache", "probe") / "facts.json").read_text(encoding="utf-8"))
+    slug = facts["samples"][-1]["slug"]
+    png = next((built_site.root / "live" / "samples").glob(f"{slug}-*.png"))
+    player.locator("input.tv-file").set_input_files(png)
+    page.wait_for_function("document.documentElement.dataset.tvImage === 'yours'")
+    w = weights()
+    out = F.conv2d(stages(slug)["input"][None], w["conv_1_1.weight"], w["conv_1_1.bias"])[0, 0]
+    hover(page, player, 40, 21, out.shape[0])
+    got = panel.evaluate(READ_CONV)
+    assert (got["r"], got["c"]) == (40, 21)
+    assert abs(got["result"] - float(out[40, 21])) <= 1e-5
+    softmax = page.locator('figure[data-tv-player="softmax"]')
+    assert softmax.count() == 0 or softmax.locator("select.tv-pick-image").input_value() == ""
+    assert not traffic.console, traffic.console
+
+
 def test_pool_winner_equals_max_pool2d(ctx, built_site: BuiltSite) -> None:
     page, traffic = ctx
     traffic.clear()

@@ -68,7 +68,13 @@ export function hyperView(ctx) {
   const settings = page.config.hypers[ctx.hyper] || [];
   const stage = el('div', {class: 'tv-hp-host'});
   ctx.body(stage, player.bar);
-  const built = settings.map(([w, k, p, s]) => setting({w, k, p, s}, t));
+  const symbol = {padding: 'P', 'kernel-size': 'K', stride: 'S'}[ctx.hyper];
+  const built = settings.map(([W, K, P, S]) => {
+    const b = setting({w: W, k: K, p: P, s: S}, t), values = {W, K, P, S};
+    const others = Object.keys(values).filter((n) => n !== symbol).map((n) => `${n} = ${values[n]}`).join(', ');
+    b.root.prepend(el('p', {class: 'tv-hp-title'}, el('strong', {text: `${symbol} = ${values[symbol]}`}), ` (${others})`));
+    return b;
+  });
   const starts = [];
   let total = 0, shown = null;
   for (const b of built) { starts.push(total); total += b.count; }
