@@ -248,6 +248,9 @@ def test_softmax_numbers_equal_torch_softmax(ctx, built_site: BuiltSite) -> None
 
 
 def test_playground_output_size_is_conv2d_shape_or_flagged(ctx, built_site: BuiltSite) -> None:
+    """All 108 combinations: the output's size and cells are F.conv2d's on the figures' input and kernel."""
+    from generator.render.hyper import sample_input, sample_kernel
+
     page, traffic = ctx
     traffic.clear()
     open_page(page, built_site, "en/hyperparameters/")
@@ -267,7 +270,11 @@ def test_playground_output_size_is_conv2d_shape_or_flagged(ctx, built_site: Buil
                     assert int(formula.get_attribute("data-out")) == shape[-1], (w, p, k, s)
                     exact = (w - k + 2 * p) % s == 0
                     assert formula.get_attribute("data-exact") == str(exact).lower(), (w, p, k, s)
-                    assert box.locator(".tv-hp-out .tv-hp-cell").count() == shape[-1] ** 2
+                    x = torch.tensor(sample_input(w), dtype=torch.float32)[None, None]
+                    kernel = torch.tensor(sample_kernel(k), dtype=torch.float32)[None, None]
+                    want = F.conv2d(x, kernel, padding=p, stride=s)[0, 0].round().int().reshape(-1).tolist()
+                    cells = box.locator(".tv-hp-out .tv-hp-cell").evaluate_all("cs => cs.map(c => +c.textContent)")
+                    assert cells == want, (w, p, k, s)
                     if not exact:
                         left = w + 2 * p - ((shape[-1] - 1) * s + k)
                         assert box.locator(".tv-hp-note").text_content().count(f"last {left} row") == 1
@@ -378,6 +385,18 @@ def test_without_javascript_the_pages_show_their_gifs(browser: Browser, built_si
         assert page.locator("figure.tv-hyperparameter img").first.is_visible()
     finally:
         context.close()
+
+
+def test_print_shows_the_gifs_not_the_players(ctx, built_site: BuiltSite) -> None:
+    page, _ = ctx
+    open_page(page, built_site, "convolution/")
+    page.emulate_media(media="print")
+    try:
+        assert page.locator("figure.tv-conv-detail img").is_visible()
+        assert page.locator("figure.tv-conv-detail .tv-pl").is_hidden()
+    finally:
+        page.emulate_media(media="screen")
+    assert page.locator("figure.tv-conv-detail img").is_hidden()
 
 
 def test_module_sizes_within_budget() -> None:
