@@ -397,17 +397,3 @@ def test_print_shows_the_gifs_not_the_players(ctx, built_site: BuiltSite) -> Non
     finally:
         page.emulate_media(media="screen")
     assert page.locator("figure.tv-conv-detail img").is_hidden()
-
-
-def test_module_sizes_within_budget() -> None:
-    """The JavaScript the players add stays within 60 KB uncompressed."""
-    added = ("steps.js", "player.js", "views.js", "softmax.js", "playground.js", "loader.js")
-    total = sum((REPO / "generator" / "assets" / name).stat().st_size for name in added)
-    assert total <= 60_000, total
-
-
-def test_hyper_settings_match_the_gifs() -> None:
-    from generator.render.hyper import SETTINGS
-    from generator.steps import HYPERS
-
-    assert {k: [tuple(s.__dict__.values()) for s in v] for k, v in SETTINGS.items()} == HYPERS
