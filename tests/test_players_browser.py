@@ -107,6 +107,9 @@ def test_conv_hover_arithmetic_equals_conv2d(ctx, built_site: BuiltSite) -> None
         for layer, neuron in (("conv_1_1", 0), ("conv_1_2", 3), ("conv_2_1", 7)):
             player.locator("select.tv-pick-layer").select_option(layer)
             player.locator("select.tv-pick-neuron").select_option(str(neuron))
+            # the GIF's caption describes conv_1_1 neuron 0 of the featured image: shown only with it
+            same = (layer, neuron, slug) == ("conv_1_1", 0, player.get_attribute("data-tv-image"))
+            assert player.locator(":scope > figcaption").is_visible() == same
             x = st[PREVIOUS[layer]]  # (in_c, H, W)
             out = F.conv2d(x[None], w[f"{layer}.weight"], w[f"{layer}.bias"])[0, neuron]  # (H-2, W-2)
             side = out.shape[0]

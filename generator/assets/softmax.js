@@ -29,6 +29,7 @@ export function softmaxView(ctx) {
     rows.forEach((r, k) => r.btn.setAttribute('aria-pressed', String(k === i)));
     const name = page.config.classes[i];
     formula.dataset.class = i;
+    formula.setAttribute('aria-live', player.state === 'playing' ? 'off' : 'polite');
     formula.replaceChildren(el('span', {class: 'tv-sm-p', text: `p(${name}) = `}),
       `e^(`, snum(n.z[i] - n.shift, 'z'), ') / Σ = ', snum(n.exps[i], 'exp'), ' / ', snum(n.total, 'sum'),
       ' = ', el('strong', {}, snum(n.probs[i], 'p')));

@@ -73,7 +73,7 @@ function enhance(fig) {
   ui.append(el('p', {class: 'tv-pl-keys', text: keys}));
   fig.insertBefore(ui, fig.querySelector('figcaption'));
   const caption = fig.querySelector('figcaption');
-  return {
+  const wrapper = {
     update() {
       view.update();
       status.textContent = '';
@@ -86,6 +86,8 @@ function enhance(fig) {
     error(message) { status.textContent = message; },
     kind,
   };
+  ctx.refresh = () => wrapper.update(); // another layer or neuron chosen in the view
+  return wrapper;
 }
 
 async function start() {

@@ -119,7 +119,7 @@ export function convView(ctx) {
   const stage = el('div', {class: 'tv-conv-stage'}), panel = el('div', {class: 'tv-arith', 'aria-live': 'polite'});
   const out = mapBox(t.output, 'tv-map-out');
   let rows = [], data = null, positions = [0];
-  ctx.tools(...neuronPicker(ctx, 'conv', (layer, neuron) => { ctx.layer = layer; ctx.neuron = neuron; update(); }));
+  ctx.tools(...neuronPicker(ctx, 'conv', (layer, neuron) => { ctx.layer = layer; ctx.neuron = neuron; ctx.refresh(); }));
   ctx.body(stage, panel, player.bar);
   pickable(out, `${t.output}: ${t.mapKeys}`, (r, c) => { player.go(player.step, true); show(r, c, true); });
 
@@ -181,6 +181,7 @@ export function convView(ctx) {
         el('span', {class: 'tv-op', text: 'Σ ='}), num(s, 'partial')));
     }
     const result = total + d.bias;
+    panel.setAttribute('aria-live', player && player.state === 'playing' ? 'off' : 'polite');
     panel.dataset.r = r;
     panel.dataset.c = c;
     panel.replaceChildren(
@@ -198,7 +199,7 @@ export function poolView(ctx) {
   const inp = mapBox(t.input, 'tv-map-pin'), out = mapBox(t.output, 'tv-map-pout');
   const cells = el('div', {class: 'tv-pool-cells'}), panel = el('div', {class: 'tv-arith', 'aria-live': 'polite'});
   let d = null, positions = [0];
-  ctx.tools(...neuronPicker(ctx, 'pool', (layer, neuron) => { ctx.layer = layer; ctx.neuron = neuron; update(); }));
+  ctx.tools(...neuronPicker(ctx, 'pool', (layer, neuron) => { ctx.layer = layer; ctx.neuron = neuron; ctx.refresh(); }));
   ctx.body(el('div', {class: 'tv-pool-stage'}, inp.wrap, el('span', {class: 'tv-op', text: '→'}), cells,
               el('span', {class: 'tv-op', text: '→'}), out.wrap), panel, player.bar);
   pickable(out, `${t.output}: ${t.mapKeys}`, (r, c) => { player.go(player.step, true); show(r, c, true); });
@@ -227,6 +228,7 @@ export function poolView(ctx) {
     const g = grid(win, 2, 2, 'window', best);
     g.dataset.winner = best;
     cells.replaceChildren(g);
+    panel.setAttribute('aria-live', player && player.state === 'playing' ? 'off' : 'polite');
     panel.dataset.r = r;
     panel.dataset.c = c;
     panel.replaceChildren(el('p', {class: 'tv-arith-head'}, `${d.layer}[${r}, ${c}] = max(`,
@@ -238,12 +240,12 @@ export function poolView(ctx) {
 
 /** ReLU (no animation, so no player): hover a pixel of the output for x and max(0, x). */
 export function reluView(ctx) {
-  const {page, root} = ctx, t = page.t;
+  const {page, root} = ctx, t = page.t, player = null;
   const inp = mapBox(t.input, 'tv-map-pin'), out = mapBox(t.output, 'tv-map-pin');
   const panel = el('div', {class: 'tv-arith', 'aria-live': 'polite'});
   let d = null;
   root.dataset.tvView = 'relu';
-  ctx.tools(...neuronPicker(ctx, 'relu', (layer, neuron) => { ctx.layer = layer; ctx.neuron = neuron; update(); }));
+  ctx.tools(...neuronPicker(ctx, 'relu', (layer, neuron) => { ctx.layer = layer; ctx.neuron = neuron; ctx.refresh(); }));
   ctx.body(el('div', {class: 'tv-pool-stage'}, inp.wrap, el('span', {class: 'tv-op', text: 'max(0, x) →'}), out.wrap), panel);
   pickable(out, `${t.output}: ${t.mapKeys}`, (r, c) => show(r, c));
 
@@ -262,6 +264,7 @@ export function reluView(ctx) {
     const p = r * d.h + c;
     inp.mark(r, c, 1);
     out.mark(r, c, 1);
+    panel.setAttribute('aria-live', player && player.state === 'playing' ? 'off' : 'polite');
     panel.dataset.r = r;
     panel.dataset.c = c;
     const [before, after] = t.relu.replace('{layer}', d.layer).replace('{r}', r).replace('{c}', c).split('{x}');
