@@ -283,6 +283,10 @@ def test_playground_output_size_is_conv2d_shape_or_flagged(ctx, built_site: Buil
                         assert box.locator(".tv-hp-note").text_content().count(f"last {left} row") == 1
                     seen += 1
     assert seen == 108
+    slider = box.locator('input[data-param="W"]')  # the controls work from the keyboard too
+    slider.focus()
+    page.keyboard.press("ArrowLeft")
+    assert slider.input_value() == "6" and "(6 − 5 + 2·2) / 3" in box.locator(".tv-hp-formula").text_content()
     assert not traffic.console, traffic.console
 
 

@@ -66,9 +66,10 @@ export class Player {
     this.schedule();
   }
 
+  /** Keys are the player's unless a form control has them (its own scrubber excepted: space toggles). */
   owns(e) {
-    const tag = e.target.tagName;
-    return !(tag === 'SELECT' || tag === 'INPUT' && e.target.type !== 'range' || e.target.isContentEditable);
+    const target = e.target;
+    return target === this.scrub || !(['SELECT', 'INPUT', 'TEXTAREA'].includes(target.tagName) || target.isContentEditable);
   }
 
   key(e) {
