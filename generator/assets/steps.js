@@ -69,7 +69,7 @@ function enhance(fig) {
   if (NEEDS_MODEL.has(kind)) tools.append(...imagePicker());
   const view = VIEWS[kind](ctx);
   ui.append(status);
-  const keys = {relu: t.mapKeys, softmax: t.keysSoftmax, hyperparameter: t.keysPlain}[kind] || t.keys;
+  const keys = {relu: t.reluKeys, softmax: t.keysSoftmax, hyperparameter: t.keysPlain}[kind] || t.keys;
   ui.append(el('p', {class: 'tv-pl-keys', text: keys}));
   fig.insertBefore(ui, fig.querySelector('figcaption'));
   const caption = fig.querySelector('figcaption');

@@ -59,6 +59,14 @@ export function mapBox(label, cls = '') {
   };
 }
 
+/** A map with a caption under it; .caption(text) sets it. */
+function captioned(m) {
+  const cap = el('figcaption');
+  m.fig = el('figure', {class: 'tv-conv-outfig'}, m.wrap, cap);
+  m.caption = (text) => { cap.textContent = text; };
+  return m;
+}
+
 /** Hover, tap and arrow keys over a map -> onPick(r, c). */
 export function pickable(m, label, onPick) {
   const at = {r: 0, c: 0};
@@ -196,12 +204,12 @@ export function convView(ctx) {
 /** Max pooling: the 2x2 window, its winner, the pooled map filling in (the GIF's 24 steps). */
 export function poolView(ctx) {
   const {page, root} = ctx, t = page.t, player = new Player(root, ctx.kind, t);
-  const inp = mapBox(t.input, 'tv-map-pin'), out = mapBox(t.output, 'tv-map-pout');
+  const inp = captioned(mapBox(t.input, 'tv-map-pin')), out = captioned(mapBox(t.output, 'tv-map-pout'));
   const cells = el('div', {class: 'tv-pool-cells'}), panel = el('div', {class: 'tv-arith', 'aria-live': 'polite'});
   let d = null, positions = [0];
   ctx.tools(...neuronPicker(ctx, 'pool', (layer, neuron) => { ctx.layer = layer; ctx.neuron = neuron; ctx.refresh(); }));
-  ctx.body(el('div', {class: 'tv-pool-stage'}, inp.wrap, el('span', {class: 'tv-op', text: '→'}), cells,
-              el('span', {class: 'tv-op', text: '→'}), out.wrap), panel, player.bar);
+  ctx.body(el('div', {class: 'tv-pool-stage'}, inp.fig, el('span', {class: 'tv-op', text: '→'}), cells,
+              el('span', {class: 'tv-op', text: '→'}), out.fig), panel, player.bar);
   pickable(out, `${t.output}: ${t.mapKeys}`, (r, c) => { player.go(player.step, true); show(r, c, true); });
 
   function update() {
@@ -212,6 +220,8 @@ export function poolView(ctx) {
     const [lo, hi] = symmetric(result.layers[prev]);
     inp.paint(colors, 'RdBu', x, h, h, lo, hi);
     out.paint(colors, 'RdBu', y, oh, oh, lo, hi);
+    inp.caption(`${prev} · ${t.neuron} ${neuron} (${h}×${h})`);
+    out.caption(`${layer} · ${t.neuron} ${neuron} (${oh}×${oh})`);
     d = {layer, neuron, prev, h, oh, x, y};
     positions = sweepPositions(oh * oh, 8, 24);
     player.setSteps(positions.length, (i) => show(Math.floor(positions[i] / oh), positions[i] % oh, false),
@@ -241,12 +251,12 @@ export function poolView(ctx) {
 /** ReLU (no animation, so no player): hover a pixel of the output for x and max(0, x). */
 export function reluView(ctx) {
   const {page, root} = ctx, t = page.t, player = null;
-  const inp = mapBox(t.input, 'tv-map-pin'), out = mapBox(t.output, 'tv-map-pin');
+  const inp = captioned(mapBox(t.input, 'tv-map-pin')), out = captioned(mapBox(t.output, 'tv-map-pin'));
   const panel = el('div', {class: 'tv-arith', 'aria-live': 'polite'});
   let d = null;
   root.dataset.tvView = 'relu';
   ctx.tools(...neuronPicker(ctx, 'relu', (layer, neuron) => { ctx.layer = layer; ctx.neuron = neuron; ctx.refresh(); }));
-  ctx.body(el('div', {class: 'tv-pool-stage'}, inp.wrap, el('span', {class: 'tv-op', text: 'max(0, x) →'}), out.wrap), panel);
+  ctx.body(el('div', {class: 'tv-pool-stage'}, inp.fig, el('span', {class: 'tv-op', text: 'max(0, x) →'}), out.fig), panel);
   pickable(out, `${t.output}: ${t.mapKeys}`, (r, c) => show(r, c));
 
   function update() {
@@ -257,6 +267,8 @@ export function reluView(ctx) {
     const [lo, hi] = symmetric(d.x);
     inp.paint(colors, 'RdBu', d.x, h, h, lo, hi);
     out.paint(colors, 'RdBu', d.y, h, h, lo, hi);
+    inp.caption(`${prev} · ${t.neuron} ${neuron} (x)`);
+    out.caption(`${layer} · ${t.neuron} ${neuron}`);
     show(0, 0);
   }
 
