@@ -323,6 +323,31 @@ def test_player_contract_keyboard_and_no_js_fallback(ctx, built_site: BuiltSite)
     assert not traffic.console, traffic.console
 
 
+def test_steps_follow_the_gifs_order(ctx, built_site: BuiltSite) -> None:
+    """Step i shows the window the GIF's frame i shows (render/common.sweep_positions)."""
+    from generator.render.common import sweep_positions
+    from generator.render.conv import DETAIL_STEPS, OVERVIEW_STEPS
+    from generator.render.pool import STEPS
+
+    page, _ = ctx
+    for path, kind, side, (first, rest) in (("convolution/", "conv-detail", 62, DETAIL_STEPS),
+                                            ("convolution/", "conv-overview", 62, OVERVIEW_STEPS),
+                                            ("pooling/", "pool", 30, STEPS)):
+        open_page(page, built_site, path)
+        root = page.locator(f'figure[data-tv-player="{kind}"]')
+        want = [divmod(p, side) for p in sweep_positions(side * side, first, first + rest)]
+        got = root.evaluate("""(fig) => {
+          const scrub = fig.querySelector('.tv-pl-scrub'), panel = fig.querySelector('.tv-arith'), out = [];
+          for (let i = 0; i <= +scrub.max; i++) {
+            scrub.value = i;
+            scrub.dispatchEvent(new Event('input'));
+            out.push([+panel.dataset.r, +panel.dataset.c]);
+          }
+          return out;
+        }""")
+        assert [tuple(x) for x in got] == want, kind
+
+
 def test_reduced_motion_starts_paused_on_the_last_step(browser: Browser, built_site: BuiltSite) -> None:
     context, page, traffic = new_page(browser, reduced_motion="reduce")
     try:
