@@ -9,6 +9,8 @@ view) and turns each figure into a player drawn from the numbers it computes for
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from mkdocs.utils import get_relative_url
 
 from generator.arch import layer_shapes
@@ -84,7 +86,7 @@ TEXT = {
 }
 
 
-def figure_attrs(entry: dict) -> dict[str, object]:
+def figure_attrs(entry: Mapping[str, object]) -> dict[str, object]:
     """data-* attributes telling steps.js what a figure shows ({} for figures without a player)."""
     if entry["kind"] not in KINDS:
         return {}
