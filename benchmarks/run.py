@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tempfile.mkdtemp(prefix="tinyvgg-bench-"))
         (tmp / "site-src").mkdir()
         code = snapshot_code(tmp / "code")  # before anything imports generator
-    from benchmarks import bench_data, bench_figures, bench_full, bench_inpage, bench_render, bench_site
+    from benchmarks import bench_data, bench_figures, bench_full, bench_inpage, bench_render, bench_site, bench_steps
 
     rows: list[Row] = []
     details: dict = {}
@@ -125,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         if "9" in wanted:
             step("9 the model in the page (headless Chromium)")
             got, details["inpage"] = bench_inpage.inpage_rows(ws.site)
+            rows += got
+            got, details["players"] = bench_steps.steps_rows(ws.site)
             rows += got
         if "2" in wanted:
             step(f"2 warm rebuild vs plain mkdocs build: one untimed build each, then {args.runs} timed")

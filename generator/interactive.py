@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from generator.usage import SiteFigures
 
 ASSETS = Path(__file__).resolve().parent / "assets"
-MODULES = ("live.js", "forward.js", "image.js", "draw.js", "detail.js", "live.css")
+MODULES = ("live.js", "forward.js", "image.js", "draw.js", "detail.js", "live.css", "loader.js",  # the live view
+           "steps.js", "player.js", "views.js", "softmax.js", "playground.js", "steps.css")  # generator/steps.py
 
 TEXT = {
     "zh": {

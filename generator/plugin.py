@@ -20,7 +20,7 @@ from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-from generator import i18n, interactive, site_checks
+from generator import i18n, interactive, site_checks, steps
 from generator import pages as gen_pages
 from generator.build import catalog, prepare, render
 from generator.cache import atomic_write
@@ -72,7 +72,7 @@ def build_config(opts: TinyVGGConfig, config_file: str | None) -> BuildConfig:
 
 def figure_html(entry: ManifestEntry, src: str, lang: str) -> Html:
     """One self-contained line of HTML (safe inside lists, admonitions and tabs)."""
-    return el("figure", {"class": f"tv-figure tv-{entry['kind']}"},
+    return el("figure", {"class": f"tv-figure tv-{entry['kind']}", **steps.figure_attrs(entry)},
               el("img", {"src": src, "alt": entry["alt"][lang], "loading": "lazy", "width": entry["width"],
                          "height": entry["height"]}),
               el("figcaption", None, entry["caption"][lang]))
@@ -225,11 +225,14 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
     @event_priority(50)  # before glightbox wraps the images and the search plugin reads the page
     def on_page_content(self, content: str, page: Page, config: MkDocsConfig, files: Files) -> str:
         stash = self._stash.pop(page.file.src_uri, None)
-        if not stash:
-            return content
-        # A token alone in its paragraph becomes the block itself (no <p> around a <figure>).
-        return re.sub(rf"<p>{self._token}(\d+)E</p>|{self._token}(\d+)E",
-                      lambda m: stash[int(m.group(1) or m.group(2))], content)
+        if stash:
+            # A token alone in its paragraph becomes the block itself (no <p> around a <figure>).
+            content = re.sub(rf"<p>{self._token}(\d+)E</p>|{self._token}(\d+)E",
+                             lambda m: stash[int(m.group(1) or m.group(2))], content)
+        if self.figs is not None and self.figs.exported is not None and steps.wanted(content):
+            # the step-by-step players (generator/steps.py): one config and one module per page
+            content += steps.page_script(self.figs.facts, self.figs.exported, page.url or ".", i18n.page_lang(config))
+        return content
 
     def resolve(self, code: Shortcode, page: Page, lang: str) -> str:
         assert self.figs is not None

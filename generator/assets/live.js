@@ -12,7 +12,8 @@
 //   tinyvgg.forward(pixels)      64*64*3 integers 0..255, row-major RGB -> {layers, logits, probs, top1}
 //   await tinyvgg.load(blob)     a File or Blob -> its 64*64*3 pixels (centre crop, area averaging)
 
-import {forward, loadModel, LAYERS, SIZE} from './forward.js';
+import {forward, LAYERS, SIZE} from './forward.js';
+import {loadShared} from './loader.js';
 import {loadImage} from './image.js';
 import {drawMap, drawPixels, symmetric} from './draw.js';
 import {showDetail} from './detail.js';
@@ -36,13 +37,7 @@ function el(tag, props = {}, ...children) {
 
 // ---- the public API ---------------------------------------------------------------------------
 
-const ready = Promise.all([
-  loadModel(new URL(config.model, document.baseURI)),
-  fetch(new URL(config.colors, document.baseURI)).then((r) => {
-    if (!r.ok) throw new Error(`tinyvgg: cannot load ${config.colors} (HTTP ${r.status})`);
-    return r.json();
-  }),
-]).then(([model, colors]) => {
+const ready = loadShared(config).then(({model, colors}) => {
   if (model.classes !== config.classes.length) throw new Error('tinyvgg: the model and the page disagree on the classes');
   state.model = model;
   state.colors = colors;
