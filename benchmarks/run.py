@@ -33,23 +33,42 @@ DEFAULT_JSON = REPO / "benchmarks" / "results" / "latest.json"
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="benchmarks/run.py", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="benchmarks/run.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--full", action="store_true", help="also row 6: train the full profile (minutes)")
     p.add_argument("--runs", type=int, default=3, help="warm and plain builds each, median taken (default 3)")
     p.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"results file (default {DEFAULT_JSON})")
     p.add_argument("--workers", type=int, default=0, help="row 3 render processes (default 0 = one per core)")
-    p.add_argument("--dataset-path", type=Path, help="--full: tiny-imagenet zip (default ../shared/datasets/"
-                   "tiny-imagenet-10.zip beside the checkout)")
-    p.add_argument("--reference-weights", type=Path, help="--full: CNN Explainer's model.json "
-                   "(default ../shared/reference/cnn-explainer/model.json)")
-    p.add_argument("--epochs", type=int, help="--full: override the profile's epochs (a smoke test: the "
-                   "row-6 targets then do not apply)")
+    p.add_argument(
+        "--dataset-path",
+        type=Path,
+        help="--full: tiny-imagenet zip (default ../shared/datasets/tiny-imagenet-10.zip beside the checkout)",
+    )
+    p.add_argument(
+        "--reference-weights",
+        type=Path,
+        help="--full: CNN Explainer's model.json (default ../shared/reference/cnn-explainer/model.json)",
+    )
+    p.add_argument(
+        "--epochs",
+        type=int,
+        help="--full: override the profile's epochs (a smoke test: the row-6 targets then do not apply)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary build directory and print it")
-    p.add_argument("--reuse", type=Path, metavar="DIR", help="a directory kept by --keep: skip the cold "
-                   "build (rows 1 and 7) and measure the other rows on its cache, site and code snapshot")
-    p.add_argument("--rows", default="1,2,3,4,5,7,8,9", help="rows to measure (default 1,2,3,4,5,7,8,9; --full "
-                   "adds 6). The cold build (rows 1 and 7) always runs, unless --reuse")
+    p.add_argument(
+        "--reuse",
+        type=Path,
+        metavar="DIR",
+        help="a directory kept by --keep: skip the cold "
+        "build (rows 1 and 7) and measure the other rows on its cache, site and code snapshot",
+    )
+    p.add_argument(
+        "--rows",
+        default="1,2,3,4,5,7,8,9",
+        help="rows to measure (default 1,2,3,4,5,7,8,9; --full "
+        "adds 6). The cold build (rows 1 and 7) always runs, unless --reuse",
+    )
     p.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     return p
 
@@ -57,8 +76,9 @@ def parser() -> argparse.ArgumentParser:
 def table(rows: list[Row]) -> str:
     """row | measured | target | pass/fail, sorted by the brief's row number (stable)."""
     head = ("#", "row", "measured", "target", "result")
-    body = [(r.row, r.name, r.measured, r.target or "–", {True: "pass", False: "FAIL", None: "info"}[r.ok])
-            for r in rows]
+    body = [
+        (r.row, r.name, r.measured, r.target or "–", {True: "pass", False: "FAIL", None: "info"}[r.ok]) for r in rows
+    ]
     widths = [min(max(len(x[i]) for x in [head, *body]), 84) for i in range(5)]
 
     def line(cells: tuple[str, ...]) -> str:
@@ -90,8 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.reuse:
         tmp = args.reuse.resolve()
         if not (tmp / "code" / "generator").is_dir() or not (tmp / "site-src" / "site").is_dir():
-            parser().error(f"--reuse {args.reuse}: not a directory kept by --keep "
-                           "(it has no code/generator/ or site-src/site/)")
+            parser().error(
+                f"--reuse {args.reuse}: not a directory kept by --keep (it has no code/generator/ or site-src/site/)"
+            )
         code = use_code(tmp / "code")
     else:
         tmp = Path(tempfile.mkdtemp(prefix="tinyvgg-bench-"))
@@ -144,8 +165,12 @@ def main(argv: list[str] | None = None) -> int:
             rows += bench_figures.two_figure_rows(tmp / "row8")
         if "6" in wanted:
             step("6 full profile: training on Tiny ImageNet (minutes)")
-            rows += bench_full.full_rows(tmp / "full-cache", args.dataset_path or bench_full.DATASET,
-                                         args.reference_weights or bench_full.REFERENCE, args.epochs)
+            rows += bench_full.full_rows(
+                tmp / "full-cache",
+                args.dataset_path or bench_full.DATASET,
+                args.reference_weights or bench_full.REFERENCE,
+                args.epochs,
+            )
     except (RuntimeError, OSError) as exc:
         error = str(exc)
         print(f"error: {exc}", file=sys.stderr)
@@ -160,19 +185,31 @@ def main(argv: list[str] | None = None) -> int:
     info["code"] = code
     total = time.perf_counter() - t0
     print()
-    print(f"machine: {info['cpu_model']}, {info['cores']} cores ({info['usable_cores']} usable), torch "
-          f"{info['torch']} with {info['torch_threads']} threads, Python {info['python']}; load average "
-          f"{load_before[0]:.1f} before, {info['load_average'][0]:.1f} after; benchmark took {total:.0f} s")
+    print(
+        f"machine: {info['cpu_model']}, {info['cores']} cores ({info['usable_cores']} usable), torch "
+        f"{info['torch']} with {info['torch_threads']} threads, Python {info['python']}; load average "
+        f"{load_before[0]:.1f} before, {info['load_average'][0]:.1f} after; benchmark took {total:.0f} s"
+    )
     print(table(rows))
     failed = [r for r in rows if r.ok is False]
     stopped = f"; stopped early: {error}" if error else ""
-    print(f"\n{sum(r.ok is True for r in rows)} passed, {len(failed)} failed, "
-          f"{sum(r.ok is None for r in rows)} for information{stopped}")
-    write_json(args.json, {
-        "started": started.isoformat(timespec="seconds"), "seconds": round(total, 1),
-        "command": [sys.executable, *sys.argv], "options": {k: v for k, v in vars(args).items()},
-        "machine": info, "error": error, "rows": [r.as_dict() for r in rows], "details": details,
-    })
+    print(
+        f"\n{sum(r.ok is True for r in rows)} passed, {len(failed)} failed, "
+        f"{sum(r.ok is None for r in rows)} for information{stopped}"
+    )
+    write_json(
+        args.json,
+        {
+            "started": started.isoformat(timespec="seconds"),
+            "seconds": round(total, 1),
+            "command": [sys.executable, *sys.argv],
+            "options": {k: v for k, v in vars(args).items()},
+            "machine": info,
+            "error": error,
+            "rows": [r.as_dict() for r in rows],
+            "details": details,
+        },
+    )
     print(f"written {args.json}")
     if error:
         return 2

@@ -10,12 +10,14 @@ import logging
 import re
 import secrets
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from mkdocs.config import config_options as c
 from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
+from mkdocs.livereload import LiveReloadServer
 from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
@@ -72,10 +74,21 @@ def build_config(opts: TinyVGGConfig, config_file: str | None) -> BuildConfig:
 
 def figure_html(entry: ManifestEntry, src: str, lang: str) -> Html:
     """One self-contained line of HTML (safe inside lists, admonitions and tabs)."""
-    return el("figure", {"class": f"tv-figure tv-{entry['kind']}", **steps.figure_attrs(entry)},
-              el("img", {"src": src, "alt": entry["alt"][lang], "loading": "lazy", "width": entry["width"],
-                         "height": entry["height"]}),
-              el("figcaption", None, entry["caption"][lang]))
+    return el(
+        "figure",
+        {"class": f"tv-figure tv-{entry['kind']}", **steps.figure_attrs(entry)},
+        el(
+            "img",
+            {
+                "src": src,
+                "alt": entry["alt"][lang],
+                "loading": "lazy",
+                "width": entry["width"],
+                "height": entry["height"],
+            },
+        ),
+        el("figcaption", None, entry["caption"][lang]),
+    )
 
 
 SHORTCODES = frozenset({"figure", "value", "table", *gen_pages.BLOCKS})
@@ -104,8 +117,10 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         quiet_bars_when_logged()
         self.bars = bars_wanted(log)
         if not STYLESHEET_SRC.is_file():
-            raise PluginError(f"tinyvgg: {STYLESHEET_SRC} is missing: the package was installed without its data "
-                              "files; reinstall it (pip install --force-reinstall)")
+            raise PluginError(
+                f"tinyvgg: {STYLESHEET_SRC} is missing: the package was installed without its data "
+                "files; reinstall it (pip install --force-reinstall)"
+            )
         if STYLESHEET not in config.extra_css:  # before the site's own stylesheets, which may override it
             config.extra_css.insert(0, STYLESHEET)
         try:
@@ -115,22 +130,34 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
             cfg = build_config(self.config, config.config_file_path)
             if self.output is None or cfg != self.build_cfg:  # static-i18n re-runs on_config per language
                 self.output = prepare(cfg, progress=self.bars, log=log.info)
-                self.exported = export_stage(Path(cfg.cache_dir), self.output.train_dir, self.output.keys.train,
-                                             self.output.probe_files)
+                self.exported = export_stage(
+                    Path(cfg.cache_dir), self.output.train_dir, self.output.keys.train, self.output.probe_files
+                )
                 self.build_cfg = cfg
                 self.site_root = Path(config.site_dir)
-                self.figs = SiteFigures(self.output, self.site_url, cfg.render.detail_images, self._render_late,
-                                    explore_pages=self.config.explore_pages,
-                                    lang_prefix=lambda lang: i18n.lang_prefix(config, lang),
-                                    exported=self.exported, scale=cfg.render.scale)
+                self.figs = SiteFigures(
+                    self.output,
+                    self.site_url,
+                    cfg.render.detail_images,
+                    self._render_late,
+                    explore_pages=self.config.explore_pages,
+                    lang_prefix=lambda lang: i18n.lang_prefix(config, lang),
+                    exported=self.exported,
+                    scale=cfg.render.scale,
+                )
                 if self.output.stages_run:
-                    log.info("tinyvgg: ran %s in %s", ", ".join(self.output.stages_run),
-                             ", ".join(f"{k} {v:.1f} s" for k, v in self.output.timings.items()))
+                    log.info(
+                        "tinyvgg: ran %s in %s",
+                        ", ".join(self.output.stages_run),
+                        ", ".join(f"{k} {v:.1f} s" for k, v in self.output.timings.items()),
+                    )
         except GeneratorError as exc:
             raise PluginError(f"tinyvgg: {exc}") from exc
         return config
 
-    def on_serve(self, server, config: MkDocsConfig, builder):  # noqa: ANN001 - MkDocs' LiveReloadServer
+    def on_serve(
+        self, server: LiveReloadServer, config: MkDocsConfig, builder: Callable[..., object]
+    ) -> LiveReloadServer:
         """`mkdocs serve` rebuilds when one of the images listed in `images:` changes."""
         if self.build_cfg is not None:
             for path in self.build_cfg.images:
@@ -140,7 +167,8 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
     # -- figures ---------------------------------------------------------------------------------
     def _render_used(self, config: MkDocsConfig) -> None:
         """Render (or take from the cache) every figure the pages use, in one parallel batch."""
-        assert self.output is not None and self.build_cfg is not None
+        assert self.output is not None
+        assert self.build_cfg is not None
         cfg, out = self.build_cfg, self.output
         everything = catalog(cfg, out)
         if self.config.figures == "all":
@@ -150,14 +178,17 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
             texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(docs.rglob("*.md"))]
             detailed = {out.facts["featured"], *cfg.render.detail_images}
             if self.config.explore_pages:
-                texts += [gen_pages.explore_markdown(out.facts, detailed, s["slug"], lang)
-                          for s in out.facts["samples"] for lang in gen_pages.LANGS]
+                texts += [
+                    gen_pages.explore_markdown(out.facts, detailed, s["slug"], lang)
+                    for s in out.facts["samples"]
+                    for lang in gen_pages.LANGS
+                ]
             specs = used_specs(texts, out.facts, cfg.render.detail_images, SHORTCODES)
             if self._wants_logo(config):
                 specs += [s for s in everything if s.kind == "logo"]
             specs = list({spec.id: spec for spec in specs}.values())  # the gallery may hold the logo too
         try:
-            rendered, cached = render(cfg, out, specs, progress=self.bars, log=log.info)
+            _, cached = render(cfg, out, specs, progress=self.bars, log=log.info)
         except GeneratorError as exc:
             raise PluginError(f"tinyvgg: {exc}") from exc
         log.info("tinyvgg: rendered %d of %d figures (%d from cache)", len(specs), len(everything), cached)
@@ -170,21 +201,25 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
 
     def _render_late(self, spec: FigureSpec) -> None:
         """A figure the scan did not foresee (a page made by another plugin): rendered when first used."""
-        assert self.output is not None and self.build_cfg is not None
+        assert self.output is not None
+        assert self.build_cfg is not None
         render(self.build_cfg, self.output, [spec], progress=False, log=log.info)
 
     # -- files -----------------------------------------------------------------------------------
     @event_priority(-110)  # after mkdocs-static-i18n (-100), which cannot handle generated files
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         assert self.output is not None
+        assert self.build_cfg is not None
+        assert self.exported is not None
         lang = i18n.page_lang(config)
         if files.get_file_from_path(STYLESHEET) is None:  # a docs/assets/tinyvgg.css of the site's own wins
             files.append(File.generated(config, STYLESHEET, abs_src_path=str(STYLESHEET_SRC)))
         if i18n.is_default_build(config):  # figures are shared: copy them once, at figures/
             self._render_used(config)
             for entry in self.output.manifest:
-                files.append(File.generated(config, f"figures/{entry['file']}",
-                                            abs_src_path=str(self.output.paths[entry["id"]])))
+                files.append(
+                    File.generated(config, f"figures/{entry['file']}", abs_src_path=str(self.output.paths[entry["id"]]))
+                )
             interactive.add_files(files, config, self.exported)
             # the favicon and header logo: conv_1_1's strongest kernel, drawn from this build's model
             logo = self.output.figure("model/logo")
@@ -227,8 +262,11 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         stash = self._stash.pop(page.file.src_uri, None)
         if stash:
             # A token alone in its paragraph becomes the block itself (no <p> around a <figure>).
-            content = re.sub(rf"<p>{self._token}(\d+)E</p>|{self._token}(\d+)E",
-                             lambda m: stash[int(m.group(1) or m.group(2))], content)
+            content = re.sub(
+                rf"<p>{self._token}(\d+)E</p>|{self._token}(\d+)E",
+                lambda m: stash[int(m.group(1) or m.group(2))],
+                content,
+            )
         if self.figs is not None and self.figs.exported is not None and steps.wanted(content):
             # the step-by-step players (generator/steps.py): one config and one module per page
             content += steps.page_script(self.figs.facts, self.figs.exported, page.url or ".", i18n.page_lang(config))
@@ -249,8 +287,9 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         if code.name in gen_pages.BLOCKS:
             gen_pages.check_block_args(code)
             return gen_pages.BLOCKS[code.name](self.figs, code, page, lang)
-        raise ShortcodeError(f"unknown shortcode {code.name!r}; use figure, value, table or "
-                             + ", ".join(gen_pages.BLOCKS))
+        raise ShortcodeError(
+            f"unknown shortcode {code.name!r}; use figure, value, table or " + ", ".join(gen_pages.BLOCKS)
+        )
 
     def on_post_page(self, output: str, page: Page, config: MkDocsConfig) -> str:
         return i18n.drop_hreflang_links(output)

@@ -22,8 +22,14 @@ from test_browser import CHROMIUM_ARGS, OVERFLOWING, PHONE, Traffic, record
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = REPO / "screenshots" / "players"
-PREVIOUS = {"conv_1_1": "input", "conv_1_2": "relu_1_1", "conv_2_1": "max_pool_1", "conv_2_2": "relu_2_1",
-            "max_pool_1": "relu_1_2", "max_pool_2": "relu_2_2"}
+PREVIOUS = {
+    "conv_1_1": "input",
+    "conv_1_2": "relu_1_1",
+    "conv_2_1": "max_pool_1",
+    "conv_2_2": "relu_2_1",
+    "max_pool_1": "relu_1_2",
+    "max_pool_2": "relu_2_2",
+}
 
 
 @pytest.fixture(scope="session")
@@ -121,7 +127,7 @@ def test_conv_hover_arithmetic_equals_conv2d(ctx, built_site: BuiltSite) -> None
                 kernel = w[f"{layer}.weight"][neuron]  # (in_c, 3, 3)
                 assert len(got["rows"]) == x.shape[0]
                 for ch, row in enumerate(got["rows"]):
-                    window = x[ch, r:r + 3, c:c + 3]
+                    window = x[ch, r : r + 3, c : c + 3]
                     np.testing.assert_allclose(row["window"], window.reshape(-1), atol=1e-6)
                     np.testing.assert_allclose(row["kernel"], kernel[ch].reshape(-1), atol=1e-7)
                     products = window * kernel[ch]
@@ -183,10 +189,11 @@ def test_pool_winner_equals_max_pool2d(ctx, built_site: BuiltSite) -> None:
             r, c = rng.randrange(side), rng.randrange(side)
             hover(page, player, r, c, side)
             got = player.locator(".tv-pool-cells table").evaluate(
-                "t => ({winner: +t.dataset.winner, v: [...t.querySelectorAll('td')].map(td => +td.dataset.v)})")
+                "t => ({winner: +t.dataset.winner, v: [...t.querySelectorAll('td')].map(td => +td.dataset.v)})"
+            )
             flat = int(idx[0, 0, r, c])
             want = (flat // x.shape[1] - 2 * r) * 2 + (flat % x.shape[1] - 2 * c)
-            window = x[2 * r:2 * r + 2, 2 * c:2 * c + 2].reshape(-1)
+            window = x[2 * r : 2 * r + 2, 2 * c : 2 * c + 2].reshape(-1)
             np.testing.assert_allclose(got["v"], window, atol=1e-5)  # the page's forward pass vs the probe's
             assert abs(got["v"][got["winner"]] - float(pooled[0, 0, r, c])) <= 1e-5
             if sorted(window.tolist())[-1] - sorted(window.tolist())[-2] > 1e-5:  # one clear winner
@@ -241,8 +248,10 @@ def test_softmax_numbers_equal_torch_softmax(ctx, built_site: BuiltSite) -> None
             assert player.get_attribute("data-state") == "paused"
             f = player.locator(".tv-sm-formula")
             assert f.get_attribute("data-class") == str(k)
-            got = {role: float(f.locator(f'[data-role="{role}"]').get_attribute("data-v"))
-                   for role in ("z", "exp", "sum", "p")}
+            got = {
+                role: float(f.locator(f'[data-role="{role}"]').get_attribute("data-v"))
+                for role in ("z", "exp", "sum", "p")
+            }
             assert abs(got["z"] - (float(z[k]) - shift)) <= 1e-5
             assert abs(got["exp"] - float(exps[k])) <= 1e-5 * max(1.0, float(exps[k]))
             assert abs(got["sum"] - float(exps.sum())) <= 1e-5 * float(exps.sum())
@@ -330,9 +339,11 @@ def test_steps_follow_the_gifs_order(ctx, built_site: BuiltSite) -> None:
     from generator.render.pool import STEPS
 
     page, _ = ctx
-    for path, kind, side, (first, rest) in (("convolution/", "conv-detail", 62, DETAIL_STEPS),
-                                            ("convolution/", "conv-overview", 62, OVERVIEW_STEPS),
-                                            ("pooling/", "pool", 30, STEPS)):
+    for path, kind, side, (first, rest) in (
+        ("convolution/", "conv-detail", 62, DETAIL_STEPS),
+        ("convolution/", "conv-overview", 62, OVERVIEW_STEPS),
+        ("pooling/", "pool", 30, STEPS),
+    ):
         open_page(page, built_site, path)
         root = page.locator(f'figure[data-tv-player="{kind}"]')
         want = [divmod(p, side) for p in sweep_positions(side * side, first, first + rest)]

@@ -19,8 +19,17 @@ ADDED = ("steps.js", "player.js", "views.js", "softmax.js", "playground.js", "lo
 
 
 def entry(kind: str, **params: object) -> dict:
-    return {"kind": kind, "image": None, "layer": None, "neuron": None, **params, "width": 10, "height": 10,
-            "alt": {"en": "a"}, "caption": {"en": "c"}}
+    return {
+        "kind": kind,
+        "image": None,
+        "layer": None,
+        "neuron": None,
+        **params,
+        "width": 10,
+        "height": 10,
+        "alt": {"en": "a"},
+        "caption": {"en": "c"},
+    }
 
 
 def config_of(html: str) -> dict:
