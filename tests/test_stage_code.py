@@ -32,6 +32,7 @@ EVERY_BUILD = {
     "reference.py",
     "shortcodes.py",
     "site_checks.py",
+    "steps.py",
     "usage.py",
     "values.py",
 }
