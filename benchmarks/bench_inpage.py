@@ -55,7 +55,7 @@ def measure(site: Path, path: str = "explore/", browser=None) -> dict:
                 return measure(site, path, own)
             finally:
                 own.close()
-    from tests.conftest import serve_directory
+    from tests.support import serve_directory
 
     with serve_directory(site) as (url, _):
         context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
