@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 from benchmarks.common import MB, REPO, Proc, Row, check, children_maxrss, fmt_bytes, median, run_timed
 
 LOG_RE = re.compile(r"tinyvgg: ran (?P<stages>.+?) in (?P<times>.+)$", re.M)
+RENDER_RE = re.compile(r"tinyvgg: rendered \d+ of \d+ figures \(\d+ from cache\) in ([\d.]+) s")
 PIPELINE = ("keys", "data", "train", "probe", "render")
 EDITED = Path("zh") / "cnn.md"
 
@@ -65,7 +66,11 @@ def parse_stage_log(stderr: str) -> dict[str, float]:
     m = LOG_RE.search(stderr)
     if not m:
         return {}
-    return {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+) s", m.group("times"))}
+    times = {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+) s", m.group("times"))}
+    drawn = RENDER_RE.search(stderr)  # figures are rendered later, in on_files: their own line
+    if drawn:
+        times["render"] = float(drawn.group(1))
+    return times
 
 
 def _require(proc: Proc, what: str) -> None:
@@ -185,6 +190,7 @@ def plain_workspace(ws: Workspace) -> str:
         shutil.rmtree(old, ignore_errors=True)
     shutil.copytree(ws.root / "docs", docs)
     shutil.copytree(ws.site / "figures", docs / "figures")
+    (docs / "assets").mkdir(exist_ok=True)
     shutil.copy2(ws.site / "assets" / "favicon.png", docs / "assets" / "favicon.png")
     for sample in facts["samples"]:
         for lang in LANGS:

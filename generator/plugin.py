@@ -10,6 +10,7 @@ import logging
 import re
 import secrets
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -187,11 +188,18 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
             if self._wants_logo(config):
                 specs += [s for s in everything if s.kind == "logo"]
             specs = list({spec.id: spec for spec in specs}.values())  # the gallery may hold the logo too
+        started = time.perf_counter()
         try:
             _, cached = render(cfg, out, specs, progress=self.bars, log=log.info)
         except GeneratorError as exc:
             raise PluginError(f"tinyvgg: {exc}") from exc
-        log.info("tinyvgg: rendered %d of %d figures (%d from cache)", len(specs), len(everything), cached)
+        log.info(
+            "tinyvgg: rendered %d of %d figures (%d from cache) in %.1f s",
+            len(specs),
+            len(everything),
+            cached,
+            time.perf_counter() - started,
+        )
 
     @staticmethod
     def _wants_logo(config: MkDocsConfig) -> bool:
