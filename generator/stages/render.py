@@ -16,7 +16,6 @@ from generator.config import BuildConfig, image_name
 from generator.errors import ConfigError
 from generator.images import load_image
 from generator.naming import user_slug
-from generator.probe import probe
 from generator.records import (
     BuildOutput,
     FigureSpec,
@@ -28,7 +27,6 @@ from generator.records import (
     SampleImage,
 )
 from generator.rendering import render_many
-from generator.stages.common import load_model
 
 _RENDERING = False  # True while render_stage's worker pool may fork
 
@@ -118,6 +116,9 @@ def render_single(
 
     slug = None
     if image is not None:
+        from generator.probe import probe  # torch: only a new image needs the model itself
+        from generator.stages.common import load_model
+
         model, _ = load_model(out.train_dir)
         name = image_name(cfg, image)
         slug = user_slug(image, name, set(out.probe_files))
