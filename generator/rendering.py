@@ -49,6 +49,8 @@ def render_many(
                 bar.update()
             return
         _CTX = ctx
+        for kind in {spec.kind for spec in specs}:  # import each renderer (matplotlib too) once, before the
+            renderer(kind)  # fork: every worker inherits it instead of importing it again
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
             for spec, rendered in zip(specs, pool.map(_work, specs, chunksize=4), strict=True):
                 yield spec, rendered
