@@ -166,11 +166,7 @@ def test_export_stage_writes_hashed_files_without_torch(tmp_path: Path) -> None:
 
 def test_color_tables_are_the_renderers_tables() -> None:
     from generator.render.colors import lut
-
-    try:  # render/common.py once the render-common branch is in
-        from generator.render.common import LEVELS
-    except ImportError:
-        from generator.render.activations import LEVELS
+    from generator.render.common import LEVELS
 
     doc = color_tables()
     assert doc["levels"] == LEVELS
