@@ -18,22 +18,13 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from generator.arch import ARCH, CONV_LAYERS, FILTERS, FLAT_FEATURES
+from generator.datasets.tiny_imagenet import CLASSES
 from generator.errors import ModelError
 from generator.safeio import describe, open_regular, read_at_most
 
-# The order of CNN Explainer's output units (its class list), i.e. the dense layer's columns.
-REFERENCE_CLASSES: tuple[str, ...] = (
-    "lifeboat",
-    "ladybug",
-    "pizza",
-    "bell pepper",
-    "school bus",
-    "koala",
-    "espresso",
-    "red panda",
-    "orange",
-    "sport car",
-)
+# The order of CNN Explainer's output units (its class list), i.e. the dense layer's columns: the order
+# of the tiny-imagenet-10 dataset's classes.
+REFERENCE_CLASSES: tuple[str, ...] = CLASSES
 POOLED = 13  # max_pool_2's output is 13 x 13 x FILTERS
 _NOT_TINYVGG = "not a TinyVGG model"
 # TinyVGG's model.json is ~5 KB; a topology this large is not one (and is not read in full).
