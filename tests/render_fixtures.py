@@ -14,21 +14,10 @@ import torch
 import torch.nn.functional as F
 
 from generator.arch import CONV_LAYERS, LAYER_NAMES
+from generator.datasets.tiny_imagenet import CLASSES  # CNN Explainer's ten, in its order
 from generator.model import TinyVGG
 from generator.records import FigureSpec, History, ProbeResult, RenderContext, SampleImage
 
-CLASSES: tuple[str, ...] = (
-    "lifeboat",
-    "ladybug",
-    "pizza",
-    "bell pepper",
-    "school bus",
-    "koala",
-    "espresso",
-    "red panda",
-    "orange",
-    "sport car",
-)
 SEED = 0
 
 
