@@ -16,12 +16,14 @@ import torch
 import torch.nn.functional as F
 from cli_support import latest
 from conftest import REPO, BuiltSite
+from generator.config import DEFAULT_CACHE_DIR
 from playwright.sync_api import Browser, BrowserContext, Page
 from safetensors.numpy import load_file
 from test_browser import CHROMIUM_ARGS, OVERFLOWING, PHONE, Traffic, record
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = REPO / "screenshots" / "players"
+CACHE = REPO / DEFAULT_CACHE_DIR  # where the built_site fixture's build (the repository's mkdocs.yml) caches
 PREVIOUS = {
     "conv_1_1": "input",
     "conv_1_2": "relu_1_1",
@@ -68,12 +70,12 @@ def choose_image(page: Page, slug: str) -> None:
 
 def stages(slug: str) -> dict[str, torch.Tensor]:
     """The probe's PyTorch outputs of every layer for a sample image."""
-    arrays = load_file(str(latest(REPO / ".cache", "probe") / "samples" / f"{slug}.safetensors"))
+    arrays = load_file(str(latest(CACHE, "probe") / "samples" / f"{slug}.safetensors"))
     return {k.removeprefix("stage."): torch.from_numpy(v) for k, v in arrays.items() if k.startswith("stage.")}
 
 
 def weights() -> dict[str, torch.Tensor]:
-    state = load_file(str(latest(REPO / ".cache", "train") / "model.safetensors"))
+    state = load_file(str(latest(CACHE, "train") / "model.safetensors"))
     return {k: torch.from_numpy(v) for k, v in state.items()}
 
 
@@ -102,7 +104,7 @@ def test_conv_hover_arithmetic_equals_conv2d(ctx, built_site: BuiltSite) -> None
     page, traffic = ctx
     traffic.clear()
     open_page(page, built_site, "convolution/")
-    facts = json.loads((latest(REPO / ".cache", "probe") / "facts.json").read_text(encoding="utf-8"))
+    facts = json.loads((latest(CACHE, "probe") / "facts.json").read_text(encoding="utf-8"))
     w = weights()
     rng = random.Random(14)
     player = page.locator('figure[data-tv-player="conv-detail"]')
@@ -155,7 +157,7 @@ def test_keyboard_moves_the_pixel_and_an_upload_drives_the_players(ctx, built_si
         page.keyboard.press(key)
         assert (panel.get_attribute("data-r"), panel.get_attribute("data-c")) == want
     assert player.get_attribute("data-step") == step
-    facts = json.loads((latest(REPO / ".cache", "probe") / "facts.json").read_text(encoding="utf-8"))
+    facts = json.loads((latest(CACHE, "probe") / "facts.json").read_text(encoding="utf-8"))
     slug = facts["samples"][-1]["slug"]
     png = next((built_site.root / "live" / "samples").glob(f"{slug}-*.png"))
     player.locator("input.tv-file").set_input_files(png)
@@ -235,7 +237,7 @@ def test_softmax_numbers_equal_torch_softmax(ctx, built_site: BuiltSite) -> None
     page, traffic = ctx
     traffic.clear()
     open_page(page, built_site, "activation/")
-    facts = json.loads((latest(REPO / ".cache", "probe") / "facts.json").read_text(encoding="utf-8"))
+    facts = json.loads((latest(CACHE, "probe") / "facts.json").read_text(encoding="utf-8"))
     player = page.locator('figure[data-tv-player="softmax"]')
     for slug in [s["slug"] for s in facts["samples"]][:2]:
         choose_image(page, slug)
