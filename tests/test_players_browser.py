@@ -16,10 +16,11 @@ import torch
 import torch.nn.functional as F
 from cli_support import latest
 from conftest import REPO, BuiltSite
-from generator.config import DEFAULT_CACHE_DIR
 from playwright.sync_api import Browser, BrowserContext, Page
 from safetensors.numpy import load_file
 from test_browser import CHROMIUM_ARGS, OVERFLOWING, PHONE, Traffic, record
+
+from generator.config import DEFAULT_CACHE_DIR
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = REPO / "screenshots" / "players"
