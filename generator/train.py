@@ -147,7 +147,10 @@ def train(data: Dataset, cfg: TrainConfig, progress: bool = True) -> TrainResult
                 correct += int((logits.argmax(1) == yb).sum())
                 seen += len(idx)
                 if step % 20 == 0 or step == steps - 1:
-                    bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.1%}", lr=f"{lr:.1e}")
+                    # refresh=False: in a log (TQDM_MININTERVAL=20) a forced redraw would show a stale 0/85
+                    bar.set_postfix(
+                        loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.1%}", lr=f"{lr:.1e}", refresh=False
+                    )
             val_loss, val_acc = evaluate(model, x_val, y_val)
             hist["train_loss"].append(loss_sum / seen)
             hist["train_acc"].append(correct / seen)
