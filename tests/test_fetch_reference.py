@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from tests.support import REPO, SHARED
+from support import REPO, SHARED
 
 SCRIPT = REPO / "scripts" / "fetch-reference.sh"
 WORKFLOW = REPO / ".github" / "workflows" / "pages.yml"
