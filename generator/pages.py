@@ -289,15 +289,18 @@ def _reference_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) 
     if lang == "zh":
         return (
             '!!! note "与 CNN Explainer 对比"\n    本次构建没有测量 CNN Explainer 自带模型的准确率。用完整配置'
-            "（`TINYVGG_PROFILE=full`）并在插件选项 `reference_weights` 中给出 CNN Explainer 的 `model.json`，"
+            "（`TINYVGG_PROFILE=full`）并在插件选项 `reference_weights` 中给出 CNN Explainer 的 `model.json`"
+            "（`scripts/fetch-reference.sh` 负责下载并校验；本仓库的 mkdocs.yml 从环境变量 "
+            "`TINYVGG_REFERENCE_WEIGHTS` 读取这个选项），"
             "这里就会列出两个模型在同一批 Tiny ImageNet 验证图片上的准确率。"
         )
     return (
         '!!! note "Comparison with CNN Explainer"\n    This build did not measure CNN Explainer\'s own model. '
         "Build "
         "the full profile (`TINYVGG_PROFILE=full`) with the plugin option `reference_weights` pointing at CNN "
-        "Explainer's `model.json`, and this section lists both models' accuracy on the same Tiny ImageNet "
-        "validation images."
+        "Explainer's `model.json` (`scripts/fetch-reference.sh` downloads and verifies it; this repository's "
+        "mkdocs.yml reads the option from the environment variable `TINYVGG_REFERENCE_WEIGHTS`), and this "
+        "section lists both models' accuracy on the same Tiny ImageNet validation images."
     )
 
 

@@ -81,7 +81,8 @@ def test_gif(hyper):
     assert len(r.data) <= 150 * 1024  # the site's rule for every GIF
     assert "(W − K + 2P) / S + 1" in r.caption["en"]
     if hyper == "stride":
-        assert "invalid" in r.alt["en"] and "无效" in r.alt["zh"]
+        # S = 3 on 7 x 7 with K = 3: floor(4 / 3) + 1 = 2, the last row and column are never visited
+        assert "round down: 2 × 2, the last 1 row(s)" in r.alt["en"] and "向下取整：2 × 2，最后 1 行" in r.alt["zh"]
 
 
 def test_deterministic_and_unknown_hyper():

@@ -1,9 +1,10 @@
 """Colour scales as lookup tables, and the palettes that indexed figures are drawn with.
 
 CNN Explainer's conventions: activations RdBu centred at 0 (negative = red, positive = blue), kernel
-weights BrBG centred at 0, logits Oranges, dense/flatten Greys, input channels black-to-R/G/B tints
-(or grey). Matplotlib colormaps are sampled once into uint8 tables; everything after that is numpy
-indexing, which is what makes bulk heatmaps fast.
+weights BrBG centred at 0, logits Oranges, input channels black-to-R/G/B tints (or grey). Not
+CNN Explainer's: the flatten figure's products x*w are PiYG (render/flatten.py), and the hyperparameter
+animations' made-up inputs sit on light Greys (DENSE). Matplotlib colormaps are sampled once into
+uint8 tables; everything after that is numpy indexing, which is what makes bulk heatmaps fast.
 """
 
 from __future__ import annotations

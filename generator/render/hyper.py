@@ -296,16 +296,29 @@ def render_hyperparameter(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     for st in settings:
         o = output_size(st.w, st.k, st.p, st.s)
         value = {"P": st.p, "K": st.k, "S": st.s}[sym]
-        lines.append((value, o))
+        floor = (st.w - st.k + 2 * st.p) // st.s + 1  # what PyTorch's conv2d gives when o is None
+        left = st.w + 2 * st.p - ((floor - 1) * st.s + st.k)  # rows (and columns) never visited
+        lines.append((value, o, floor, left))
     fixed = ", ".join(
         f"{n} = {v}"
         for n, v in (("W", settings[0].w), ("K", settings[0].k), ("P", settings[0].p), ("S", settings[0].s))
         if n != sym
     )
     en_cases = "; ".join(
-        f"{sym} = {v}: {f'{o} × {o}' if o else 'invalid (not a whole number of steps)'}" for v, o in lines
+        f"{sym} = {v}: "
+        + (
+            f"{o} × {o}"
+            if o
+            else f"not a whole number of steps (frameworks round down: {f} × {f}, the last {left} row(s) "
+            f"and column(s) never visited)"
+        )
+        for v, o, f, left in lines
     )
-    zh_cases = "；".join(f"{sym} = {v}：{f'{o} × {o}' if o else '无效（步数不是整数）'}" for v, o in lines)
+    zh_cases = "；".join(
+        f"{sym} = {v}："
+        + (f"{o} × {o}" if o else f"步数不是整数（框架向下取整：{f} × {f}，最后 {left} 行和 {left} 列扫不到）")
+        for v, o, f, left in lines
+    )
     name_zh = {"padding": "填充", "kernel-size": "卷积核大小", "stride": "步长"}[hyper]
     name_en = {"padding": "padding", "kernel-size": "kernel size", "stride": "stride"}[hyper]
     alt = {
