@@ -4,8 +4,9 @@ A chapter that shows "neuron 0" shows whatever neuron 0 happens to do on this mo
 that ReLU leaves blank, a pooling animation of `0 0 0 0 = 0` windows. So the examples are chosen here,
 deterministically, from the probe's arrays:
 
-- ReLU: in each ReLU layer, the neuron whose conv map is closest to half positive (ties: lowest index);
-  the example layer is the first whose choice is RELU_RANGE positive, else the closest overall.
+- ReLU: in each ReLU layer, the neuron whose conv map is closest to half positive (ties: lowest index)
+  among those RELU_RANGE positive whose red and blue both show on the layer's colour range; the example
+  layer is the first with such a neuron (falling back to RELU_RANGE alone, then to the closest).
 - Pooling: the walk over the pooled map shows the top-left window, jumps to the row segment with the
   most non-zero windows, steps through it one window at a time, then jumps to the end, each jump
   landing on a non-zero window where its stretch has one; the example neuron is the one whose walk
@@ -29,6 +30,7 @@ import numpy as np
 from generator.arch import CONV_LAYERS, POOL_LAYERS, RELU_LAYERS, previous_stage
 
 RELU_RANGE = (0.2, 0.8)  # share of positive values that makes a readable before/after pair
+RELU_VISIBLE = 0.25  # ... and its extremes reach this share of the layer's largest |value| (both colours show)
 POOL_STEPS = (8, 16)  # pool animation: windows one by one, then jumps to the end
 DETAIL_STEPS = (12, 14)  # conv-detail animation: the same
 
@@ -100,9 +102,25 @@ def relu_shares(conv: np.ndarray) -> tuple[list[float], list[float]]:
     return [float(v) for v in (flat > 0).mean(axis=1)], [float(v) for v in (flat < 0).mean(axis=1)]
 
 
-def relu_choice(positive: Sequence[float]) -> int:
-    """The neuron whose share of positive values is closest to 1/2 (ties: the lowest index)."""
-    return int(np.argmin(np.abs(np.asarray(positive, np.float64) - 0.5)))
+def relu_visible(conv: np.ndarray) -> list[bool]:
+    """conv (neurons, H, W) -> per neuron: do both its positive and its negative extremes reach
+    RELU_VISIBLE of the layer's largest |value|? On the layer's one colour range (the figures' default)
+    a map whose values are all small is near white: 30 % positive, and still nothing to see after ReLU."""
+    flat = conv.reshape(len(conv), -1).astype(np.float64)
+    top = RELU_VISIBLE * float(np.abs(flat).max())
+    return [bool(hi >= top and -lo >= top) for hi, lo in zip(flat.max(axis=1), flat.min(axis=1), strict=True)]
+
+
+def relu_choice(positive: Sequence[float], visible: Sequence[bool] | None = None) -> int:
+    """The neuron whose share of positive values is closest to 1/2 (ties: the lowest index), among those
+    RELU_RANGE positive and visible, else among those RELU_RANGE positive, else among all."""
+    share = np.asarray(positive, np.float64)
+    shown = np.ones(len(share), bool) if visible is None else np.asarray(visible, bool)
+    fits = (share >= RELU_RANGE[0]) & (share <= RELU_RANGE[1])
+    for pool in (fits & shown, fits, np.ones(len(share), bool)):
+        if pool.any():
+            return int(np.argmin(np.where(pool, np.abs(share - 0.5), np.inf)))
+    raise ValueError("relu_choice: no neurons")
 
 
 def in_relu_range(share: float) -> bool:
@@ -110,17 +128,26 @@ def in_relu_range(share: float) -> bool:
 
 
 def relu_examples(stages: dict[str, np.ndarray]) -> dict:
-    """{"layer", "neuron", "layers": {relu layer: {"neuron", "positive": [...], "zeroed": [...]}}}."""
+    """{"layer", "neuron", "layers": {relu layer: {"neuron", "positive": [...], "zeroed": [...],
+    "visible": [...]}}}: the example layer is the first whose choice is RELU_RANGE positive and visible,
+    else the first whose choice is RELU_RANGE positive, else the one closest to half positive."""
     layers: dict[str, Any] = {}
     for layer in RELU_LAYERS:
-        positive, zeroed = relu_shares(stages[previous_stage(layer)])
-        layers[layer] = {"neuron": relu_choice(positive), "positive": positive, "zeroed": zeroed}
+        conv = stages[previous_stage(layer)]
+        positive, zeroed = relu_shares(conv)
+        visible = relu_visible(conv)
+        n = relu_choice(positive, visible)
+        layers[layer] = {"neuron": n, "positive": positive, "zeroed": zeroed, "visible": visible}
 
     def share(layer: str) -> float:
         return layers[layer]["positive"][layers[layer]["neuron"]]
 
+    def shown(layer: str) -> bool:
+        return layers[layer]["visible"][layers[layer]["neuron"]]
+
     fits = [layer for layer in RELU_LAYERS if in_relu_range(share(layer))]
-    layer = fits[0] if fits else min(RELU_LAYERS, key=lambda name: abs(share(name) - 0.5))
+    good = [layer for layer in fits if shown(layer)]
+    layer = (good or fits or [min(RELU_LAYERS, key=lambda name: abs(share(name) - 0.5))])[0]
     return {"layer": layer, "neuron": layers[layer]["neuron"], "layers": layers}
 
 

@@ -84,9 +84,10 @@ VALUE_TEXT: dict[str, dict[str, str]] = {
         "(relu: the first ReLU layer with a neuron 20–80 % positive)",
     },
     "example-neuron": {
-        "zh": "neuron=auto 选出的神经元（relu：ReLU 前正值比例最接近 50 %；pool：动画中非零窗口最多）",
-        "en": "the neuron neuron=auto picks (relu: closest to 50 % positive before ReLU; "
-        "pool: the most non-zero windows in its animation)",
+        "zh": "neuron=auto 选出的神经元（relu：红蓝两色都看得清、ReLU 前正值比例最接近 50 % 的；"
+        "pool：动画中非零窗口最多的）",
+        "en": "the neuron neuron=auto picks (relu: of those whose red and blue both show, the one closest "
+        "to 50 % positive before ReLU; pool: the most non-zero windows in its animation)",
     },
     "relu-positive": {
         "zh": "ReLU 之前为正的值所占比例（ReLU 之后原样保留）",

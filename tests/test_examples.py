@@ -77,9 +77,25 @@ def test_relu_example_of_a_real_probe_is_20_to_80_percent_positive(slug: str) ->
         "positive_before": share,
         "positive_after": share,
         "zeroed": float((before < 0).mean()),
+        "visible": True,
         "example": True,
     }
-    assert stats["positive_after"] > 0  # the "after" map is not blank
+    # and the "after" map is not blank on the layer's colour range: its largest value shows
+    top = float(np.abs(probe.stages[previous_stage(layer)]).max())
+    assert probe.stages[layer][neuron].max() >= examples.RELU_VISIBLE * top
+
+
+def test_relu_choice_prefers_a_neuron_whose_colours_show() -> None:
+    """30 % positive but with tiny values (white on the layer's range) loses to 25 % with real ones."""
+    conv = np.ones((3, 10, 10), np.float32)
+    conv[0, :7] = -1.0  # 30 % positive, but its positives are 0.01
+    conv[0, 7:] = 0.01
+    conv[1, :] = 5.0  # the layer's largest value: every neuron is measured against it
+    conv[2, :2] = 4.0
+    conv[2, 2:] = -4.0  # 20 % positive, both colours strong
+    positive, _ = examples.relu_shares(conv)
+    assert examples.relu_visible(conv) == [False, False, True]
+    assert examples.relu_choice(positive) == 0 and examples.relu_choice(positive, examples.relu_visible(conv)) == 2
 
 
 # ---- pooling ------------------------------------------------------------------------------------
@@ -219,7 +235,13 @@ def test_conv_overview_opens_on_the_finished_maps(layer: str) -> None:
 
 def test_conv_detail_and_pool_open_on_the_finished_map_with_a_telling_window() -> None:
     ctx = _ctx()
-    assert_full_first_frame(conv.render_conv_detail(spec("conv-detail", "ladybug", "conv_1_1", 0), ctx).data)
+    frames, _ = frames_of(conv.render_conv_detail(spec("conv-detail", "ladybug", "conv_1_1", 0), ctx).data)
+    m = conv.detail_layout(64, 64).mid
+    first, blank, last = (
+        f[m.y : m.y + m.h, m.x : m.x + m.w].reshape(-1, 3) for f in (frames[0], frames[1], frames[-1])
+    )
+    assert len(np.unique(first, axis=0)) > 1 and len(np.unique(blank, axis=0)) == 1  # filled in, then blank
+    assert np.all(first == last, axis=1).mean() > 0.95  # the finished map (but for the window highlights)
     probe = ctx.probes["school-bus"]
     neuron = examples.pool_examples(probe.stages)["layers"]["max_pool_1"]["neuron"]
     r = pool.render_pool(spec("pool", "school-bus", "max_pool_1", neuron), ctx)

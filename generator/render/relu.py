@@ -32,13 +32,16 @@ def relu_counts(probe: ProbeResult, layer: str, neuron: int) -> tuple[int, int]:
 
 def relu_stats(probe: ProbeResult, layer: str, neuron: int) -> dict:
     """What the figure shows (manifest `stats`): the shares of positive values before and after ReLU
-    (equal: ReLU keeps them), of values set to 0, and whether this is the example `neuron=auto` picks."""
+    (equal: ReLU keeps them), of values set to 0, whether both colours show (examples.relu_visible) and
+    whether this is the example `neuron=auto` picks."""
     before, after = probe.stages[previous_stage(layer)][neuron], probe.stages[layer][neuron]
+    chosen = relu_examples(probe.stages)["layers"][layer]
     return {
         "positive_before": float(np.count_nonzero(before > 0) / before.size),
         "positive_after": float(np.count_nonzero(after > 0) / after.size),
         "zeroed": float(np.count_nonzero(before < 0) / before.size),
-        "example": relu_examples(probe.stages)["layers"][layer]["neuron"] == neuron,
+        "visible": chosen["visible"][neuron],  # red and blue both show on the layer's colour range
+        "example": chosen["neuron"] == neuron,
     }
 
 
