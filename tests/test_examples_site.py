@@ -116,10 +116,11 @@ def map_region(frame: np.ndarray, box: Box) -> np.ndarray:
 def test_every_gif_opens_on_a_frame_that_shows_something(built_site: BuiltSite) -> None:
     """Not empty, per kind: conv-overview and conv-detail open with their output (intermediate) map
     filled in (more than one colour, where the blank start that follows has one; a map may be faint,
-    but it is drawn; for conv-detail, the map of the last frame, where the sweep ends); pool and softmax open on (nearly) their fullest frame
-    (>= 97 % of its non-background pixels: the pooled map is filled in, the table has every
-    probability); hyperparameter on the first setting's finished output (the frame that setting ends
-    on); kernel-evolution on the trained kernels (the last epoch, held 2.5 s, then initialisation)."""
+    but it is drawn; for conv-detail, the map of the last frame, where the sweep ends); pool and
+    softmax open on (nearly) their fullest frame (>= 97 % of its non-background pixels: the pooled
+    map is filled in, the table has every probability); hyperparameter on the first setting's
+    finished output (the frame that setting ends on); kernel-evolution on the trained kernels (the
+    last epoch, held 2.5 s, then initialisation)."""
     bad = []
     for entry in manifest(built_site)["figures"]:
         if not entry["file"].endswith(".gif"):
