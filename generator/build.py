@@ -20,6 +20,7 @@ from generator.cache import Cache, atomic_write, digest, stage_code_version
 from generator.catalog import RENDERERS, build_catalog
 from generator.config import BuildConfig, image_name
 from generator.errors import ConfigError
+from generator.examples import choose_featured, featured_stats
 from generator.naming import user_slug
 from generator.records import BuildOutput, FigureSpec, Keys, ManifestEntry
 
@@ -88,7 +89,7 @@ def _prepare(cfg: BuildConfig, store: Cache, progress: bool, log: Log) -> BuildO
         facts["samples"].append(sample)
         files[sample["slug"]] = folder / "probe.safetensors"
     slugs = list(files)
-    featured = cfg.render.featured or slugs[0]
+    featured = cfg.render.featured or choose_featured(facts["samples"])
     if featured not in files:
         raise ConfigError(f"featured: unknown sample image {featured!r}; sample images: {', '.join(slugs)}")
     unknown = [s for s in cfg.render.detail_images if s not in files]
@@ -97,6 +98,10 @@ def _prepare(cfg: BuildConfig, store: Cache, progress: bool, log: Log) -> BuildO
             f"detail_images: unknown sample image(s) {', '.join(unknown)}; sample images: {', '.join(slugs)}"
         )
     facts["featured"] = featured
+    facts["featured_stats"] = {
+        **featured_stats(next(s for s in facts["samples"] if s["slug"] == featured)),
+        "chosen": "config" if cfg.render.featured else "auto",
+    }
     return BuildOutput(facts=facts, train_dir=train_dir, probe_files=files, keys=keys, timings=timings, stages_run=ran)
 
 
@@ -174,6 +179,8 @@ def _render(
             )
             if "hyper" in spec.params:
                 entry["hyper"] = spec.params["hyper"]
+            if fig.stats:
+                entry["stats"] = fig.stats
 
             def write(d: Path, spec: FigureSpec = spec, data: bytes = fig.data, entry: ManifestEntry = entry) -> None:
                 (d / _name(spec)).write_bytes(data)
@@ -217,7 +224,8 @@ def _record_used(store: Cache, out: BuildOutput) -> None:
 def catalog(cfg: BuildConfig, out: BuildOutput) -> list[FigureSpec]:
     """Every figure the build offers (`figures: all`): the default catalogue of every sample."""
     slugs = [s["slug"] for s in out.facts["samples"]]
-    return build_catalog(slugs, out.facts["featured"], cfg.render.detail_images, len(out.facts["classes"]))
+    examples = {s["slug"]: s.get("examples", {}) for s in out.facts["samples"]}
+    return build_catalog(slugs, out.facts["featured"], cfg.render.detail_images, len(out.facts["classes"]), examples)
 
 
 def run(cfg: BuildConfig, progress: bool = True, log: Log = print) -> BuildOutput:

@@ -127,9 +127,19 @@ def make_spec(
 
 
 def build_catalog(
-    slugs: list[str], featured: str, detail_images: tuple[str, ...] = (), num_classes: int = 10
+    slugs: list[str],
+    featured: str,
+    detail_images: tuple[str, ...] = (),
+    num_classes: int = 10,
+    examples: dict[str, dict] | None = None,
 ) -> list[FigureSpec]:
-    """Every figure of a build, in a deterministic order."""
+    """Every figure of a build, in a deterministic order. `examples`: each slug's chosen examples (the
+    `examples` of its facts sample): the ReLU and pooling figures show those neurons (else neuron 0)."""
+    examples = examples or {}
+
+    def chosen(slug: str, kind: str, layer: str) -> int:
+        return int(examples.get(slug, {}).get(kind, {}).get("layers", {}).get(layer, {}).get("neuron", 0))
+
     specs = [make_spec(k) for k in ("relu-graph", "kernel-evolution", "training-curves", "confusion-matrix", "logo")]
     specs += [make_spec("kernels", layer=layer) for layer in CONV_LAYERS]
     specs += [make_spec("hyperparameter", hyper=h) for h in HYPERS]
@@ -146,6 +156,10 @@ def build_catalog(
             specs += [make_spec("conv-overview", image=slug, layer=layer, neuron=n) for n in range(FILTERS)]
             if slug in detailed:
                 specs += [make_spec("conv-detail", image=slug, layer=layer, neuron=n) for n in range(FILTERS)]
-        specs += [make_spec("relu", image=slug, layer=layer, neuron=0) for layer in RELU_LAYERS]
-        specs += [make_spec("pool", image=slug, layer=layer, neuron=0) for layer in POOL_LAYERS]
+        specs += [
+            make_spec("relu", image=slug, layer=layer, neuron=chosen(slug, "relu", layer)) for layer in RELU_LAYERS
+        ]
+        specs += [
+            make_spec("pool", image=slug, layer=layer, neuron=chosen(slug, "pool", layer)) for layer in POOL_LAYERS
+        ]
     return specs

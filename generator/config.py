@@ -60,7 +60,14 @@ OPTIONS: tuple[Option, ...] = (
     # -- sample images and figures --
     Option("images", list, (), None, "your own images to explain, besides one test image per class"),
     Option("max_samples", int, 0, None, "explain only the first N classes' test images (0 = one image per class)"),
-    Option("featured", str, "", None, "slug of the image the chapters feature (default: the first sample image)"),
+    Option(
+        "featured",
+        str,
+        "",
+        None,
+        "slug of the image the chapters feature (default: the first sample image the model gets right with a "
+        "probability of 0.75 or more)",
+    ),
     Option("detail_images", list, (), None, "more images (slugs) that get every step-by-step convolution animation"),
     Option(
         "scale",

@@ -159,9 +159,9 @@ def explore_markdown(facts: Facts, detailed: set[str], slug: str, lang: str) -> 
         tabs.append((layer, body))
     lines += _tabs(tabs)
     lines += [f"## {_t('relu', lang)}", ""]
-    lines += _tabs([(layer, [f"{{{{ figure relu {img} layer={layer} neuron=0 }}}}"]) for layer in RELU_LAYERS])
+    lines += _tabs([(layer, [f"{{{{ figure relu {img} layer={layer} neuron=auto }}}}"]) for layer in RELU_LAYERS])
     lines += [f"## {_t('pool', lang)}", ""]
-    lines += _tabs([(layer, [f"{{{{ figure pool {img} layer={layer} neuron=0 }}}}"]) for layer in POOL_LAYERS])
+    lines += _tabs([(layer, [f"{{{{ figure pool {img} layer={layer} neuron=auto }}}}"]) for layer in POOL_LAYERS])
     lines += [f"## {_t('flatten', lang)}", "", f"{{{{ figure flatten {img} }}}}", ""]
     return "\n".join(lines) + "\n"
 

@@ -94,6 +94,7 @@ class Rendered:
     height: int
     alt: dict[str, str]  # {"zh": ..., "en": ...}: what the picture shows, with the real numbers
     caption: dict[str, str]  # {"zh": ..., "en": ...}
+    stats: dict = field(default_factory=dict)  # what the figure shows, measured (manifest `stats`)
 
 
 class Sample(TypedDict):
@@ -106,6 +107,7 @@ class Sample(TypedDict):
     logits: list[float]
     probs: list[float]
     pixels: str  # sha256 (16 hex) of the 64x64x3 input: what identifies its probe for a model
+    examples: NotRequired[dict]  # the examples chosen from its probe, with their statistics (examples.py)
 
 
 class TrainingRecord(TypedDict):
@@ -147,6 +149,7 @@ class Facts(TypedDict):
     samples: list[Sample]
     reference: dict | None  # CNN Explainer's accuracy on the same test images, when measured
     featured: NotRequired[str]  # set by build.prepare
+    featured_stats: NotRequired[dict]  # its class and the model's confidence (examples.featured_stats)
 
 
 class ManifestEntry(TypedDict):
@@ -165,6 +168,7 @@ class ManifestEntry(TypedDict):
     alt: dict[str, str]  # {"zh": ..., "en": ...}
     caption: dict[str, str]
     hash: str  # sha256 (16 hex) of the file
+    stats: NotRequired[dict]  # what the figure shows, measured: see generator/examples.py
 
 
 @dataclass
@@ -197,7 +201,12 @@ class BuildOutput:
 
     def manifest_json(self) -> bytes:
         return json.dumps(
-            {"version": 2, "featured": self.facts["featured"], "figures": self.manifest},
+            {
+                "version": 2,
+                "featured": self.facts["featured"],
+                "featured_stats": self.facts.get("featured_stats"),
+                "figures": self.manifest,
+            },
             ensure_ascii=False,
             indent=1,
             sort_keys=True,

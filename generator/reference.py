@@ -9,7 +9,7 @@ from generator.arch import FILTERS
 from generator.catalog import HYPERS, KINDS, default_layer
 from generator.markup import Html, el, join
 from generator.records import Facts
-from generator.values import LAYER_CHOICES, VALUES
+from generator.values import EXAMPLE_KINDS, EXAMPLE_VALUES, LAYER_CHOICES, VALUES
 
 KIND_TEXT: dict[str, dict[str, str]] = {
     "input": {"zh": "输入图片本身（64 × 64）", "en": "the input image itself (64 × 64)"},
@@ -78,6 +78,38 @@ VALUE_TEXT: dict[str, dict[str, str]] = {
     "probability": {"zh": "一个类别的概率", "en": "one class's probability"},
     "logit": {"zh": "一个类别的 logit", "en": "one class's logit"},
     "bias": {"zh": "一个卷积神经元或输出神经元的偏置", "en": "the bias of one convolution or output neuron"},
+    "example-layer": {
+        "zh": "按数据选出的示例所在的层（relu：第一个有 20–80 % 正值神经元的 ReLU 层）",
+        "en": "the layer of the example chosen from the data "
+        "(relu: the first ReLU layer with a neuron 20–80 % positive)",
+    },
+    "example-neuron": {
+        "zh": "neuron=auto 选出的神经元（relu：红蓝两色都看得清、ReLU 前正值比例最接近 50 % 的；"
+        "pool：动画中非零窗口最多的）",
+        "en": "the neuron neuron=auto picks (relu: of those whose red and blue both show, the one closest "
+        "to 50 % positive before ReLU; pool: the most non-zero windows in its animation)",
+    },
+    "relu-positive": {
+        "zh": "ReLU 之前为正的值所占比例（ReLU 之后原样保留）",
+        "en": "the share of values that are positive before ReLU (and unchanged after it)",
+    },
+    "relu-zeroed": {
+        "zh": "为负、被 ReLU 置为 0 的值所占比例",
+        "en": "the share of values ReLU sets to 0 (the negatives)",
+    },
+    "pool-steps": {"zh": "池化动画展示的窗口数", "en": "the number of windows the pooling animation shows"},
+    "pool-nonzero": {
+        "zh": "池化动画展示的窗口中最大值不为 0 的个数",
+        "en": "how many of the windows the pooling animation shows have a maximum other than 0",
+    },
+    "detail-row": {
+        "zh": "逐步卷积动画逐格演示的那一段所在的行（数值变化最大处）",
+        "en": "the row where the step-by-step convolution goes one step at a time (where values change most)",
+    },
+    "detail-col": {
+        "zh": "逐步卷积动画逐格演示的那一段起始的列",
+        "en": "the column where that one-step-at-a-time stretch begins",
+    },
 }
 
 # The other shortcodes (each block stands alone on its line).
@@ -126,6 +158,23 @@ T = {
     },
     "neuron_filters": {"zh": "0 到 {last}；默认 0", "en": "0 to {last}; default 0"},
     "hyper": {"zh": "必填，{hypers} 之一", "en": "required, one of {hypers}"},
+    "auto_layer": {
+        "zh": "；或 auto：按数据选出的示例层",
+        "en": "; or auto: the example layer chosen from the data",
+    },
+    "auto_neuron": {
+        "zh": "；或 auto：按数据选出的示例神经元（见数值 example-neuron）",
+        "en": "; or auto: the example neuron chosen from the data (see the value example-neuron)",
+    },
+    "layer_example": {
+        "zh": "默认 auto（示例所在的层）；或 {layers} 之一",
+        "en": "default auto (the example's layer); or one of {layers}",
+    },
+    "neuron_example": {
+        "zh": "默认 auto（示例神经元）；或 0 到 {last}",
+        "en": "default auto (the example neuron); or 0 to {last}",
+    },
+    "kind_example": {"zh": "必填，{kinds} 之一", "en": "required, one of {kinds}"},
     "class": {
         "zh": "类别编号（从 0 起，共 {n} 个）或英文类名；默认预测的类别",
         "en": "a class number (from 0, {n} classes) or English class name; default the predicted class",
@@ -172,15 +221,19 @@ def kind_params(kind: str, facts: Facts, lang: str) -> Html:
             _param(
                 "layer",
                 _filled(
-                    T["layer_default"][lang], layers=_codes(layers, lang), default=el("code", None, default_layer(kind))
+                    T["layer_default"][lang] + (T["auto_layer"][lang] if kind in EXAMPLE_KINDS else ""),
+                    layers=_codes(layers, lang),
+                    default=el("code", None, default_layer(kind)),
                 ),
             )
         )
+    auto = kind in EXAMPLE_KINDS
     if takes_neuron:
         if {"input", "output"} & set(layers or ()):
             items.append(_param("neuron", _t("neuron", lang, filters=FILTERS)))
         else:  # conv, relu and pool layers: FILTERS neurons each
-            items.append(_param("neuron", _t("neuron_filters", lang, last=FILTERS - 1)))
+            text = _t("neuron_filters", lang, last=FILTERS - 1) + (_t("auto_neuron", lang) if auto else "")
+            items.append(_param("neuron", text))
     if kind == "hyperparameter":
         items.append(_param("hyper", _filled(T["hyper"][lang], hypers=_codes(HYPERS, lang))))
     return _params_list(items, lang)
@@ -188,8 +241,16 @@ def kind_params(kind: str, facts: Facts, lang: str) -> Html:
 
 def value_params(name: str, facts: Facts, lang: str) -> Html:
     items = []
+    example = name in EXAMPLE_VALUES
     for key in VALUES[name][0]:
-        if key == "layer":
+        if key == "kind":
+            items.append(_param(key, _filled(T["kind_example"][lang], kinds=_codes(EXAMPLE_KINDS, lang))))
+        elif key == "layer" and example:
+            layers = [layer for layer in LAYER_CHOICES[name] if layer != "auto"]
+            items.append(_param(key, _filled(T["layer_example"][lang], layers=_codes(layers, lang))))
+        elif key == "neuron" and example:
+            items.append(_param(key, _t("neuron_example", lang, last=FILTERS - 1)))
+        elif key == "layer":
             items.append(_param(key, _filled(T["layer_required"][lang], layers=_codes(LAYER_CHOICES[name], lang))))
         elif key == "image":
             items.append(

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 
 from mkdocs.utils import get_relative_url
 
-from generator.catalog import build_catalog, make_spec
+from generator.catalog import build_catalog, default_layer, make_spec
 from generator.errors import ShortcodeError
 from generator.export import Exported
-from generator.records import BuildOutput, Facts, FigureSpec, ManifestEntry
+from generator.records import BuildOutput, Facts, FigureSpec, ManifestEntry, Sample
 from generator.shortcodes import Shortcode, ShortcodeErrors, expand
+from generator.values import EXAMPLE_KINDS
 
 FIGURE_PARAMS = ("image", "layer", "neuron", "hyper")
 
@@ -34,25 +35,50 @@ def spec_for(kind: str, params: dict[str, str], facts: Facts) -> FigureSpec:
     slugs = [s["slug"] for s in facts["samples"]]
     if image not in slugs:
         raise ShortcodeError(f"unknown image {image!r}; sample images: featured, {', '.join(slugs)}")
-    neuron = params.get("neuron")
+    layer, neuron = params.get("layer"), params.get("neuron")
+    if AUTO in (layer, neuron):
+        sample = next(s for s in facts["samples"] if s["slug"] == image)
+        layer, number = example(kind, sample, layer)
+        neuron = str(number) if neuron == AUTO else neuron
     if neuron is not None and not neuron.lstrip("-").isdigit():
-        raise ShortcodeError(f"neuron must be an integer (got {neuron!r})")
+        raise ShortcodeError(f"neuron must be an integer or {AUTO} (got {neuron!r})")
     return make_spec(
         kind,
         image=image,
-        layer=params.get("layer"),
+        layer=layer,
         neuron=None if neuron is None else int(neuron),
         hyper=params.get("hyper"),
         num_classes=len(facts["classes"]),
     )
 
 
+AUTO = "auto"  # layer=auto / neuron=auto: the example chosen from the data (generator/examples.py)
+
+
+def example(kind: str, sample: Sample, layer: str | None) -> tuple[str, int]:
+    """(layer, neuron) of `kind`'s example for one sample image: `layer` as given (its default when
+    None), or the example layer itself for layer=auto."""
+    if kind not in EXAMPLE_KINDS:
+        raise ShortcodeError(
+            f"{AUTO} is for the figures with a chosen example ({', '.join(EXAMPLE_KINDS)}); "
+            f"{kind!r} needs layer= and neuron= written out"
+        )
+    examples = sample.get("examples")
+    if not examples:  # facts of an older probe stage: the build re-probes whenever examples.py changes
+        raise ShortcodeError(f"image {sample['slug']!r} has no chosen examples; rebuild to re-probe it")
+    chosen = examples[kind]
+    name = str(chosen["layer"] if layer == AUTO else layer or default_layer(kind))
+    if name not in chosen["layers"]:
+        raise ShortcodeError(f"figure {kind!r}: unknown layer {name!r}; choose one of {', '.join(chosen['layers'])}")
+    return name, int(chosen["layers"][name]["neuron"])
+
+
 def gallery_specs(facts: Facts, detail_images: tuple[str, ...]) -> list[FigureSpec]:
     """`{{ gallery }}`: the once-per-build figures and the featured image's figures (no single maps)."""
     featured = facts["featured"]
-    return [
-        s for s in build_catalog([featured], featured, detail_images, len(facts["classes"])) if s.kind != "activation"
-    ]
+    examples = {s["slug"]: s.get("examples", {}) for s in facts["samples"] if s["slug"] == featured}
+    specs = build_catalog([featured], featured, detail_images, len(facts["classes"]), examples)
+    return [s for s in specs if s.kind != "activation"]
 
 
 def sample_specs(facts: Facts) -> list[FigureSpec]:

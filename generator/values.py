@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from generator.arch import CONV_LAYERS, FILTERS, LAYER_NAMES, POOL_LAYERS
+from generator.arch import CONV_LAYERS, FILTERS, LAYER_NAMES, POOL_LAYERS, RELU_LAYERS
 from generator.errors import ShortcodeError
 from generator.markup import md_text
 from generator.records import Facts, Sample
@@ -19,6 +19,13 @@ LAYER_CHOICES: dict[str, list[str]] = {
     "layer-shape": ALL_LAYERS,
     "kernel-count": CONV_LAYERS,
     "bias": [*CONV_LAYERS, "output"],
+    "detail-row": CONV_LAYERS,
+    "detail-col": CONV_LAYERS,
+    "example-neuron": ["auto", *RELU_LAYERS, *POOL_LAYERS],
+    "relu-positive": ["auto", *RELU_LAYERS],
+    "relu-zeroed": ["auto", *RELU_LAYERS],
+    "pool-steps": ["auto", *POOL_LAYERS],
+    "pool-nonzero": ["auto", *POOL_LAYERS],
 }
 
 
@@ -102,6 +109,64 @@ def _reference(facts: Facts) -> str:
     return _pct(ref["test_acc"])
 
 
+def _examples(params: dict, facts: Facts, kind: str) -> dict:
+    """The chosen examples of `kind` (facts `examples`, see generator/examples.py) for image=."""
+    sample = _sample(params, facts)
+    chosen = sample.get("examples", {}).get(kind)
+    if chosen is None:
+        raise ShortcodeError(f"image {sample['slug']!r} has no chosen {kind} example; rebuild to re-probe it")
+    return chosen
+
+
+def _example_kind(params: dict) -> str:
+    kind = params.get("kind")
+    if kind not in EXAMPLE_KINDS:
+        raise ShortcodeError(f"needs kind= one of {', '.join(EXAMPLE_KINDS)} (got {kind!r})")
+    return kind
+
+
+def _example_layer(params: dict, facts: Facts, kind: str) -> tuple[dict, str]:
+    """(that layer's recorded choice and statistics, the layer): layer= auto (default) is the example's."""
+    chosen = _examples(params, facts, kind)
+    layer = params.get("layer", "auto")
+    layer = chosen["layer"] if layer == "auto" else layer
+    if layer not in chosen["layers"]:
+        raise ShortcodeError(f"needs layer= auto or one of {', '.join(chosen['layers'])} (got {layer!r})")
+    return chosen["layers"][layer], layer
+
+
+def _example_neuron(params: dict, info: dict) -> int:
+    """neuron= auto (default): the example's; else a number."""
+    neuron = params.get("neuron", "auto")
+    if neuron == "auto":
+        return int(info["neuron"])
+    if not neuron.isdigit() or int(neuron) >= FILTERS:
+        raise ShortcodeError(f"neuron must be auto or 0 to {FILTERS - 1} (got {neuron!r})")
+    return int(neuron)
+
+
+def _relu_share(params: dict, facts: Facts, key: str) -> str:
+    info, _ = _example_layer(params, facts, "relu")
+    return _pct(info[key][_example_neuron(params, info)])
+
+
+def _pool_count(params: dict, facts: Facts, key: str) -> str:
+    info, _ = _example_layer(params, facts, "pool")
+    return str(info[key][_example_neuron(params, info)])
+
+
+def _detail(params: dict, facts: Facts, key: str) -> str:
+    layer = _layer(params, facts, CONV_LAYERS)
+    rows = _examples(params, facts, "conv-detail")["layers"][layer]
+    try:
+        n = int(params.get("neuron", "0"))
+    except ValueError as exc:
+        raise ShortcodeError(f"neuron must be an integer (got {params.get('neuron')!r})") from exc
+    if not 0 <= n < len(rows):
+        raise ShortcodeError(f"neuron {n} out of range for {layer} (0 to {len(rows) - 1})")
+    return str(rows[n][key])
+
+
 Resolver = Callable[[dict, Facts, str], str]
 VALUES: dict[str, tuple[tuple[str, ...], Resolver]] = {
     # name: (accepted keys, resolver(params, facts, lang))
@@ -147,7 +212,22 @@ VALUES: dict[str, tuple[tuple[str, ...], Resolver]] = {
     "probability": (("image", "class"), lambda p, f, lang: _pct((s := _sample(p, f))["probs"][_class_index(p, f, s)])),
     "logit": (("image", "class"), lambda p, f, lang: f"{(s := _sample(p, f))['logits'][_class_index(p, f, s)]:.2f}"),
     "bias": (("layer", "neuron"), lambda p, f, lang: _bias(p, f)),
+    # The examples chosen from the data (generator/examples.py), and what they show.
+    "example-layer": (("kind", "image"), lambda p, f, lang: _examples(p, f, _example_kind(p))["layer"]),
+    "example-neuron": (
+        ("kind", "layer", "image"),
+        lambda p, f, lang: str(_example_layer(p, f, _example_kind(p))[0]["neuron"]),
+    ),
+    "relu-positive": (("layer", "neuron", "image"), lambda p, f, lang: _relu_share(p, f, "positive")),
+    "relu-zeroed": (("layer", "neuron", "image"), lambda p, f, lang: _relu_share(p, f, "zeroed")),
+    "pool-steps": (("layer", "neuron", "image"), lambda p, f, lang: _pool_count(p, f, "steps")),
+    "pool-nonzero": (("layer", "neuron", "image"), lambda p, f, lang: _pool_count(p, f, "nonzero")),
+    "detail-row": (("layer", "neuron", "image"), lambda p, f, lang: _detail(p, f, "row")),
+    "detail-col": (("layer", "neuron", "image"), lambda p, f, lang: _detail(p, f, "col")),
 }
+EXAMPLE_KINDS = ("relu", "pool")  # the figure kinds whose example `neuron=auto` picks
+# The values whose layer= and neuron= default to auto, the example's (the reference says so).
+EXAMPLE_VALUES = ("example-neuron", "relu-positive", "relu-zeroed", "pool-steps", "pool-nonzero")
 
 
 def _bias(params: dict, facts: Facts) -> str:

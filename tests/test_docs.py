@@ -6,15 +6,17 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from support import REPO, SHARED
 
 from generator import pages as gen_pages
-from generator.arch import base_facts
-from generator.catalog import make_spec
+from generator.arch import CONV_LAYERS, POOL_LAYERS, base_facts, layer_shapes, previous_stage
 from generator.datasets import CLASS_NAMES_ZH
 from generator.errors import ShortcodeError
+from generator.examples import sample_examples
 from generator.shortcodes import Shortcode, expand
+from generator.usage import spec_for
 from generator.values import VALUES, resolve_value
 
 DOCS = REPO / "docs"
@@ -80,6 +82,22 @@ def test_both_languages_show_the_same_figures_in_the_same_order(page: str) -> No
 # -- shortcodes resolve (the strict build checks this too, against the real model) ---------------------
 
 
+def stand_in_examples(seed: int = 0) -> dict:
+    """A sample's `examples` (generator/examples.py) chosen from seeded random maps of every layer's shape."""
+    rng = np.random.default_rng(seed)
+    shapes = layer_shapes()
+    stages = {name: rng.normal(size=shape).astype(np.float32) for name, shape in shapes.items()}
+    for layer in POOL_LAYERS:  # after ReLU: nothing negative
+        stages[layer] = np.maximum(stages[layer], 0)
+    inter = {
+        layer: rng.normal(size=(shapes[layer][0], shapes[previous_stage(layer)][0], *shapes[layer][1:])).astype(
+            np.float32
+        )
+        for layer in CONV_LAYERS
+    }
+    return sample_examples(stages, inter)
+
+
 def stand_in_facts() -> dict:
     """Facts shaped like a build's, with neutral numbers: enough to run the real value resolvers,
     which validate names, keys, layers and neurons. The numbers themselves are never asserted."""
@@ -93,7 +111,16 @@ def stand_in_facts() -> dict:
         metrics={
             k: 0 for k in ("test_acc", "val_acc", "epochs", "best_epoch", "train_images", "val_images", "test_images")
         },
-        samples=[{"slug": "sample", "label": 0, "predicted": 0, "probs": [1 / n] * n, "logits": [0.0] * n}],
+        samples=[
+            {
+                "slug": "sample",
+                "label": 0,
+                "predicted": 0,
+                "probs": [1 / n] * n,
+                "logits": [0.0] * n,
+                "examples": stand_in_examples(),
+            }
+        ],
         biases={
             layer: [0.0] * facts["layers"][layer]["shape"][0]
             for layer in facts["layers"]
@@ -112,16 +139,7 @@ def check(code: Shortcode, facts: dict, lang: str) -> None:
             raise ShortcodeError(f"unknown parameter {', '.join(sorted(extra))}")
         if code.params.get("image", "featured") != "featured":
             raise ShortcodeError("chapters show the featured image (other slugs depend on the dataset)")
-        neuron = code.params.get("neuron")
-        if neuron is not None and not neuron.isdigit():
-            raise ShortcodeError(f"neuron must be an integer (got {neuron!r})")
-        make_spec(
-            code.arg,
-            image="sample",
-            layer=code.params.get("layer"),
-            neuron=None if neuron is None else int(neuron),
-            hyper=code.params.get("hyper"),
-        )
+        spec_for(code.arg, code.params, facts)  # the plugin's own resolution (neuron=auto included)
     elif code.name == "table":
         if code.arg != "network" or code.params:
             raise ShortcodeError(f"unknown table {code.arg!r}")

@@ -13,6 +13,7 @@ from render_fixtures import render_context, spec
 
 from generator.arch import CONV_LAYERS, previous_stage
 from generator.errors import FigureSpecError
+from generator.examples import detail_walk
 from generator.render import conv
 from generator.render.colors import symmetric
 from generator.render.common import fmt_ascii
@@ -41,8 +42,9 @@ def test_detail_numbers_match_conv2d(layer, neuron):
     assert np.abs(inter[k]).sum() == np.abs(inter).sum(axis=(1, 2)).max()
     ref = _torch_conv(ctx, probe, layer, neuron, channel=k)
     steps = conv.detail_steps(probe, ctx.weights, layer, neuron)
-    assert len(steps) == sum(conv.DETAIL_STEPS)
-    assert [(s.row, s.col) for s in steps[:12]] == [(0, c) for c in range(12)]  # one by one first
+    assert len(steps) <= sum(conv.DETAIL_STEPS) and (steps[0].row, steps[0].col) == (0, 0)
+    ow = ref.shape[1]
+    assert [s.row * ow + s.col for s in steps] == detail_walk(inter[k])  # the walk examples.py chose
     last = steps[-1]
     assert (last.row, last.col) == (ref.shape[0] - 1, ref.shape[1] - 1)  # and the sweep completes
     x = probe.stages[previous_stage(layer)][k]
@@ -74,8 +76,8 @@ def test_overview_last_frame_shows_the_output_map():
     m = float(np.abs(probe.stages["conv_1_2"]).max())
     z = lay.out_zoom
     want = conv.PALETTE.colors[conv.PALETTE.index(np.repeat(np.repeat(values, z, 0), z, 1), -m, m, "RdBu")]
-    assert (frames[-1][o.y : o.y + o.h, o.x : o.x + o.w] == want).all()
-    assert (frames[0][o.y : o.y + o.h, o.x : o.x + o.w] == 255).all()  # empty before the sweep
+    assert (frames[0][o.y : o.y + o.h, o.x : o.x + o.w] == want).all()  # the finished map leads the loop
+    assert (frames[1][o.y : o.y + o.h, o.x : o.x + o.w] == 255).all()  # then empty, before the sweep
     bias = float(ctx.weights["conv_1_2.bias"][6])
     assert fmt_ascii(bias) in r.alt["en"] and fmt_ascii(bias) in r.alt["zh"]
 
@@ -107,14 +109,14 @@ def test_detail_frames_show_the_kernel_and_fill_the_intermediate_map():
     probe = ctx.probes["ladybug"]
     r = conv.render_conv_detail(spec("conv-detail", "ladybug", "conv_1_1", 4), ctx)
     frames = _frames(r.data)
-    assert len(frames) == 1 + sum(conv.DETAIL_STEPS)
+    steps = conv.detail_steps(probe, ctx.weights, "conv_1_1", 4)
+    assert len(frames) == 2 + len(steps)  # the still, the empty start, one frame per step
     lay = conv.detail_layout(64, 64)
     assert (r.width, r.height) == (lay.width, lay.height)
     g = lay.grids[1]  # the kernel grid: the same in every frame
     kernel_cells = frames[0][g.y : g.y + g.h, g.x : g.x + g.w]
     assert all((f[g.y : g.y + g.h, g.x : g.x + g.w] == kernel_cells).all() for f in frames)
     w = lay.grids[0]  # the window grid changes with the window (frame 0 is the result, i + 2 shows step i)
-    steps = conv.detail_steps(probe, ctx.weights, "conv_1_1", 4)
     i = next(i for i in range(1, len(steps)) if not np.array_equal(steps[i].window, steps[0].window))
     assert not (frames[2][w.y : w.y + w.h, w.x : w.x + w.w] == frames[i + 2][w.y : w.y + w.h, w.x : w.x + w.w]).all()
     k = conv.detail_channel(probe, "conv_1_1", 4)
@@ -122,8 +124,11 @@ def test_detail_frames_show_the_kernel_and_fill_the_intermediate_map():
     lo, hi = symmetric(inter)
     z, m = lay.zoom, lay.mid
     want = conv.PALETTE.colors[conv.PALETTE.index(np.repeat(np.repeat(inter, z, 0), z, 1), lo, hi, "RdBu")]
-    rows = m.h - 3 * z  # away from the last window's highlight in the bottom-right corner
-    assert (frames[0][m.y : m.y + rows, m.x : m.x + m.w] == want[:rows]).all()  # the finished map comes first
+    best = max(steps, key=lambda st: abs(st.total))  # the still's window: the strongest of the walk
+    shown = frames[0][m.y : m.y + m.h, m.x : m.x + m.w]
+    away = np.ones(shown.shape[:2], bool)  # away from that window's highlight
+    away[max(0, (best.row - 1) * z) : (best.row + 2) * z, max(0, (best.col - 1) * z) : (best.col + 2) * z] = False
+    assert (shown[away] == want[away]).all()  # the finished map comes first
     assert (frames[1][m.y : m.y + m.h, m.x : m.x + m.w] == 255).all()
 
 

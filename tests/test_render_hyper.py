@@ -63,8 +63,9 @@ def test_shown_convolution_is_torch_conv2d(st):
 
 
 def _positions(hyper: str) -> int:
-    """Frames: one per kernel position plus a held frame per setting (invalid: first row + overflow)."""
-    total = 0
+    """Frames: one per kernel position plus a held frame per setting (invalid: first row + overflow), and
+    the first setting's finished output leading the loop."""
+    total = 1
     for st in SETTINGS[hyper]:
         o = (st.w + 2 * st.p - st.k) // st.s + 1
         total += (o * o if output_size(st.w, st.k, st.p, st.s) else o) + 1

@@ -24,6 +24,7 @@ from support import build_env, parse_html, run_mkdocs
 
 from generator.arch import CONV_LAYERS, FILTERS, POOL_LAYERS, RELU_LAYERS, param_counts
 from generator.catalog import ACTIVATION_LAYERS, build_catalog
+from generator.examples import choose_featured
 
 pytestmark = pytest.mark.slow
 
@@ -150,11 +151,11 @@ class SmallSite:
 
 
 def built_facts(cache: Path) -> dict:
-    """The facts the pages quote: the probe stage's, with the featured image (the first sample)."""
+    """The facts the pages quote: the probe stage's, with the featured image (examples.choose_featured)."""
     dirs = [d for d in (cache / "probe").iterdir() if (d / ".complete").is_file()]
     assert len(dirs) == 1, f"expected one probe stage in {cache}, found {dirs}"
     facts = json.loads((dirs[0] / "facts.json").read_text(encoding="utf-8"))
-    return {**facts, "featured": facts["samples"][0]["slug"]}
+    return {**facts, "featured": choose_featured(facts["samples"])}
 
 
 # Session scope: pytest-playwright parametrizes some tests with browser_name, and pytest's reordering
@@ -258,7 +259,8 @@ def test_manifest_schema_and_completeness(small_site: SmallSite) -> None:
     nullable = {"image": str, "layer": str, "neuron": int}
     for e in manifest:
         assert set(required) | set(nullable) | {"alt", "caption"} <= set(e), f"missing fields in {e}"
-        assert set(e) - set(required) - set(nullable) - {"alt", "caption"} <= {"hyper"}, e
+        assert set(e) - set(required) - set(nullable) - {"alt", "caption"} <= {"hyper", "stats"}, e
+        assert ("stats" in e) == (e["kind"] in ("relu", "pool", "conv-detail", "softmax")), e["id"]
         for key, typ in required.items():
             assert isinstance(e[key], typ), f"{e['id']}: {key} is not {typ.__name__}"
         for key, typ in nullable.items():
@@ -278,7 +280,8 @@ def test_manifest_schema_and_completeness(small_site: SmallSite) -> None:
     slugs = [s["slug"] for s in facts["samples"]]
     assert len(slugs) == 2  # max_samples: 2
     featured = facts["featured"]
-    catalog = {s.id: s for s in build_catalog(slugs, featured, (), len(facts["classes"]))}
+    examples = {s["slug"]: s["examples"] for s in facts["samples"]}  # the ReLU and pool neurons they show
+    catalog = {s.id: s for s in build_catalog(slugs, featured, (), len(facts["classes"]), examples)}
     for e in manifest:  # every figure is one of the catalogue's, described as the catalogue does
         spec = catalog[e["id"]]
         assert (e["kind"], e["file"], e["image"], e["layer"], e["neuron"]) == (

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 
 import pytest
+from test_docs import stand_in_examples
 
 from generator.arch import CONV_LAYERS, LAYER_NAMES, base_facts
 from generator.errors import ShortcodeError
@@ -104,11 +105,17 @@ EXAMPLE_PARAMS = {
     "layer-shape": {"layer": "conv_1_1"},
     "kernel-count": {"layer": "conv_1_2"},
     "bias": {"layer": "conv_1_1", "neuron": "0"},
+    "example-layer": {"kind": "relu"},
+    "example-neuron": {"kind": "pool"},
+    "detail-row": {"layer": "conv_1_1"},
+    "detail-col": {"layer": "conv_2_2", "neuron": "9"},
 }
 
 
 def test_every_value_resolves(facts: dict) -> None:
     facts["reference"] = {"name": "CNN Explainer", "test_acc": 0.71}
+    for i, sample in enumerate(facts["samples"]):
+        sample["examples"] = stand_in_examples(i)
     for name in VALUES:
         for lang in ("zh", "en"):
             text = resolve_value(name, EXAMPLE_PARAMS.get(name, {}), facts, lang)
@@ -252,3 +259,49 @@ def test_network_table(facts: dict) -> None:
         assert by_layer["output"] == ["10", "16,910"]
         assert sum(int(p.replace(",", "")) for _, p in by_layer.values()) == 19920
         assert all(line.startswith("|") and line.endswith("|") for line in lines)
+
+
+def _examples() -> dict:
+    """A sample's `examples` with round numbers (the shape generator/examples.py records)."""
+    relu = {
+        layer: {"neuron": 3, "positive": [0.125 * (j % 8) for j in range(10)], "zeroed": [0.5] * 10}
+        for layer in ("relu_1_1", "relu_1_2", "relu_2_1", "relu_2_2")
+    }
+    pool = {
+        layer: {"neuron": 7, "nonzero": list(range(10, 20)), "steps": [24] * 10}
+        for layer in ("max_pool_1", "max_pool_2")
+    }
+    detail = {layer: [{"row": 40 + j, "col": j} for j in range(10)] for layer in CONV_LAYERS}
+    return {
+        "relu": {"layer": "relu_1_2", "neuron": 3, "layers": relu},
+        "pool": {"layer": "max_pool_1", "neuron": 7, "layers": pool},
+        "conv-detail": {"layers": detail},
+    }
+
+
+def test_example_values_quote_the_recorded_choice(facts: dict) -> None:
+    facts["samples"][1]["examples"] = _examples()  # ladybug, the featured image
+    assert v(facts, "example-layer", kind="relu") == "relu_1_2"
+    assert v(facts, "example-layer", kind="pool") == "max_pool_1"
+    assert v(facts, "example-neuron", kind="relu") == "3"
+    assert v(facts, "example-neuron", kind="pool", layer="max_pool_2") == "7"
+    assert v(facts, "relu-positive") == "37.5 %"  # relu_1_2 (the example layer), neuron 3
+    assert v(facts, "relu-positive", layer="relu_1_1", neuron="4") == "50.0 %"
+    assert v(facts, "relu-zeroed") == "50.0 %"
+    assert v(facts, "pool-nonzero", layer="max_pool_1") == "17"
+    assert v(facts, "pool-nonzero", layer="max_pool_1", neuron="0") == "10"
+    assert v(facts, "pool-steps") == "24"
+    assert v(facts, "detail-row", layer="conv_1_1") == "40"
+    assert v(facts, "detail-col", layer="conv_2_1", neuron="5") == "5"
+    for name, params, message in [
+        ("example-layer", {}, "kind="),
+        ("example-neuron", {"kind": "conv-detail"}, "kind="),
+        ("relu-positive", {"layer": "conv_1_1"}, "layer="),
+        ("relu-positive", {"neuron": "10"}, "neuron"),
+        ("pool-steps", {"layer": "relu_1_1"}, "layer="),
+        ("detail-row", {}, "layer="),
+    ]:
+        with pytest.raises(ShortcodeError, match=message):
+            resolve_value(name, params, facts, "en")
+    with pytest.raises(ShortcodeError, match="no chosen relu example"):
+        resolve_value("relu-positive", {"image": "lifeboat"}, facts, "en")

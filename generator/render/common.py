@@ -180,10 +180,13 @@ def sweep_animation(
     first_ms: int,
     step_ms: Callable[[int], int],
     poster: bool = True,
+    still: Callable[[Canvas], None] | None = None,
 ) -> bytes:
     """A GIF: the base canvas alone, then one frame per step (drawn on a copy of the base by
     `draw`), the last frame held 2 s. poster: start the loop at the finished picture, for everything
-    that shows a GIF's first frame alone (see gif.poster_first)."""
+    that shows a GIF's first frame alone (see gif.poster_first). still: draw that first picture
+    (on a copy of the base) instead of repeating the last step, e.g. the finished map with its most
+    telling window; it is held 2 s and the last step 1 s."""
     frames, durations = [base.pix.copy()], [first_ms]
     for i, step in enumerate(steps):
         c = base.copy()
@@ -191,6 +194,11 @@ def sweep_animation(
         frames.append(c.pix)
         durations.append(step_ms(i))
     durations[-1] = 2000
-    if poster:
+    if still is not None:
+        c = base.copy()
+        still(c)
+        durations[-1] = 1000
+        frames, durations = [c.pix, *frames], [2000, *durations]
+    elif poster:
         frames, durations = poster_first(frames, durations)
     return encode_gif(frames, base.palette.colors, durations)

@@ -19,6 +19,8 @@ from typing import NamedTuple
 import numpy as np
 
 from generator.arch import CONV_LAYERS, previous_stage
+from generator.examples import DETAIL_STEPS, detail_start, detail_stats, detail_walk
+from generator.examples import detail_channel as _channel
 from generator.records import FigureSpec, ProbeResult, RenderContext, Rendered
 from generator.render.colors import ACTIVATION, WEIGHT, figure_palette, normalise_index, stage_scale, symmetric
 from generator.render.common import (
@@ -43,7 +45,8 @@ WIN = 2  # outline width of the sliding window
 # transparent run of every frame (~1 KB per frame at these sizes).
 PALETTE = figure_palette(("gray", 31), (ACTIVATION, 49), (WEIGHT, 33))
 MAX_FRAMES = 60
-OVERVIEW_STEPS = (5, 15)  # single steps, then jumps to the end of the sweep (frames cost bytes: 400 of these per site)
+OVERVIEW_STEPS = (4, 10)  # single steps, then jumps to the end (frames cost bytes: 400 of these per site; with
+# the finished maps leading the loop, 4 + 10 keeps them the size 5 + 15 had without)
 
 
 def input_scale(probe: ProbeResult, layer: str) -> tuple[str, float, float]:
@@ -172,9 +175,9 @@ def render_conv_overview(spec: FigureSpec, ctx: RenderContext) -> Rendered:
             c.frame(bo.x + col * zo, bo.y + r * zo, zo, zo, "accent", 2)
         c.text(bo.x, bo.y + bo.h + 6, f"[{r}, {col}] = {fmt_ascii(out[r, col])}", 12, crisp=True)
 
-    # No poster frame here, unlike the detail and pool animations: the finished maps would be encoded
-    # twice (once whole, once revealed by the sweep), +12 KiB on each of the site's 400 overviews.
-    data = sweep_animation(base, ends, draw, 700, lambda e: 300 if e < OVERVIEW_STEPS[0] else 120, poster=False)
+    # The finished maps lead the loop (gif.poster_first): a still, a print or a reduced-motion reader
+    # sees the result, not empty boxes.
+    data = sweep_animation(base, ends, draw, 700, lambda e: 300 if e < OVERVIEW_STEPS[0] else 120)
     vmin, vmax = float(out.min()), float(out.max())
     slug = probe.image.slug
     src_zh = "输入图像的 R、G、B 三个通道" if prev == "input" else f"{prev} 的 {in_c} 个通道"
@@ -198,7 +201,6 @@ def render_conv_overview(spec: FigureSpec, ctx: RenderContext) -> Rendered:
 
 # ---- conv-detail --------------------------------------------------------------------------------
 
-DETAIL_STEPS = (12, 14)  # the first windows one by one, then jumps to the end
 CELL = 50  # one number cell of the 3×3 grids
 
 
@@ -215,23 +217,30 @@ class DetailStep(NamedTuple):
 
 def detail_channel(probe: ProbeResult, layer: str, neuron: int) -> int:
     """The input channel whose intermediate map contributes most (largest sum of |values|)."""
-    inter = probe.intermediates[layer][neuron]  # (in_c, H, W)
-    return int(np.argmax(np.abs(inter).sum(axis=(1, 2))))
+    return _channel(probe.intermediates[layer][neuron])
 
 
 def detail_steps(probe: ProbeResult, weights: dict[str, np.ndarray], layer: str, neuron: int) -> list[DetailStep]:
-    """The numbers written by the detail animation, one entry per frame with a window."""
+    """The numbers written by the detail animation, one entry per frame with a window: the top-left
+    corner, then (examples.detail_walk) single steps across the row segment that varies most."""
     k = detail_channel(probe, layer, neuron)
     x = probe.stages[previous_stage(layer)][k]  # (H, W)
     kernel = weights[f"{layer}.weight"][neuron, k]  # (3, 3)
     ow = x.shape[1] - 2
     steps = []
-    for p in sweep_positions((x.shape[0] - 2) * ow, DETAIL_STEPS[0], sum(DETAIL_STEPS)):
+    for p in detail_walk(probe.intermediates[layer][neuron, k]):
         r, c = divmod(p, ow)
         window = x[r : r + 3, c : c + 3]
         products = window * kernel
         steps.append(DetailStep(r, c, window.copy(), kernel.copy(), products, float(products.sum(dtype=np.float64))))
     return steps
+
+
+def conv_detail_stats(probe: ProbeResult, layer: str, neuron: int) -> dict:
+    """What the detail animation crosses (manifest `stats`): its input channel, where its single steps
+    are, and the spread of the intermediate values there next to the whole map's."""
+    k = detail_channel(probe, layer, neuron)
+    return {"channel": k, **detail_stats(probe.intermediates[layer][neuron, k])}
 
 
 def cell_text(value: float, grid: np.ndarray) -> str:
@@ -357,8 +366,8 @@ def render_conv_detail(spec: FigureSpec, ctx: RenderContext) -> Rendered:
 
     full = PALETTE.index(np.repeat(np.repeat(inter, z, 0), z, 1), mlo, mhi, ACTIVATION)
 
-    def draw(c: Canvas, st: DetailStep) -> None:
-        reveal(c, full, bm, z, ow, st.row * ow + st.col)
+    def draw(c: Canvas, st: DetailStep, upto: int | None = None) -> None:
+        reveal(c, full, bm, z, ow, st.row * ow + st.col if upto is None else upto)
         c.frame(bi.x + st.col * z, bi.y + st.row * z, 3 * z, 3 * z, "accent", 2)
         c.frame(bm.x + st.col * z, bm.y + st.row * z, z, z, "accent", 2)
         _grid(c, gx0.x, gy, st.window, iscale, ilo, ihi)
@@ -374,21 +383,39 @@ def render_conv_detail(spec: FigureSpec, ctx: RenderContext) -> Rendered:
             crisp=True,
         )
 
-    data = sweep_animation(base, steps, draw, 800, lambda i: 900 if i < 2 else 500 if i < DETAIL_STEPS[0] else 120)
+    start = detail_start(inter)
+    single = {i for i, st in enumerate(steps) if start <= st.row * ow + st.col < start + DETAIL_STEPS[0]}
+    first_single = min(single)
+    # The still: the finished map, the arithmetic of the walk's strongest window (the first of equals).
+    best = max(steps, key=lambda st: abs(st.total))
+    data = sweep_animation(
+        base,
+        steps,
+        draw,
+        800,
+        lambda i: 900 if i == 0 or i in (first_single, first_single + 1) else 500 if i in single else 120,
+        still=lambda c: draw(c, best, oh * ow - 1),
+    )
+    stats = conv_detail_stats(probe, layer, neuron)
     slug = probe.image.slug
     first = steps[0]
+    at = steps[first_single]
     src_zh = f"输入的 {label} 通道" if prev == "input" else f"{prev} 的第 {k} 个通道"
     src_en = f"the input's {label} channel" if prev == "input" else f"channel {k} of {prev}"
     alt = {
         "zh": f"动画：{layer} 第 {neuron} 个神经元的 3×3 卷积核在{src_zh}（贡献最大的通道）上滑动"
         f"（图像 {slug}）。每一步写出窗口中的 9 个数值、卷积核权重、逐元素乘积及其和；"
-        f"例如第一个窗口的和为 {fmt_ascii(first.total, 4)}。前 {DETAIL_STEPS[0]} 步逐个展示，"
+        f"例如第一个窗口的和为 {fmt_ascii(first.total, 4)}。窗口从左上角出发，跳到第 {at.row} 行"
+        f"第 {at.col} 列起数值变化最大的一段，逐个展示 {DETAIL_STEPS[0]} 步"
+        f"（取值 {fmt_ascii(stats['walk_min'])} 到 {fmt_ascii(stats['walk_max'])}），"
         f"之后快进，直到填满 {oh}×{ow} 的中间结果。",
         "en": f"Animation: the 3×3 kernel of neuron {neuron} in {layer} sliding over {src_en}, "
         f"the channel that contributes most (image {slug}). "
         f"Each step writes out the 9 input values under the window, the kernel weights, "
         f"their element-wise products and the sum; the first window sums to {fmt_ascii(first.total, 4)}. "
-        f"The first {DETAIL_STEPS[0]} steps go one by one, then it fast-forwards "
+        f"From the top-left corner the window jumps to row {at.row}, column {at.col}, where the values "
+        f"change most ({fmt_ascii(stats['walk_min'])} to {fmt_ascii(stats['walk_max'])}), goes "
+        f"{DETAIL_STEPS[0]} steps one by one, then fast-forwards "
         f"until the {oh}×{ow} intermediate map is complete.",
     }
     cap = {
@@ -398,4 +425,4 @@ def render_conv_detail(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         "element, then add up. The neuron's output also adds the other channels' results and the "
         "bias.",
     }
-    return Rendered(data, lay.width, lay.height, alt, cap)
+    return Rendered(data, lay.width, lay.height, alt, cap, stats)

@@ -286,10 +286,17 @@ def render_hyperparameter(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     width = 40 + pad_max * CELL + gap + 5 * CELL + 80 + max(pad_max, 7) * CELL + 40
     height = 78 + pad_max * CELL + 100
     frames, durations = [], []
+    lead = -1  # the last frame of the first valid setting: its finished output
     for st in settings:
         f, d = _frames_for(st, hyper, width, height, pad_max, gap)
         frames += f
         durations += d
+        if lead < 0 and output_size(st.w, st.k, st.p, st.s) is not None:
+            lead = len(frames) - 1
+    # That finished output leads the loop, then the animation plays from its start: a still shows a whole
+    # result, not the first window. (Cheaper than starting the loop there: the padding GIF stays < 150 KiB.)
+    lead = max(lead, 0)
+    frames, durations = [frames[lead], *frames], [HOLD_MS, *durations]
     data = gif.encode_gif(*index_frames(frames), durations)
     sym = SYMBOL[hyper]
     lines = []

@@ -146,6 +146,8 @@ def render_kernel_evolution(spec: FigureSpec, ctx: RenderContext) -> Rendered:
             label.set_text(f"epoch {e} / {epochs}{star}")
             frames.append(blit.frame([im, label]))
             durations.append(2500 if e == epochs else 1500 if e == 0 else 700)
+    # The trained kernels lead the loop (then initialisation, epoch by epoch): a still shows the result.
+    frames, durations = gif.poster_first(frames, durations)
     data = gif.encode_gif(*index_frames(frames), durations)
     alt = {
         "zh": f"动画：{layer} 的 30 个 3×3 卷积核在训练中的变化，共 {epochs + 1} 帧（初始化和 {epochs} 个 epoch），"

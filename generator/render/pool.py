@@ -1,5 +1,8 @@
 """Max pooling (2×2, stride 2) animated on one neuron: the window steps over the ReLU map, its four
-values are written out with the maximum highlighted, and the pooled map fills in."""
+values are written out with the maximum highlighted, and the pooled map fills in. The walk and the
+example neuron come from generator/examples.py: the single steps cross the windows with something in
+them, not a blank corner. The first frame (what a still shows) is the finished map with the window
+on its largest value."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from generator.arch import POOL_LAYERS, previous_stage
+from generator.examples import POOL_STEPS, pool_examples, pool_start, pool_walk
 from generator.records import FigureSpec, ProbeResult, RenderContext, Rendered
 from generator.render.colors import ACTIVATION, figure_palette, stage_scale
 from generator.render.common import (
@@ -22,12 +26,11 @@ from generator.render.common import (
     probe_for,
     reveal,
     sweep_animation,
-    sweep_positions,
 )
 from generator.render.text import Canvas
 
 PALETTE = figure_palette((ACTIVATION, 49))
-STEPS = (8, 16)  # windows one by one, then jumps to the end
+STEPS = POOL_STEPS  # windows one by one, then jumps to the end
 CELL = 56
 
 
@@ -42,16 +45,40 @@ class PoolStep(NamedTuple):
 
 
 def pool_steps(probe: ProbeResult, layer: str, neuron: int) -> list[PoolStep]:
-    """The numbers the animation writes, one entry per frame with a window."""
+    """The numbers the animation writes, one entry per frame with a window (examples.pool_walk)."""
     x = probe.stages[previous_stage(layer)][neuron]  # (H, W)
-    oh, ow = x.shape[0] // 2, x.shape[1] // 2
+    pooled = probe.stages[layer][neuron]  # (H/2, W/2)
+    ow = pooled.shape[1]
     steps = []
-    for p in sweep_positions(oh * ow, STEPS[0], sum(STEPS)):
+    for p in pool_walk(pooled):
         r, c = divmod(p, ow)
         window = x[2 * r : 2 * r + 2, 2 * c : 2 * c + 2].copy()
         i, j = divmod(int(np.argmax(window)), 2)
         steps.append(PoolStep(r, c, window, (i, j), float(window[i, j])))
     return steps
+
+
+def poster_step(steps: list[PoolStep]) -> PoolStep:
+    """The window the still shows: the walk's largest maximum (the first of equals)."""
+    return max(steps, key=lambda s: s.value)
+
+
+def pool_stats(probe: ProbeResult, layer: str, neuron: int) -> dict:
+    """What the animation shows (manifest `stats`): how many of its windows keep a non-zero maximum,
+    and whether this neuron is the example `neuron=auto` picks."""
+    steps = pool_steps(probe, layer, neuron)
+    nonzero = sum(1 for s in steps if s.value != 0)
+    pooled = probe.stages[layer][neuron]
+    best = poster_step(steps)
+    return {
+        "steps": len(steps),
+        "nonzero_steps": nonzero,
+        "nonzero_share": nonzero / len(steps),
+        "map_nonzero_share": float(np.count_nonzero(pooled) / pooled.size),
+        "single_steps_from": list(divmod(pool_start(pooled), pooled.shape[1])),
+        "poster": [best.row, best.col],
+        "example": pool_examples(probe.stages)["layers"][layer]["neuron"] == neuron,
+    }
 
 
 def render_pool(spec: FigureSpec, ctx: RenderContext) -> Rendered:
@@ -88,8 +115,8 @@ def render_pool(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     box = Box(x_out, top, oside, oside)
     steps = pool_steps(probe, layer, neuron)
 
-    def draw(c: Canvas, st: PoolStep) -> None:
-        reveal(c, full, box, 2 * z, ow, st.row * ow + st.col)
+    def draw(c: Canvas, st: PoolStep, upto: int | None = None) -> None:
+        reveal(c, full, box, 2 * z, ow, st.row * ow + st.col if upto is None else upto)
         c.frame(PAD + 2 * st.col * z, top + 2 * st.row * z, 2 * z, 2 * z, "accent", 2)
         c.frame(x_out + 2 * st.col * z, top + 2 * st.row * z, 2 * z, 2 * z, "accent", 2)
         idx = PALETTE.index(st.window, lo, hi, ACTIVATION)
@@ -113,22 +140,35 @@ def render_pool(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         c.frame(x_cells + j * CELL + 1, y_cells + i * CELL + 1, CELL - 2, CELL - 2, "accent", 3)
         c.text(x_cells + CELL, y_cells + 2 * CELL + 10, f"= {fmt_ascii(st.value)}", 14, anchor="mt", bold=True)
 
-    data = sweep_animation(base, steps, draw, 700, lambda s: 700 if s < STEPS[0] else 120)
+    start = pool_start(out)
+    single = {i for i, st in enumerate(steps) if i == 0 or start <= st.row * ow + st.col < start + STEPS[0]}
+    best = poster_step(steps)
+    data = sweep_animation(
+        base,
+        steps,
+        draw,
+        700,
+        lambda i: 700 if i in single else 120,
+        still=lambda c: draw(c, best, out.size - 1),  # the finished map, the window on its largest value
+    )
+    stats = pool_stats(probe, layer, neuron)
     kept = 100.0 * out.size / x.size
     slug = probe.image.slug
     alt = {
         "zh": f"动画：图像 {slug} 的 {layer} 第 {neuron} 个神经元的最大池化。"
         f"2×2 窗口以步长 2 在 {prev} 的 {h}×{w} 激活图上移动，每次写出 4 个值并保留其中最大的一个，"
         f"逐步填满 {oh}×{ow} 的输出（只保留 {kept:.0f}% 的数值），"
-        f"输出取值 {fmt_ascii(out.min())} 到 {fmt_ascii(out.max())}。",
+        f"输出取值 {fmt_ascii(out.min())} 到 {fmt_ascii(out.max())}。"
+        f"动画展示的 {stats['steps']} 个窗口中有 {stats['nonzero_steps']} 个的最大值不为 0。",
         "en": f"Animation: max pooling for neuron {neuron} of {layer} on image {slug}. A 2×2 window moves "
         f"with stride 2 over the {h}×{w} map of {prev}; each step writes the 4 values and keeps the "
         f"largest, "
         f"filling in the {oh}×{ow} output ({kept:.0f}% of the values remain), values "
-        f"{fmt_ascii(out.min())} to {fmt_ascii(out.max())}.",
+        f"{fmt_ascii(out.min())} to {fmt_ascii(out.max())}. {stats['nonzero_steps']} of the "
+        f"{stats['steps']} windows shown have a maximum other than 0.",
     }
     cap = {
         "zh": f"最大池化：每个 2×2 窗口只保留最大值，{h}×{w} 变为 {oh}×{ow}。",
         "en": f"Max pooling: each 2×2 window keeps only its maximum; {h}×{w} becomes {oh}×{ow}.",
     }
-    return Rendered(data, width, height, alt, cap)
+    return Rendered(data, width, height, alt, cap, stats)

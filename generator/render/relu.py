@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from generator.arch import RELU_LAYERS, previous_stage
+from generator.examples import relu_examples
 from generator.records import FigureSpec, ProbeResult, RenderContext, Rendered
 from generator.render.colors import ACTIVATION, stage_scale
 from generator.render.common import (
@@ -27,6 +28,21 @@ def relu_counts(probe: ProbeResult, layer: str, neuron: int) -> tuple[int, int]:
     """(values set to zero, total values): the conv output's negative entries become 0."""
     before = probe.stages[previous_stage(layer)][neuron]
     return int(np.count_nonzero(before < 0)), int(before.size)
+
+
+def relu_stats(probe: ProbeResult, layer: str, neuron: int) -> dict:
+    """What the figure shows (manifest `stats`): the shares of positive values before and after ReLU
+    (equal: ReLU keeps them), of values set to 0, whether both colours show (examples.relu_visible) and
+    whether this is the example `neuron=auto` picks."""
+    before, after = probe.stages[previous_stage(layer)][neuron], probe.stages[layer][neuron]
+    chosen = relu_examples(probe.stages)["layers"][layer]
+    return {
+        "positive_before": float(np.count_nonzero(before > 0) / before.size),
+        "positive_after": float(np.count_nonzero(after > 0) / after.size),
+        "zeroed": float(np.count_nonzero(before < 0) / before.size),
+        "visible": chosen["visible"][neuron],  # red and blue both show on the layer's colour range
+        "example": chosen["neuron"] == neuron,
+    }
 
 
 def render_relu(spec: FigureSpec, ctx: RenderContext) -> Rendered:
@@ -71,4 +87,4 @@ def render_relu(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         "zh": f"ReLU 把 {layer} 第 {neuron} 个神经元的 {zeroed} 个负值（{share:.1f}%）变为 0。",
         "en": f"ReLU sets {zeroed} negative values ({share:.1f}%) of neuron {neuron} in {layer} to 0.",
     }
-    return Rendered(c.png(), c.width, c.height, alt, cap)
+    return Rendered(c.png(), c.width, c.height, alt, cap, relu_stats(probe, layer, neuron))

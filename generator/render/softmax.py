@@ -231,6 +231,8 @@ def _draw(ctx: RenderContext, n: SoftmaxNumbers, pred: int) -> bytes:
         focus.set_y(ys[pred] - row_h / 2)
         frames.append(blit.frame([focus, pred_txt, *formula.show(pred, classes[pred])]))
         durations.append(3000)
+    # The finished table leads the loop: a still (print, preview, reduced motion) shows every probability.
+    frames, durations = gif.poster_first(frames, durations)
     return gif.encode_gif(*index_frames(frames), durations)
 
 
@@ -260,4 +262,11 @@ def render_softmax(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         "en": f"Softmax turns logits into probabilities that sum to 1: {name} has the largest logit, "
         f"{n.logits[pred]:.2f}; {step.replace('，', ', ')}.",
     }
-    return Rendered(data=data, width=WIDTH, height=HEIGHT, alt=alt, caption=caption)
+    label = probe.image.label
+    stats = {
+        "predicted": name,
+        "confidence": float(p),
+        "label": None if label is None else ctx.classes[label],
+        "correct": None if label is None else label == pred,
+    }
+    return Rendered(data=data, width=WIDTH, height=HEIGHT, alt=alt, caption=caption, stats=stats)

@@ -13,6 +13,7 @@ from generator.cache import write_json
 from generator.config import BuildConfig
 from generator.datasets import Dataset
 from generator.errors import ConfigError
+from generator.examples import sample_examples
 from generator.images import load_image, slugify
 from generator.probe import confusion_matrix, default_samples, probe
 from generator.records import ProbeResult, SampleImage
@@ -39,6 +40,7 @@ def _save(r: ProbeResult, path: Path) -> dict:
         "logits": r.stages["output"].tolist(),
         "probs": r.stages["softmax"].tolist(),
         "pixels": pixels_digest(r.image.pixels),
+        "examples": sample_examples(r.stages, r.intermediates),
     }
 
 
