@@ -18,6 +18,7 @@ from generator.catalog import build_catalog, make_spec
 from generator.errors import ShortcodeError
 from generator.export import Exported
 from generator.records import BuildOutput, Facts, FigureSpec, ManifestEntry
+from generator.overview_html import image_param, overview_specs
 from generator.shortcodes import Shortcode, ShortcodeErrors, expand
 
 FIGURE_PARAMS = ("image", "layer", "neuron", "hyper")
@@ -51,7 +52,9 @@ def gallery_specs(facts: Facts, detail_images: tuple[str, ...]) -> list[FigureSp
     """`{{ gallery }}`: the once-per-build figures and the featured image's figures (no single maps)."""
     featured = facts["featured"]
     return [
-        s for s in build_catalog([featured], featured, detail_images, len(facts["classes"])) if s.kind != "activation"
+        s
+        for s in build_catalog([featured], featured, detail_images, len(facts["classes"]))
+        if s.kind not in ("activation", "tile", "photo")  # single maps, and the HTML overview's pieces
     ]
 
 
@@ -61,7 +64,11 @@ def sample_specs(facts: Facts) -> list[FigureSpec]:
 
 
 def used_specs(
-    texts: Iterable[str], facts: Facts, detail_images: tuple[str, ...], known: frozenset[str]
+    texts: Iterable[str],
+    facts: Facts,
+    detail_images: tuple[str, ...],
+    known: frozenset[str],
+    explore_pages: bool = False,
 ) -> list[FigureSpec]:
     """Every figure the Markdown `texts` ask for, in order. Mistakes are skipped here: the page that
     holds one reports it, with its line, when it is converted."""
@@ -75,6 +82,8 @@ def used_specs(
             specs = sample_specs(facts)
         elif code.name == "gallery":
             specs = gallery_specs(facts, detail_images)
+        elif code.name == "overview":
+            specs = overview_specs(facts, image_param(code, facts), explore_pages)
         for spec in specs:
             found.setdefault(spec.id, spec)
         return ""
