@@ -180,7 +180,7 @@ def _grid_layer(probe: ProbeResult, layer: str, scale: str) -> tuple[Canvas, str
         y = top + (i // cols) * (side + label_h + gap)
         c.text(x, y, f"#{i}", 12, bold=True)
         if scale == "neuron":
-            c.text(x + side, y, f"±{fmt_ascii(hi)}", 11, anchor="rt")
+            c.text(x + side, y, f"±{fmt_ascii(hi)}", 12, anchor="rt")
         c.heatmap(maps[i], x, y + label_h, side, side, ACTIVATION, lo, hi)
     _, lo, hi = stage_scale(probe.stages, layer, None, "layer")
     if scale == "neuron":  # each map has its own range: the bar shows the shape of the scale only

@@ -174,7 +174,7 @@ class Canvas:
         hi: float,
         ticks: list[tuple[float, str]],
         vertical: bool = False,
-        size: int = 11,
+        size: int = 12,
     ) -> None:
         """A colour strip for palette scale `scale` over [lo, hi] with labelled ticks.
         Horizontal: low end on the left, labels below. Vertical: low end at the bottom, labels right."""
