@@ -13,7 +13,7 @@ from mkdocs.utils import get_relative_url
 
 from generator import i18n
 from generator.arch import CONV_LAYERS, POOL_LAYERS, RELU_LAYERS
-from generator.catalog import ACTIVATION_LAYERS
+from generator.catalog import ACTIVATION_LAYERS, make_spec
 from generator.errors import ShortcodeError
 from generator.interactive import network_block
 from generator.markup import Html, el, md_text
@@ -194,7 +194,7 @@ def _samples_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) ->
     facts = figs.facts
     cells = []
     for s in facts["samples"]:
-        entry = figs.entry("input", {"image": s["slug"]})
+        entry = figs.entry_for(make_spec("photo", image=s["slug"]))  # the picture itself: no text to shrink
         target = figs.lang_prefix(lang) + "explore/" + s["slug"] + "/"
         prob = f"{s['probs'][s['predicted']] * 100:.1f} %"
         href = get_relative_url(target, page.url or ".") if figs.explore_pages else None

@@ -59,8 +59,8 @@ def gallery_specs(facts: Facts, detail_images: tuple[str, ...]) -> list[FigureSp
 
 
 def sample_specs(facts: Facts) -> list[FigureSpec]:
-    """`{{ samples }}`: every sample image's input figure."""
-    return [make_spec("input", image=s["slug"]) for s in facts["samples"]]
+    """`{{ samples }}`: every sample image as it is (the text-free `photo`)."""
+    return [make_spec("photo", image=s["slug"]) for s in facts["samples"]]
 
 
 def used_specs(

@@ -164,7 +164,7 @@ def _grid_layer(probe: ProbeResult, layer: str, scale: str) -> tuple[Canvas, str
     """All maps of a conv/relu/pool layer, 5 per row, neuron index above each, one colour bar."""
     maps = probe.stages[layer]  # (10, H, W)
     n, h, w = maps.shape
-    side = h * upscale_factor(h, 128)
+    side = h * max(1, 128 // h)  # at most 128 px a map: five in a row stay legible in a 688 px column
     cols, gap, label_h = 5, 14, 18
     rows = -(-n // cols)
     width = 2 * PAD + cols * side + (cols - 1) * gap
