@@ -230,7 +230,7 @@ def overview_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) ->
     grid = el("div", {"class": "tv-ov", "role": "group", "aria-label": t["label"]}, *cells)
     return el(
         "figure",
-        {"class": "tv-figure tv-overview-html"},
+        {"class": "tv-overview-html"},  # not a tv-figure: a composition of many images, not one figure
         el("div", {"class": "tv-ov-box"}, grid, legend),
         caption,
     )
