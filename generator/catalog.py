@@ -162,4 +162,8 @@ def overview_tiles(image: str) -> list[FigureSpec]:
     """The tiles of one image's HTML overview: every channel and neuron map up to max_pool_2."""
     layers = KINDS["tile"][1]
     assert layers is not None
-    return [make_spec("tile", image=image, layer=layer, neuron=n) for layer in layers for n in range(neuron_count(layer, 10))]
+    return [
+        make_spec("tile", image=image, layer=layer, neuron=n)
+        for layer in layers
+        for n in range(neuron_count(layer, 10))
+    ]

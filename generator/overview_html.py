@@ -30,8 +30,19 @@ if TYPE_CHECKING:
 PHOTO_ROW = 3  # the photo and its channels sit on rows 3..6 of the ten, as in the raster overview
 # ColorBrewer's RdBu and Oranges (what matplotlib samples for the figures): the legends' gradients and
 # the class bars' colours, without importing matplotlib into the page build.
-RDBU = ("#67001f", "#b2182b", "#d6604d", "#f4a582", "#fddbc7", "#f7f7f7", "#d1e5f0", "#92c5de", "#4393c3")
-RDBU += ("#2166ac", "#053061")
+RDBU = (
+    "#67001f",
+    "#b2182b",
+    "#d6604d",
+    "#f4a582",
+    "#fddbc7",
+    "#f7f7f7",
+    "#d1e5f0",
+    "#92c5de",
+    "#4393c3",
+    "#2166ac",
+    "#053061",
+)
 ORANGES = ("#fff5eb", "#fee6ce", "#fdd0a2", "#fdae6b", "#fd8d3c", "#f16913", "#d94801", "#a63603", "#7f2704")
 TEXT = {
     "zh": {
@@ -69,7 +80,9 @@ def overview_specs(facts: Facts, image: str, explore_pages: bool) -> list[Figure
         for layer in LAYER_NAMES:
             specs += [make_spec("activation", image=image, layer=layer, neuron=n) for n in range(10)]
         n_out = len(facts["classes"])
-        specs += [make_spec("activation", image=image, layer="output", neuron=i, num_classes=n_out) for i in range(n_out)]
+        specs += [
+            make_spec("activation", image=image, layer="output", neuron=i, num_classes=n_out) for i in range(n_out)
+        ]
     return specs
 
 

@@ -17,8 +17,8 @@ from mkdocs.utils import get_relative_url
 from generator.catalog import build_catalog, make_spec
 from generator.errors import ShortcodeError
 from generator.export import Exported
-from generator.records import BuildOutput, Facts, FigureSpec, ManifestEntry
 from generator.overview_html import image_param, overview_specs
+from generator.records import BuildOutput, Facts, FigureSpec, ManifestEntry
 from generator.shortcodes import Shortcode, ShortcodeErrors, expand
 
 FIGURE_PARAMS = ("image", "layer", "neuron", "hyper")

@@ -68,7 +68,9 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 
 
 def _context(browser: Browser, js: bool) -> Iterator[BrowserContext]:
-    context = browser.new_context(viewport={"width": DESKTOP, "height": 900}, java_script_enabled=js, service_workers="block")
+    context = browser.new_context(
+        viewport={"width": DESKTOP, "height": 900}, java_script_enabled=js, service_workers="block"
+    )
     context.set_default_timeout(30_000)
     try:
         yield context

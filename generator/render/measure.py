@@ -9,7 +9,13 @@ draw one figure at a time.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.backend_bases import GraphicsContextBase
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.text import Text
 
 _smallest: float | None = None
 
@@ -28,17 +34,26 @@ def take() -> float | None:
     return out
 
 
-def watch_agg(renderer: Any) -> None:
+def watch_agg(renderer: RendererAgg) -> None:
     """Make a matplotlib Agg renderer note the size of every non-blank string it draws (plain text and
     mathtext both go through draw_text). Idempotent."""
     if getattr(renderer, "_tv_measured", False):
         return
     draw_text = renderer.draw_text
 
-    def measured(gc: Any, x: float, y: float, s: str, prop: Any, angle: float, *args: Any, **kw: Any) -> Any:
+    def measured(
+        gc: GraphicsContextBase,
+        x: float,
+        y: float,
+        s: str,
+        prop: FontProperties,
+        angle: float,
+        ismath: bool | str = False,
+        mtext: Text | None = None,
+    ) -> None:
         if s.strip():
             note(prop.get_size_in_points() * renderer.dpi / 72.0)
-        return draw_text(gc, x, y, s, prop, angle, *args, **kw)
+        draw_text(gc, x, y, s, prop, angle, ismath, mtext)
 
-    renderer.draw_text = measured
-    renderer._tv_measured = True
+    setattr(renderer, "draw_text", measured)  # noqa: B010 (mypy refuses assigning to a method)
+    setattr(renderer, "_tv_measured", True)  # noqa: B010

@@ -52,4 +52,3 @@ def render_photo(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         "en": f"Input image {probe.image.slug}{name_en}, {h}×{w} pixels",
     }
     return Rendered(encode_rgb(pixels), w, h, alt, dict(alt))
-
