@@ -176,6 +176,7 @@ def _render(
                 alt=fig.alt,
                 caption=fig.caption,
                 hash=hashlib.sha256(fig.data).hexdigest()[:16],
+                min_text_px=fig.min_text_px,
             )
             if "hyper" in spec.params:
                 entry["hyper"] = spec.params["hyper"]

@@ -6,7 +6,7 @@ numbers — so a figure's URL survives retraining. Validation errors name the ba
 
 from __future__ import annotations
 
-from generator.arch import ACTIVATION_LAYERS, CONV_LAYERS, FILTERS, POOL_LAYERS, RELU_LAYERS
+from generator.arch import ACTIVATION_LAYERS, CONV_LAYERS, FILTERS, LAYER_NAMES, POOL_LAYERS, RELU_LAYERS
 from generator.errors import FigureSpecError
 from generator.records import FigureSpec
 
@@ -32,6 +32,9 @@ KINDS: dict[str, tuple[str, list[str] | None, bool, str]] = {
     "training-curves": ("model", None, False, "png"),
     "confusion-matrix": ("model", None, False, "png"),
     "logo": ("model", None, False, "png"),
+    # the text-free pieces of the overview the pages compose in HTML ({{ overview }}, overview_html.py)
+    "tile": ("image", ["input", *LAYER_NAMES], True, "png"),
+    "photo": ("image", None, False, "png"),
 }
 # The kinds drawn with matplotlib: `figure` can also write them as SVG or PDF (softmax: its last frame,
 # as a still) and redraw their PNGs at 2 or 3 times the pixels (render/mpl.py's save).
@@ -62,6 +65,8 @@ RENDERERS: dict[str, str] = {
     "training-curves": "training",
     "confusion-matrix": "training",
     "logo": "kernels",
+    "tile": "tiles",
+    "photo": "tiles",
 }
 
 
@@ -121,6 +126,7 @@ def make_spec(
             "conv-detail": f"conv-detail/{layer}-{neuron}",
             "relu": f"relu/{layer}-{neuron}",
             "pool": f"pool/{layer}-{neuron}",
+            "tile": f"tiles/{layer}-{neuron}",
         }.get(kind, kind)
     params = {"hyper": hyper} if hyper else {}
     return FigureSpec(id=stem, kind=kind, file=f"{stem}.{ext}", image=image, layer=layer, neuron=neuron, params=params)
@@ -145,7 +151,8 @@ def build_catalog(
     specs += [make_spec("hyperparameter", hyper=h) for h in HYPERS]
     detailed = {featured, *detail_images}
     for slug in slugs:
-        specs += [make_spec(k, image=slug) for k in ("input", "overview", "flatten", "softmax")]
+        specs += [make_spec(k, image=slug) for k in ("input", "overview", "flatten", "softmax", "photo")]
+        specs += overview_tiles(slug)
         for layer in ACTIVATION_LAYERS:
             specs.append(make_spec("activation-grid", image=slug, layer=layer))
             specs += [
@@ -163,3 +170,14 @@ def build_catalog(
             make_spec("pool", image=slug, layer=layer, neuron=chosen(slug, "pool", layer)) for layer in POOL_LAYERS
         ]
     return specs
+
+
+def overview_tiles(image: str) -> list[FigureSpec]:
+    """The tiles of one image's HTML overview: every channel and neuron map up to max_pool_2."""
+    layers = KINDS["tile"][1]
+    assert layers is not None
+    return [
+        make_spec("tile", image=image, layer=layer, neuron=n)
+        for layer in layers
+        for n in range(neuron_count(layer, 10))
+    ]

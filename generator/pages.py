@@ -13,10 +13,12 @@ from mkdocs.utils import get_relative_url
 
 from generator import i18n
 from generator.arch import CONV_LAYERS, POOL_LAYERS, RELU_LAYERS
-from generator.catalog import ACTIVATION_LAYERS
+from generator.catalog import ACTIVATION_LAYERS, make_spec
 from generator.errors import ShortcodeError
 from generator.interactive import network_block
 from generator.markup import Html, el, md_text
+from generator.overview_html import PARAMS as OVERVIEW_PARAMS
+from generator.overview_html import overview_block
 from generator.records import Facts, ManifestEntry, Sample
 from generator.reference import reference_html
 from generator.usage import SiteFigures, gallery_specs
@@ -123,7 +125,7 @@ def explore_markdown(facts: Facts, detailed: set[str], slug: str, lang: str) -> 
             verdict=verdict,
         ),
         "",
-        f"{{{{ figure overview {img} }}}}",
+        f"{{{{ overview {img} }}}}",
         "",
         f"## {_t('prediction', lang)}",
         "",
@@ -192,7 +194,7 @@ def _samples_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) ->
     facts = figs.facts
     cells = []
     for s in facts["samples"]:
-        entry = figs.entry("input", {"image": s["slug"]})
+        entry = figs.entry_for(make_spec("photo", image=s["slug"]))  # the picture itself: no text to shrink
         target = figs.lang_prefix(lang) + "explore/" + s["slug"] + "/"
         prob = f"{s['probs'][s['predicted']] * 100:.1f} %"
         href = get_relative_url(target, page.url or ".") if figs.explore_pages else None
@@ -305,18 +307,23 @@ def _reference_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) 
 
 
 # Blocks that return finished HTML (`reference` returns Markdown).
-HTML_BLOCKS = ("samples", "gallery", "network", "shortcode-reference")
+HTML_BLOCKS = ("samples", "gallery", "network", "shortcode-reference", "overview")
 BLOCKS: dict[str, Callable[[SiteFigures, Shortcode, Page, str], str]] = {
     "samples": _samples_block,
     "gallery": _gallery_block,
     "reference": _reference_block,
     "network": network_block,  # the live network view (generator/interactive.py)
+    "overview": overview_block,  # the network overview in HTML (generator/overview_html.py)
     "shortcode-reference": lambda figs, code, page, lang: reference_html(figs.facts, lang),
 }
 
 
 def check_block_args(code: Shortcode) -> None:
-    if code.arg or code.params:
+    if code.name == "overview":
+        extra = sorted(set(code.params) - set(OVERVIEW_PARAMS))
+        if code.arg or extra:
+            raise ShortcodeError("overview takes one parameter, image= (the featured image by default)")
+    elif code.arg or code.params:
         raise ShortcodeError(f"{code.name} takes no arguments")
     if code.name in HTML_BLOCKS and not code.alone:
         # Inside a paragraph its <div> would land in a <p>, which browsers split apart.

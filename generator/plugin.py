@@ -23,7 +23,7 @@ from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-from generator import i18n, interactive, site_checks, steps
+from generator import i18n, interactive, legible, site_checks, steps
 from generator import pages as gen_pages
 from generator.build import catalog, prepare, render
 from generator.cache import atomic_write
@@ -75,9 +75,10 @@ def build_config(opts: TinyVGGConfig, config_file: str | None) -> BuildConfig:
 
 def figure_html(entry: ManifestEntry, src: str, lang: str) -> Html:
     """One self-contained line of HTML (safe inside lists, admonitions and tabs)."""
+    legibility, style = legible.figure_attrs(entry)
     return el(
         "figure",
-        {"class": f"tv-figure tv-{entry['kind']}", **steps.figure_attrs(entry)},
+        {"class": f"tv-figure tv-{entry['kind']} {legibility}", "style": style, **steps.figure_attrs(entry)},
         el(
             "img",
             {
@@ -184,7 +185,9 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
                     for s in out.facts["samples"]
                     for lang in gen_pages.LANGS
                 ]
-            specs = used_specs(texts, out.facts, cfg.render.detail_images, SHORTCODES)
+            specs = used_specs(
+                texts, out.facts, cfg.render.detail_images, SHORTCODES, explore_pages=self.config.explore_pages
+            )
             if self._wants_logo(config):
                 specs += [s for s in everything if s.kind == "logo"]
             specs = list({spec.id: spec for spec in specs}.values())  # the gallery may hold the logo too

@@ -95,6 +95,9 @@ class Rendered:
     alt: dict[str, str]  # {"zh": ..., "en": ...}: what the picture shows, with the real numbers
     caption: dict[str, str]  # {"zh": ..., "en": ...}
     stats: dict = field(default_factory=dict)  # what the figure shows, measured (manifest `stats`)
+    # Height in the figure's own pixels of its smallest text (the font size drawn); None: no text (a pure
+    # heatmap). rendering.render_one fills it in from what the renderer drew (render/measure.py).
+    min_text_px: float | None = None
 
 
 class Sample(TypedDict):
@@ -169,6 +172,9 @@ class ManifestEntry(TypedDict):
     caption: dict[str, str]
     hash: str  # sha256 (16 hex) of the file
     stats: NotRequired[dict]  # what the figure shows, measured: see generator/examples.py
+    # The smallest text in the figure, in its own pixels (None: no text); the page keeps it legible
+    # (plugin.figure_html). Absent from cache entries written before it existed.
+    min_text_px: NotRequired[float | None]
 
 
 @dataclass

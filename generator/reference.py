@@ -34,6 +34,11 @@ KIND_TEXT: dict[str, dict[str, str]] = {
     "relu-graph": {"zh": "ReLU 函数的图像", "en": "the graph of the ReLU function"},
     "kernels": {"zh": "一个卷积层训练后的全部卷积核", "en": "every trained kernel of a convolution layer"},
     "kernel-evolution": {"zh": "conv_1_1 的卷积核在训练中的变化", "en": "conv_1_1's kernels changing during training"},
+    "tile": {
+        "zh": "网络总览的一块：一个神经元的激活图，不含文字",
+        "en": "a piece of the network overview: one neuron's map, without text",
+    },
+    "photo": {"zh": "输入图片，64 × 64 像素，不放大", "en": "the input image at its own 64 × 64 pixels"},
     "hyperparameter": {
         "zh": "超参数动画：填充、卷积核大小或步幅",
         "en": "hyperparameter animation: padding, kernel size or stride",
@@ -132,6 +137,11 @@ SHORTCODE_TEXT: dict[str, dict[str, str]] = {
     "network": {
         "zh": "实时网络视图：在浏览器中运行模型（单独一行）",
         "en": "the live network view, the model running in the page (alone on its line)",
+    },
+    "overview": {
+        "zh": "网络总览，用 HTML 排版：每个神经元的激活图配上文字标注，点击可查看该神经元（单独一行；可选 image=）",
+        "en": "the network overview laid out in HTML: every neuron's map with real text labels, each linking "
+        "to that neuron (alone on its line; optional image=)",
     },
     "shortcode-reference": {"zh": "本参考（单独一行）", "en": "this reference (alone on its line)"},
 }
@@ -282,6 +292,7 @@ def reference_html(facts: Facts, lang: str) -> Html:
         "figure": "{{ figure KIND key=value ... }}",
         "value": "{{ value NAME key=value ... }}",
         "table": "{{ table network }}",
+        "overview": "{{ overview image=... }}",
     }
     shortcodes = _table(
         [_t("shortcode", lang), _t("shows", lang)],

@@ -6,6 +6,7 @@ rather than pickled; only the encoded bytes travel back. Output order never depe
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import multiprocessing as mp
 import os
@@ -16,6 +17,7 @@ from tqdm import tqdm
 
 from generator.catalog import RENDERERS
 from generator.records import FigureSpec, RenderContext, Rendered
+from generator.render import measure
 
 _CTX: RenderContext | None = None
 
@@ -27,7 +29,13 @@ def renderer(kind: str) -> Callable[[FigureSpec, RenderContext], Rendered]:
 
 
 def render_one(spec: FigureSpec, ctx: RenderContext) -> Rendered:
-    return renderer(spec.kind)(spec, ctx)
+    """Draw one figure, with the size of the smallest text it drew (min_text_px; None if none)."""
+    measure.take()  # forget whatever was drawn before
+    out = renderer(spec.kind)(spec, ctx)
+    drawn = measure.take()
+    if out.min_text_px is None and drawn is not None:
+        out = dataclasses.replace(out, min_text_px=round(drawn, 2))
+    return out
 
 
 def _work(spec: FigureSpec) -> Rendered:

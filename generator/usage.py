@@ -17,6 +17,7 @@ from mkdocs.utils import get_relative_url
 from generator.catalog import build_catalog, default_layer, make_spec
 from generator.errors import ShortcodeError
 from generator.export import Exported
+from generator.overview_html import image_param, overview_specs
 from generator.records import BuildOutput, Facts, FigureSpec, ManifestEntry, Sample
 from generator.shortcodes import Shortcode, ShortcodeErrors, expand
 from generator.values import EXAMPLE_KINDS
@@ -78,16 +79,20 @@ def gallery_specs(facts: Facts, detail_images: tuple[str, ...]) -> list[FigureSp
     featured = facts["featured"]
     examples = {s["slug"]: s.get("examples", {}) for s in facts["samples"] if s["slug"] == featured}
     specs = build_catalog([featured], featured, detail_images, len(facts["classes"]), examples)
-    return [s for s in specs if s.kind != "activation"]
+    return [s for s in specs if s.kind not in ("activation", "tile", "photo")]  # single maps, the overview's pieces
 
 
 def sample_specs(facts: Facts) -> list[FigureSpec]:
-    """`{{ samples }}`: every sample image's input figure."""
-    return [make_spec("input", image=s["slug"]) for s in facts["samples"]]
+    """`{{ samples }}`: every sample image as it is (the text-free `photo`)."""
+    return [make_spec("photo", image=s["slug"]) for s in facts["samples"]]
 
 
 def used_specs(
-    texts: Iterable[str], facts: Facts, detail_images: tuple[str, ...], known: frozenset[str]
+    texts: Iterable[str],
+    facts: Facts,
+    detail_images: tuple[str, ...],
+    known: frozenset[str],
+    explore_pages: bool = False,
 ) -> list[FigureSpec]:
     """Every figure the Markdown `texts` ask for, in order. Mistakes are skipped here: the page that
     holds one reports it, with its line, when it is converted."""
@@ -101,6 +106,8 @@ def used_specs(
             specs = sample_specs(facts)
         elif code.name == "gallery":
             specs = gallery_specs(facts, detail_images)
+        elif code.name == "overview":
+            specs = overview_specs(facts, image_param(code, facts), explore_pages)
         for spec in specs:
             found.setdefault(spec.id, spec)
         return ""

@@ -38,12 +38,13 @@ def test_counts_per_kind_for_ten_images() -> None:
     assert counts["conv-detail"] == 40  # the featured image only
     assert counts["relu"] == len(RELU_LAYERS) * n
     assert counts["pool"] == len(POOL_LAYERS) * n
-    for kind in ("input", "overview", "flatten", "softmax"):
+    for kind in ("input", "overview", "flatten", "softmax", "photo"):
         assert counts[kind] == n, kind
+    assert counts["tile"] == 103 * n  # the HTML overview's maps: 3 input channels + 10 layers x 10
     for kind, count in MODEL_FIGURES.items():
         assert counts[kind] == count, kind
     assert set(counts) == set(KINDS)
-    assert len(specs) == sum(MODEL_FIGURES.values()) + n * (4 + 113 + 12 + 40 + 4 + 2) + 40
+    assert len(specs) == sum(MODEL_FIGURES.values()) + n * (5 + 113 + 12 + 40 + 4 + 2 + 103) + 40
 
 
 def test_per_image_counts() -> None:

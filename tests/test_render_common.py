@@ -20,7 +20,7 @@ from generator.render.text import Canvas
 
 RENDER = Path(common.__file__).parent
 # Shared infrastructure: any renderer may import these. Everything else in render/ is a renderer.
-SHARED = {"common", "colors", "png", "gif", "text", "mpl"}
+SHARED = {"common", "colors", "png", "gif", "text", "mpl", "measure"}
 LOW_LEVEL = SHARED - {"common"}
 
 

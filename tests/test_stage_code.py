@@ -28,6 +28,8 @@ EVERY_BUILD = {
     "predict.py",
     "i18n.py",
     "interactive.py",
+    "legible.py",
+    "overview_html.py",
     "progress.py",
     "reference.py",
     "shortcodes.py",

@@ -39,7 +39,9 @@ def config_of(html: str) -> dict:
 
 def test_figures_with_players_say_what_they_show_escaped() -> None:
     html = figure_html(entry("conv-detail", image=HOSTILE, layer="conv_1_1", neuron=0), "x.gif", "en")
-    assert html.startswith('<figure class="tv-figure tv-conv-detail" data-tv-kind="conv-detail" data-tv-image="cat')
+    assert html.startswith(
+        '<figure class="tv-figure tv-conv-detail tv-pixel" data-tv-kind="conv-detail" data-tv-image="cat'
+    )
     assert "<img src=x" not in html and 'data-tv-neuron="0"' in html and "data-tv-hyper" not in html
     assert 'data-tv-hyper="stride"' in figure_html(entry("hyperparameter", hyper="stride"), "s.gif", "en")
     assert figure_attrs(entry("kernels", layer="conv_1_1")) == {}

@@ -164,7 +164,7 @@ def _grid_layer(probe: ProbeResult, layer: str, scale: str) -> tuple[Canvas, str
     """All maps of a conv/relu/pool layer, 5 per row, neuron index above each, one colour bar."""
     maps = probe.stages[layer]  # (10, H, W)
     n, h, w = maps.shape
-    side = h * upscale_factor(h, 128)
+    side = h * max(1, 128 // h)  # at most 128 px a map: five in a row stay legible in a 688 px column
     cols, gap, label_h = 5, 14, 18
     rows = -(-n // cols)
     width = 2 * PAD + cols * side + (cols - 1) * gap
@@ -180,7 +180,7 @@ def _grid_layer(probe: ProbeResult, layer: str, scale: str) -> tuple[Canvas, str
         y = top + (i // cols) * (side + label_h + gap)
         c.text(x, y, f"#{i}", 12, bold=True)
         if scale == "neuron":
-            c.text(x + side, y, f"±{fmt_ascii(hi)}", 11, anchor="rt")
+            c.text(x + side, y, f"±{fmt_ascii(hi)}", 12, anchor="rt")
         c.heatmap(maps[i], x, y + label_h, side, side, ACTIVATION, lo, hi)
     _, lo, hi = stage_scale(probe.stages, layer, None, "layer")
     if scale == "neuron":  # each map has its own range: the bar shows the shape of the scale only

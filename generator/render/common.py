@@ -138,7 +138,7 @@ def colorbar_row(c: Canvas, items: list[tuple[str, str, float, float]]) -> None:
     for i, (label, scale, lo, hi) in enumerate(items):
         x = PAD + i * (w + 18)
         c.text(x, y, label, 11, bold=True)
-        c.colorbar(x, y + 17, w, 8, scale, lo, hi, ticks(lo, hi, zero_last=True), size=10)
+        c.colorbar(x, y + 17, w, 8, scale, lo, hi, ticks(lo, hi, zero_last=True), size=11)
 
 
 # ---- colour -------------------------------------------------------------------------------------

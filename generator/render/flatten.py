@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-WIDTH, HEIGHT = 1000, 760
+WIDTH, HEIGHT = 760, 960  # tall enough for a 9 pt per-channel sum beside each of a strip's 10 rows
 PRODUCT = "PiYG"  # x*w: its own diverging scale, distinct from activations (RdBu) and weights (BrBG)
 
 
@@ -71,14 +71,14 @@ def _strip(
     im = ax.imshow(
         values.reshape(10, -1), cmap=cmap, vmin=lo, vmax=hi, aspect="auto", extent=(0, values.size // 10, 10, 0)
     )
-    ax.set_yticks(np.arange(10) + 0.5, [f"{c * 169}\u2013{c * 169 + 168}" for c in range(10)], fontsize=7)
-    offsets = [0, 13 * 4, 13 * 8, 13 * 12, 168]  # cell centres: offset of the value inside its row
-    ax.set_xticks([o + 0.5 for o in offsets], [f"+{o}" for o in offsets], fontsize=7)
+    ax.set_yticks(np.arange(0, 10, 2) + 0.5, [f"{c * 169}\u2013{c * 169 + 168}" for c in range(0, 10, 2)], fontsize=9)
+    offsets = [0, 13 * 4, 13 * 8, 168]  # cell centres: offset of the value inside its row
+    ax.set_xticks([o + 0.5 for o in offsets], [f"+{o}" for o in offsets], fontsize=9)
     ax.tick_params(length=2, pad=2)
     ax.set_title(label, loc="left", fontsize=11, pad=4)
     cax = fig.add_axes(cax_rect)
     bar = fig.colorbar(im, cax=cax)
-    bar.ax.tick_params(labelsize=7, length=2)
+    bar.ax.tick_params(labelsize=9, length=2)
 
 
 def _draw(n: FlattenNumbers, cls: str, scale: tuple[float, float], ctx: RenderContext) -> tuple[bytes, int, int]:
@@ -99,7 +99,7 @@ def _draw(n: FlattenNumbers, cls: str, scale: tuple[float, float], ctx: RenderCo
             mosaic[:, c * (13 + gap) : c * (13 + gap) + 13] = n.maps[c]
         ax = fig.add_axes((0.09, 0.79, 0.82, 0.13))
         ax.imshow(mosaic, cmap=gap_cmap(colors.ACTIVATION), vmin=lo, vmax=hi, aspect="equal")
-        ax.set_xticks([c * (13 + gap) + 6 for c in range(10)], [f"c = {c}" for c in range(10)], fontsize=8)
+        ax.set_xticks([c * (13 + gap) + 6 for c in range(10)], [f"c = {c}" for c in range(10)], fontsize=9)
         ax.set_yticks([])
         ax.tick_params(length=0)
         for side in ax.spines.values():
@@ -129,11 +129,11 @@ def _draw(n: FlattenNumbers, cls: str, scale: tuple[float, float], ctx: RenderCo
                 0.83,
                 0.175 + h * (1 - (c + 0.5) / 10),
                 fmt_ascii(s),
-                fontsize=7,
+                fontsize=9,
                 va="center",
                 color="#1b7837" if s > 0 else "#c51b7d" if s < 0 else "#555555",
             )
-        fig.text(0.83, 0.175 + h + 0.012, "\u03a3", fontsize=8, color="#555555")
+        fig.text(0.83, 0.175 + h + 0.012, "\u03a3", fontsize=9, color="#555555")
         sign = "\u2212" if n.bias < 0 else "+"
         fig.text(
             0.5,

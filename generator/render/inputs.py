@@ -26,14 +26,14 @@ def render_input(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     bar_y = top + SIDE + 8
     c = Canvas(width, below_bar(bar_y), pal)
     h, w = x_in.shape[1:]
-    c.text(PAD, PAD, f"RGB  {h}×{w}×3", 13, bold=True)
+    c.text(PAD, PAD, f"RGB  {h}×{w}×3", 14, bold=True)
     xs = [PAD + (SIDE + GAP) * i + (14 if i else 0) for i in range(4)]
     c.text(xs[0] + SIDE + (xs[1] - xs[0] - SIDE) // 2, top + SIDE // 2, "=", 20, anchor="mm", bold=True)
     for i, tint in enumerate(CHANNEL_TINTS):
         x = xs[i + 1]
-        c.text(x, PAD, f"{CHANNEL_NAMES[i]}  {h}×{w}", 13, bold=True)
+        c.text(x, PAD, f"{CHANNEL_NAMES[i]}  {h}×{w}", 14, bold=True)
         c.heatmap(x_in[i], x, top, SIDE, SIDE, tint, 0.0, 1.0)
-        c.colorbar(x, bar_y, SIDE, BAR, tint, 0.0, 1.0, [(0.0, "0"), (0.5, "0.5"), (1.0, "1")])
+        c.colorbar(x, bar_y, SIDE, BAR, tint, 0.0, 1.0, [(0.0, "0"), (0.5, "0.5"), (1.0, "1")], size=14)
     rgb = c.rgb()
     rgb[top : top + SIDE, xs[0] : xs[0] + SIDE] = resize_nearest(pixels, SIDE, SIDE)  # the photo itself
     stats = {

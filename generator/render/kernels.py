@@ -46,7 +46,7 @@ def _channel_names(layer: str, in_c: int) -> list[str]:
 def _size(weight: np.ndarray, cell: int | None = None) -> tuple[int, int, int]:
     """(width, height, pixels per kernel cell) that fit the mosaic snugly."""
     out_c, in_c = weight.shape[:2]
-    cell = cell or (22 if in_c <= 3 else 18)
+    cell = cell or 14
     step = CELL + GAP
     return 80 + (out_c * step - GAP) * cell + 110, 66 + (in_c * step - GAP) * cell + 54, cell
 
@@ -74,8 +74,8 @@ def _layout(
     fig.text(0.5, 1 - 10 / height, title, ha="center", va="top", fontsize=14)
     cax = fig.add_axes(((80 + cols * cell + 24) / width, bottom, 14 / width, rows * cell / height))
     bar = fig.colorbar(im, cax=cax)
-    bar.ax.tick_params(labelsize=8, length=2)
-    bar.set_label("weight", fontsize=9)
+    bar.ax.tick_params(labelsize=9, length=2)
+    bar.set_label("weight", fontsize=10)
     return ax, im
 
 
@@ -96,14 +96,16 @@ def render_kernels(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     title = f"{layer}: {out_c} neurons \u00d7 {in_c} input channels = {out_c * in_c} kernels of {CELL} \u00d7 {CELL}"
     with figure(width, height) as fig:
         ax, _ = _layout(fig, weight, layer, lo, hi, title, cell)
+        below = in_c * (CELL + GAP) - GAP + 0.4
+        ax.text(-1.2, below, "bias", ha="right", va="top", fontsize=9, color="#444444")
         for o in range(out_c):  # bias of each neuron under its column
             ax.text(
                 o * (CELL + GAP) + 1,
-                in_c * (CELL + GAP) - GAP + 0.4,
-                f"b={fmt_fixed(bias[o])}",
+                below,
+                fmt_fixed(bias[o]),
                 ha="center",
                 va="top",
-                fontsize=8,
+                fontsize=9,
                 color="#444444",
             )
         data, width, height = save(fig, ctx)
@@ -132,7 +134,7 @@ def render_kernel_evolution(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     epochs = len(hist) - 1
     lo, hi = colors.symmetric(hist)  # one range for every frame, so colours compare across epochs
     layer = CONV_LAYERS[0]
-    width, height, cell = _size(hist[0], cell=16)  # smaller than "kernels": every frame changes every cell
+    width, height, cell = _size(hist[0])
     height += 30  # room for the epoch label
     change = np.abs(hist[-1].astype(np.float64) - hist[0]).mean()
     with figure(width, height) as fig:

@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
 from generator.records import RenderContext
-from generator.render import png
+from generator.render import measure, png
 
 DPI = 100
 VECTOR_FORMATS = ("svg", "pdf")
@@ -84,9 +84,16 @@ def figure(width_px: int, height_px: int) -> Iterator[Figure]:
             FigureCanvasBase(fig)
 
 
+def _measured(fig: Figure) -> FigureCanvasAgg:
+    """The figure's Agg canvas, its renderer noting the size of the text it draws (render/measure.py)."""
+    canvas = _agg(fig)
+    measure.watch_agg(canvas.get_renderer())
+    return canvas
+
+
 def to_rgb(fig: Figure) -> np.ndarray:
     """Draw the figure and return its pixels: (H, W, 3) uint8."""
-    canvas = _agg(fig)
+    canvas = _measured(fig)
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
@@ -123,7 +130,7 @@ class Blitter:
         self.fig = fig
         for artist in animated:
             artist.set_animated(True)  # excluded from the full draw below
-        _agg(fig).draw()
+        _measured(fig).draw()
         self._background = _agg(fig).copy_from_bbox(fig.bbox)
 
     def commit(self, artists: Sequence[Artist]) -> None:

@@ -128,7 +128,7 @@ def _draw(ctx: RenderContext, n: SoftmaxNumbers, pred: int) -> bytes:
         ax.text(x_bar + bar_w / 2, top - 18, "p", **{**head, "fontsize": 13})
         for p in (0.0, 0.5, 1.0):  # the bars' scale: 0 to 1
             ax.plot([x_bar + bar_w * p] * 2, [top, bottom], color="#d0d0d0", lw=0.8)
-            ax.text(x_bar + bar_w * p, bottom + 10, f"{p:g}", ha="center", va="center", fontsize=8, color="#777777")
+            ax.text(x_bar + bar_w * p, bottom + 10, f"{p:g}", ha="center", va="center", fontsize=10, color="#777777")
         for i, y in enumerate(ys):
             weight = "bold" if i == pred else "normal"
             ax.text(x_name, y, classes[i], ha="right", va="center", fontsize=11, fontweight=weight)
@@ -142,8 +142,8 @@ def _draw(ctx: RenderContext, n: SoftmaxNumbers, pred: int) -> bytes:
         # Colour bar of the logit scale (Oranges over this image's min..max logit).
         cb_y = bottom + 14
         ax.imshow(table[None], extent=(x_logit - 60, x_logit + 60, cb_y + 9, cb_y), aspect="auto")
-        ax.text(x_logit - 64, cb_y + 4.5, fmt_fixed(lo), ha="right", va="center", fontsize=9)
-        ax.text(x_logit + 64, cb_y + 4.5, fmt_fixed(hi), ha="left", va="center", fontsize=9)
+        ax.text(x_logit - 64, cb_y + 4.5, fmt_fixed(lo), ha="right", va="center", fontsize=10)
+        ax.text(x_logit + 64, cb_y + 4.5, fmt_fixed(hi), ha="left", va="center", fontsize=10)
         ax.set_xlim(0, WIDTH)
         ax.set_ylim(HEIGHT, 0)  # pixel coordinates, y down: the layout reads like the picture
 

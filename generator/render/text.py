@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from generator.render import measure
 from generator.render.colors import Palette
 from generator.render.png import encode_indexed
 
@@ -147,6 +148,8 @@ class Canvas:
         mx1, my1 = min(w, self.width - x0), min(h, self.height - y0)
         if mx1 <= mx0 or my1 <= my0:
             return x0, y0, w, h
+        if text.strip():
+            measure.note(size)  # the font's pixel size: the figure's min_text_px (render/measure.py)
         m = mask[my0:my1, mx0:mx1]
         region = self.pix[y0 + my0 : y0 + my1, x0 + mx0 : x0 + mx1]
         solid = np.uint8(self.palette.solid(color))
@@ -171,7 +174,7 @@ class Canvas:
         hi: float,
         ticks: list[tuple[float, str]],
         vertical: bool = False,
-        size: int = 11,
+        size: int = 12,
     ) -> None:
         """A colour strip for palette scale `scale` over [lo, hi] with labelled ticks.
         Horizontal: low end on the left, labels below. Vertical: low end at the bottom, labels right."""

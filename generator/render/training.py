@@ -34,9 +34,9 @@ def render_training_curves(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     epochs = _check_history(h)
     x = np.arange(1, epochs + 1)
     best = h.best_epoch
-    width, height = 980, 420
+    width, height = 760, 380
     with figure(width, height) as fig:
-        axes = [fig.add_axes((0.07, 0.14, 0.39, 0.7)), fig.add_axes((0.57, 0.14, 0.39, 0.7))]
+        axes = [fig.add_axes((0.08, 0.15, 0.38, 0.69)), fig.add_axes((0.59, 0.15, 0.38, 0.69))]
         series = [
             (h.train_loss, h.val_loss, "loss"),
             ([100 * a for a in h.train_acc], [100 * a for a in h.val_acc], "accuracy"),
@@ -105,7 +105,7 @@ def render_confusion_matrix(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     acc = accuracy(cm)
     total, correct = int(cm.sum()), int(np.trace(cm))
     names = [escape_text(c) for c in ctx.classes]
-    cell = 54 if count <= 10 else max(16, 540 // count)
+    cell = 46 if count <= 10 else max(16, 460 // count)
     left, bottom = 170, 120
     width, height = left + count * cell + 100, bottom + count * cell + 60
     with figure(width, height) as fig:
@@ -132,9 +132,9 @@ def render_confusion_matrix(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         ax.set_title(f"test accuracy {100 * acc:.1f} %  ({correct:,} / {total:,})", fontsize=14, pad=12)
         cax = fig.add_axes(((left + count * cell + 16) / width, bottom / height, 14 / width, count * cell / height))
         bar = fig.colorbar(im, cax=cax)
-        bar.ax.tick_params(labelsize=8, length=2)
+        bar.ax.tick_params(labelsize=10, length=2)
         bar.ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        bar.set_label("images", fontsize=9)
+        bar.set_label("images", fontsize=10)
         data, width, height = save(fig, ctx)
     off = cm.copy()
     np.fill_diagonal(off, -1)

@@ -138,5 +138,9 @@ def render_single(
     if zoom == 1:
         return spec, rendered
     return spec, dataclasses.replace(
-        rendered, data=enlarge(rendered.data, zoom), width=rendered.width * zoom, height=rendered.height * zoom
+        rendered,
+        data=enlarge(rendered.data, zoom),
+        width=rendered.width * zoom,
+        height=rendered.height * zoom,
+        min_text_px=None if rendered.min_text_px is None else rendered.min_text_px * zoom,
     )
