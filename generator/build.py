@@ -17,11 +17,11 @@ from pathlib import Path
 
 from generator import cache as cachemod
 from generator.cache import Cache, atomic_write, digest, stage_code_version
-from generator.catalog import RENDERERS, build_catalog
+from generator.catalog import RENDERERS, build_catalog, dark_file
 from generator.config import BuildConfig, image_name
 from generator.errors import ConfigError
 from generator.naming import user_slug
-from generator.records import BuildOutput, FigureSpec, Keys, ManifestEntry
+from generator.records import BuildOutput, FigureSpec, Keys, ManifestEntry, Rendered
 
 # Each stage's code: its module and everything it imports (cache.module_closure). Upstream code reaches
 # a stage's key through the upstream stage's key.
@@ -118,6 +118,7 @@ def figure_keys(cfg: BuildConfig, out: BuildOutput, specs: Iterable[FigureSpec])
                 "layer": spec.layer,
                 "neuron": spec.neuron,
                 "params": spec.params,
+                "lang": spec.lang,
                 "code": code[RENDERERS[spec.kind]],
                 "model": out.keys.train,
                 "pixels": pixels[spec.image] if spec.image else None,
@@ -152,7 +153,10 @@ def _render(
         if hit is None:
             todo.append(spec)
         else:
-            found[spec.id] = (json.loads((hit / "entry.json").read_text(encoding="utf-8")), hit / _name(spec))
+            entry = json.loads((hit / "entry.json").read_text(encoding="utf-8"))
+            found[spec.id] = (entry, hit / _name(spec))
+            if "dark" in entry:
+                out.dark_paths[spec.id] = hit / _name(spec, dark=True)
             cached += 1
     if todo:
         from generator.stages.render import render_figures  # imports torch: only on a miss
@@ -165,6 +169,7 @@ def _render(
                 layer=spec.layer,
                 neuron=spec.neuron,
                 file=spec.file,
+                lang=spec.lang,
                 bytes=len(fig.data),
                 width=fig.width,
                 height=fig.height,
@@ -174,13 +179,19 @@ def _render(
             )
             if "hyper" in spec.params:
                 entry["hyper"] = spec.params["hyper"]
+            if fig.dark is not None:
+                entry["dark"], entry["dark_bytes"] = dark_file(spec.file), len(fig.dark)
 
-            def write(d: Path, spec: FigureSpec = spec, data: bytes = fig.data, entry: ManifestEntry = entry) -> None:
-                (d / _name(spec)).write_bytes(data)
+            def write(d: Path, spec: FigureSpec = spec, fig: Rendered = fig, entry: ManifestEntry = entry) -> None:
+                (d / _name(spec)).write_bytes(fig.data)
+                if fig.dark is not None:
+                    (d / _name(spec, dark=True)).write_bytes(fig.dark)
                 (d / "entry.json").write_text(json.dumps(entry, ensure_ascii=False, sort_keys=True), encoding="utf-8")
 
             folder = store.put("figure", keys[spec.id], write, record=False)
             found[spec.id] = (entry, folder / _name(spec))
+            if fig.dark is not None:
+                out.dark_paths[spec.id] = folder / _name(spec, dark=True)
             rendered += 1
         if "render" not in out.stages_run:
             out.stages_run.append("render")
@@ -195,8 +206,8 @@ def _render(
     return rendered, cached
 
 
-def _name(spec: FigureSpec) -> str:
-    return "figure" + Path(spec.file).suffix
+def _name(spec: FigureSpec, dark: bool = False) -> str:
+    return ("figure-dark" if dark else "figure") + Path(spec.file).suffix
 
 
 def _record_used(store: Cache, out: BuildOutput) -> None:

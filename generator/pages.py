@@ -260,7 +260,7 @@ def md_alt(text: str) -> str:
 
 def _gallery_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) -> Html:
     """`{{ gallery }}`: once-per-build figures and the featured image's figures (no single maps)."""
-    shown = [figs.entry_for(spec) for spec in gallery_specs(figs.facts, figs.detail_images)]
+    shown = [figs.entry_for(spec) for spec in gallery_specs(figs.facts, figs.detail_images, lang)]
     items = [_gallery_item(figs, e, page, lang, figs.site_url) for e in shown]
     manifest_url = get_relative_url("figures/manifest.json", page.url or ".")
     link = el("a", {"href": manifest_url}, el("code", None, "manifest.json"))

@@ -73,21 +73,20 @@ def build_config(opts: TinyVGGConfig, config_file: str | None) -> BuildConfig:
     return from_options(base, opts, cache_dir=opts.cache_dir)
 
 
-def figure_html(entry: ManifestEntry, src: str, lang: str) -> Html:
-    """One self-contained line of HTML (safe inside lists, admonitions and tabs)."""
+def figure_html(entry: ManifestEntry, src: str, lang: str, dark_src: str | None = None) -> Html:
+    """One self-contained line of HTML (safe inside lists, admonitions and tabs). With `dark_src`, two
+    pictures: Material shows `#only-light` in its light scheme (and to readers without JavaScript, and in
+    print) and `#only-dark` in its slate scheme."""
+
+    def img(url: str) -> Html:
+        attrs = {"src": url, "alt": entry["alt"][lang], "loading": "lazy"}
+        return el("img", {**attrs, "width": entry["width"], "height": entry["height"]})
+
+    pictures = [img(src)] if dark_src is None else [img(src + "#only-light"), img(dark_src + "#only-dark")]
     return el(
         "figure",
         {"class": f"tv-figure tv-{entry['kind']}", **steps.figure_attrs(entry)},
-        el(
-            "img",
-            {
-                "src": src,
-                "alt": entry["alt"][lang],
-                "loading": "lazy",
-                "width": entry["width"],
-                "height": entry["height"],
-            },
-        ),
+        *pictures,
         el("figcaption", None, entry["caption"][lang]),
     )
 
@@ -172,19 +171,29 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         assert self.build_cfg is not None
         cfg, out = self.build_cfg, self.output
         everything = catalog(cfg, out)
+        # The Markdown pages by language: a figure with words is rendered in the languages that use it.
+        docs = Path(config.docs_dir)
+        texts: dict[str, list[str]] = {}
+        for path in sorted(docs.rglob("*.md")):
+            lang = i18n.doc_lang(config, path.relative_to(docs).as_posix())
+            texts.setdefault(lang, []).append(path.read_text(encoding="utf-8", errors="replace"))
+        # The chapters' own figures (not the generated explore pages, the gallery or the sample grid) also
+        # get their dark variant published: dark variants of every figure would not fit the size budget.
+        known, details = SHORTCODES, cfg.render.detail_images
+        assert self.figs is not None
+        self.figs.dark = {
+            s.id for lang, group in texts.items() for s in used_specs(group, out.facts, details, known, lang, False)
+        }
         if self.config.figures == "all":
             specs = everything
         else:
-            docs = Path(config.docs_dir)
-            texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(docs.rglob("*.md"))]
             detailed = {out.facts["featured"], *cfg.render.detail_images}
             if self.config.explore_pages:
-                texts += [
-                    gen_pages.explore_markdown(out.facts, detailed, s["slug"], lang)
-                    for s in out.facts["samples"]
-                    for lang in gen_pages.LANGS
-                ]
-            specs = used_specs(texts, out.facts, cfg.render.detail_images, SHORTCODES)
+                for lang in gen_pages.LANGS:
+                    texts.setdefault(lang, []).extend(
+                        gen_pages.explore_markdown(out.facts, detailed, s["slug"], lang) for s in out.facts["samples"]
+                    )
+            specs = [s for lang, group in texts.items() for s in used_specs(group, out.facts, details, known, lang)]
             if self._wants_logo(config):
                 specs += [s for s in everything if s.kind == "logo"]
             specs = list({spec.id: spec for spec in specs}.values())  # the gallery may hold the logo too
@@ -219,6 +228,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         assert self.output is not None
         assert self.build_cfg is not None
         assert self.exported is not None
+        assert self.figs is not None
         lang = i18n.page_lang(config)
         if files.get_file_from_path(STYLESHEET) is None:  # a docs/assets/tinyvgg.css of the site's own wins
             files.append(File.generated(config, STYLESHEET, abs_src_path=str(STYLESHEET_SRC)))
@@ -228,6 +238,9 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
                 files.append(
                     File.generated(config, f"figures/{entry['file']}", abs_src_path=str(self.output.paths[entry["id"]]))
                 )
+                if "dark" in entry and entry["id"] in self.figs.dark and entry["id"] in self.output.dark_paths:
+                    dark = str(self.output.dark_paths[entry["id"]])
+                    files.append(File.generated(config, f"figures/{entry['dark']}", abs_src_path=dark))
             interactive.add_files(files, config, self.exported)
             # the favicon and header logo: conv_1_1's strongest kernel, drawn from this build's model
             logo = self.output.figure("model/logo")
@@ -290,8 +303,8 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
                 raise ShortcodeError(f"unknown table {code.arg!r}; known tables: network")
             return network_table(facts, lang)
         if code.name == "figure":
-            entry = self.figs.entry(code.arg, code.params)
-            return figure_html(entry, self.figs.url(entry, page.url), lang)
+            entry = self.figs.entry(code.arg, code.params, lang)
+            return figure_html(entry, self.figs.url(entry, page.url), lang, self.figs.dark_url(entry, page.url))
         if code.name in gen_pages.BLOCKS:
             gen_pages.check_block_args(code)
             return gen_pages.BLOCKS[code.name](self.figs, code, page, lang)
@@ -314,5 +327,5 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
                 (figures / entry["file"]).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(self.output.paths[fig_id], figures / entry["file"])
             figures.mkdir(parents=True, exist_ok=True)
-            atomic_write(figures / "manifest.json", self.output.manifest_json())
+            atomic_write(figures / "manifest.json", self.output.manifest_json(dark=self.figs.dark))
         i18n.copy_sitemaps(config)

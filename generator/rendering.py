@@ -6,6 +6,7 @@ rather than pickled; only the encoded bytes travel back. Output order never depe
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import multiprocessing as mp
 import os
@@ -14,10 +15,13 @@ from concurrent.futures import ProcessPoolExecutor
 
 from tqdm import tqdm
 
-from generator.catalog import RENDERERS
+from generator.catalog import RENDERERS, VECTOR_KINDS
 from generator.records import FigureSpec, RenderContext, Rendered
 
 _CTX: RenderContext | None = None
+# The kinds drawn with matplotlib: their dark variant is drawn again in the dark style (render/mpl.py's
+# scheme); every other figure's is its palette swapped (render/dark.py), which costs next to nothing.
+MPL_KINDS = frozenset((*VECTOR_KINDS, "hyperparameter", "kernel-evolution"))
 
 
 def renderer(kind: str) -> Callable[[FigureSpec, RenderContext], Rendered]:
@@ -26,13 +30,26 @@ def renderer(kind: str) -> Callable[[FigureSpec, RenderContext], Rendered]:
     return getattr(module, "render_" + kind.replace("-", "_"))
 
 
-def render_one(spec: FigureSpec, ctx: RenderContext) -> Rendered:
-    return renderer(spec.kind)(spec, ctx)
+def render_one(spec: FigureSpec, ctx: RenderContext, dark: bool = False) -> Rendered:
+    """Draw one figure; dark: with its dark variant (Rendered.dark) when it has one."""
+    draw = renderer(spec.kind)
+    fig = draw(spec, ctx)
+    if not dark or fig.dark is not None:  # (a renderer may draw its own: a photo in an indexed picture)
+        return fig
+    from generator.render.dark import swap
+
+    variant = swap(fig.data)
+    if variant is None and spec.kind in MPL_KINDS:
+        from generator.render import mpl
+
+        with mpl.scheme(dark=True):
+            variant = draw(spec, ctx).data
+    return dataclasses.replace(fig, dark=variant)
 
 
 def _work(spec: FigureSpec) -> Rendered:
     assert _CTX is not None
-    return render_one(spec, _CTX)
+    return render_one(spec, _CTX, dark=True)
 
 
 def render_many(
@@ -45,7 +62,7 @@ def render_many(
     try:
         if workers == 1 or len(specs) < 8:
             for spec in specs:
-                yield spec, render_one(spec, ctx)
+                yield spec, render_one(spec, ctx, dark=True)
                 bar.update()
             return
         _CTX = ctx
