@@ -53,14 +53,13 @@ def worded(kind: str, layer: str | None = None) -> bool:
 
 
 # The kinds whose every figure holds words: class names (overview, flatten, softmax, confusion matrix),
-# axis titles and legends (kernels, training curves), "epoch" (kernel evolution), "stride" (pool). The
-# hyperparameter animations only write symbols (P = 1, W, K, S) and the formula: "any".
+# axis titles and legends (kernels, training curves), "epoch" (kernel evolution). The hyperparameter
+# animations and the pooling ones only write symbols (P = 1, W, K, S = 2) and formulas: "any".
 WORDED_KINDS = frozenset(
     (
         "overview",
         "flatten",
         "softmax",
-        "pool",
         "kernels",
         "kernel-evolution",
         "training-curves",

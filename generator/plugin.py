@@ -78,11 +78,8 @@ def figure_html(entry: ManifestEntry, src: str, lang: str, dark_src: str | None 
     pictures: Material shows `#only-light` in its light scheme (and to readers without JavaScript, and in
     print) and `#only-dark` in its slate scheme."""
 
-    def img(url: str) -> Html:
-        attrs = {"src": url, "alt": entry["alt"][lang], "loading": "lazy"}
-        return el("img", {**attrs, "width": entry["width"], "height": entry["height"]})
-
-    pictures = [img(src)] if dark_src is None else [img(src + "#only-light"), img(dark_src + "#only-dark")]
+    attrs = {"alt": entry["alt"][lang], "loading": "lazy", "width": entry["width"], "height": entry["height"]}
+    pictures = gen_pages.themed_imgs(src, dark_src, attrs)
     return el(
         "figure",
         {"class": f"tv-figure tv-{entry['kind']}", **steps.figure_attrs(entry)},
@@ -177,8 +174,8 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         for path in sorted(docs.rglob("*.md")):
             lang = i18n.doc_lang(config, path.relative_to(docs).as_posix())
             texts.setdefault(lang, []).append(path.read_text(encoding="utf-8", errors="replace"))
-        # The chapters' own figures (not the generated explore pages, the gallery or the sample grid) also
-        # get their dark variant published: dark variants of every figure would not fit the size budget.
+        # The figures of the site's own pages (not the generated explore pages, nor the gallery) also get
+        # their dark variant published: dark variants of every figure would not fit the size budget.
         known, details = SHORTCODES, cfg.render.detail_images
         assert self.figs is not None
         self.figs.dark = {

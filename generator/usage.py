@@ -68,10 +68,10 @@ def used_specs(
     detail_images: tuple[str, ...],
     known: frozenset[str],
     lang: str = "en",
-    blocks: bool = True,
+    gallery: bool = True,
 ) -> list[FigureSpec]:
-    """Every figure the Markdown `texts` (pages in `lang`) ask for, in order; blocks=False: only their
-    `figure` shortcodes. Mistakes are skipped here: the page that holds one reports it, with its line,
+    """Every figure the Markdown `texts` (pages in `lang`) ask for, in order; gallery=False: without the
+    `{{ gallery }}` blocks' figures. Mistakes are skipped here: the page that holds one reports it, with its line,
     when it is converted."""
     found: dict[str, FigureSpec] = {}
 
@@ -79,11 +79,9 @@ def used_specs(
         specs: list[FigureSpec] = []
         if code.name == "figure":
             specs = [spec_for(code.arg, code.params, facts, lang)]
-        elif not blocks:
-            pass
         elif code.name == "samples":
             specs = sample_specs(facts)
-        elif code.name == "gallery":
+        elif code.name == "gallery" and gallery:
             specs = gallery_specs(facts, detail_images, lang)
         for spec in specs:
             found.setdefault(spec.id, spec)

@@ -104,7 +104,7 @@ def test_known_file_names() -> None:
         "ladybug/conv/conv_2_2-9": "ladybug/conv/conv_2_2-9.gif",
         "ladybug/conv-detail/conv_1_1-0": "ladybug/conv-detail/conv_1_1-0.gif",
         "ladybug/relu/relu_1_1-0": "ladybug/relu/relu_1_1-0.png",
-        "ladybug/pool/max_pool_1-0.en": "ladybug/pool/max_pool_1-0.en.gif",
+        "ladybug/pool/max_pool_1-0": "ladybug/pool/max_pool_1-0.gif",
         "ladybug/flatten.en": "ladybug/flatten.en.png",
         "ladybug/softmax.en": "ladybug/softmax.en.gif",
         "model/relu-graph": "model/relu-graph.png",
@@ -183,16 +183,7 @@ def test_every_kind_accepts_its_documented_parameters() -> None:
 
 # ---- languages ----------------------------------------------------------------------------------
 
-WORDED = {
-    "overview",
-    "flatten",
-    "softmax",
-    "pool",
-    "kernels",
-    "kernel-evolution",
-    "training-curves",
-    "confusion-matrix",
-}
+WORDED = {"overview", "flatten", "softmax", "kernels", "kernel-evolution", "training-curves", "confusion-matrix"}
 
 
 def test_worded_kinds_come_in_both_languages_and_the_rest_once() -> None:
@@ -206,7 +197,7 @@ def test_worded_kinds_come_in_both_languages_and_the_rest_once() -> None:
     assert len(specs) == len(english) + len(worded)
     assert {s.id for s in specs if s.lang == "zh"} == {s.id[: -len(".en")] + ".zh" for s in worded}
     # the 400 conv-overview GIFs (most of the site's weight) are language-neutral
-    assert all(s.lang == "any" for s in specs if s.kind in ("conv-overview", "conv-detail", "hyperparameter"))
+    assert all(s.lang == "any" for s in specs if s.kind in ("conv-overview", "conv-detail", "hyperparameter", "pool"))
 
 
 def test_zh_spec_names_the_zh_file_and_neutral_figures_ignore_the_language() -> None:
