@@ -28,7 +28,10 @@ async () => {
     c.width = img.naturalWidth; c.height = img.naturalHeight;
     const g = c.getContext('2d');
     g.drawImage(img, 0, 0);
-    const lum = (x, y) => { const d = g.getImageData(x, y, 1, 1).data; return 0.299 * d[0] + 0.587 * d[1] + 0.114 * d[2]; };
+    const lum = (x, y) => {
+      const d = g.getImageData(x, y, 1, 1).data;
+      return 0.299 * d[0] + 0.587 * d[1] + 0.114 * d[2];
+    };
     const w = c.width - 1, h = c.height - 1;
     const bg = getComputedStyle(img).backgroundColor;
     out.push({src: img.currentSrc || img.src, corners: [lum(0, 0), lum(w, 0), lum(0, h), lum(w, h)], bg,
@@ -39,13 +42,10 @@ async () => {
 """
 
 
-def _browser_args(browser_type_launch_args: dict) -> dict:
-    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
-
-
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
-    return _browser_args(browser_type_launch_args)
+    """Debian's Chromium, as test_browser.py launches it."""
+    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def test_pages_show_figures_in_their_own_language(
         assert lang in seen, (url, seen)
 
 
-@pytest.mark.parametrize("path", CHAPTERS + ["model/", "explore/", "reuse/"])
+@pytest.mark.parametrize("path", [*CHAPTERS, "model/", "explore/", "reuse/"])
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_no_white_cards_in_the_dark_scheme(dark_page: Page, built_site: BuiltSite, path: str, lang: str) -> None:
     url = ("en/" if lang == "en" else "") + path
