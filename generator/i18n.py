@@ -44,6 +44,16 @@ def doc_lang(config: MkDocsConfig, src_uri: str) -> str:
     return "zh" if str(lang).startswith("zh") else "en"
 
 
+def has_dark_scheme(config: MkDocsConfig) -> bool:
+    """Can a reader switch the site to a dark colour scheme (Material's palette with `slate`)? Only then
+    are the figures' dark variants worth publishing: Material alone shows `#only-dark` pictures."""
+    if config.theme.name != "material":
+        return False
+    palette = config.theme.get("palette") or []
+    entries = palette if isinstance(palette, list) else [palette]
+    return any(isinstance(p, dict) and p.get("scheme") == "slate" for p in entries)
+
+
 def is_default_build(config: MkDocsConfig) -> bool:
     """The build that writes the shared files (figures/): the only one without i18n."""
     i18n = _plugin(config)

@@ -181,6 +181,8 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         self.figs.dark = {
             s.id for lang, group in texts.items() for s in used_specs(group, out.facts, details, known, lang, False)
         }
+        if not i18n.has_dark_scheme(config):  # a theme without a dark scheme would never show them
+            self.figs.dark = set()
         if self.config.figures == "all":
             specs = everything
         else:
