@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import asdict
 from pathlib import Path
 
 from generator import cache as cachemod
 from generator.cache import Cache, atomic_write, digest, stage_code_version
-from generator.catalog import RENDERERS, build_catalog, dark_file
+from generator.catalog import MPL_KINDS, RENDERERS, build_catalog, dark_file
 from generator.config import BuildConfig, image_name
 from generator.errors import ConfigError
 from generator.naming import user_slug
@@ -100,9 +100,13 @@ def _prepare(cfg: BuildConfig, store: Cache, progress: bool, log: Log) -> BuildO
     return BuildOutput(facts=facts, train_dir=train_dir, probe_files=files, keys=keys, timings=timings, stages_run=ran)
 
 
-def figure_keys(cfg: BuildConfig, out: BuildOutput, specs: Iterable[FigureSpec]) -> dict[str, str]:
-    """figure id -> cache key: the renderer's code, the spec, the model, that image's pixels, the scale.
-    Nothing else: another image, `featured` or a Markdown edit leaves a figure's key alone."""
+def figure_keys(
+    cfg: BuildConfig, out: BuildOutput, specs: Iterable[FigureSpec], dark: Container[str] | None = None
+) -> dict[str, str]:
+    """figure id -> cache key: the renderer's code, the spec (its language too), the model, that image's
+    pixels, the scale, and for the kinds drawn with matplotlib whether their dark variant is drawn (`dark`:
+    the ids that get one, None: every one). Nothing else: another image, `featured` or a Markdown edit
+    leaves a figure's key alone."""
     code = {
         module: stage_code_version(("generator.stages.render", f"generator.render.{module}"))
         for module in sorted(set(RENDERERS.values()))
@@ -111,8 +115,10 @@ def figure_keys(cfg: BuildConfig, out: BuildOutput, specs: Iterable[FigureSpec])
     pixels = {s["slug"]: s["pixels"] for s in out.facts["samples"]}
     keys = {}
     for spec in specs:
+        redraw = {"dark": dark is None or spec.id in dark} if spec.kind in MPL_KINDS else {}
         keys[spec.id] = digest(
             {
+                **redraw,
                 "kind": spec.kind,
                 "image": spec.image,
                 "layer": spec.layer,
@@ -130,22 +136,33 @@ def figure_keys(cfg: BuildConfig, out: BuildOutput, specs: Iterable[FigureSpec])
 
 
 def render(
-    cfg: BuildConfig, out: BuildOutput, specs: Iterable[FigureSpec], progress: bool = True, log: Log = print
+    cfg: BuildConfig,
+    out: BuildOutput,
+    specs: Iterable[FigureSpec],
+    progress: bool = True,
+    log: Log = print,
+    dark: Container[str] | None = None,
 ) -> tuple[int, int]:
-    """Make sure every figure of `specs` is in the cache (rendering the misses) and add them to `out`.
+    """Make sure every figure of `specs` is in the cache (rendering the misses) and add them to `out`, with
+    their dark variants (`dark`: the ids whose matplotlib dark variant is drawn too; None: every one).
     Returns (rendered now, served from the cache)."""
     store = Cache(cfg.cache_dir, log=log)
     with store.lock():
-        return _render(cfg, store, out, specs, progress)
+        return _render(cfg, store, out, specs, progress, dark)
 
 
 def _render(
-    cfg: BuildConfig, store: Cache, out: BuildOutput, specs: Iterable[FigureSpec], progress: bool
+    cfg: BuildConfig,
+    store: Cache,
+    out: BuildOutput,
+    specs: Iterable[FigureSpec],
+    progress: bool,
+    dark: Container[str] | None = None,
 ) -> tuple[int, int]:
     unique = list({spec.id: spec for spec in specs if spec.id not in out.paths}.values())
     rendered = cached = 0
     t = time.perf_counter()
-    keys = figure_keys(cfg, out, unique)
+    keys = figure_keys(cfg, out, unique, dark)
     todo = []
     found: dict[str, tuple[ManifestEntry, Path]] = {}
     for spec in unique:
@@ -161,7 +178,7 @@ def _render(
     if todo:
         from generator.stages.render import render_figures  # imports torch: only on a miss
 
-        for spec, fig in render_figures(cfg, out, todo, progress):
+        for spec, fig in render_figures(cfg, out, todo, progress, dark):
             entry = ManifestEntry(
                 id=spec.id,
                 kind=spec.kind,

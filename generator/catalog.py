@@ -36,6 +36,10 @@ KINDS: dict[str, tuple[str, list[str] | None, bool, str]] = {
 # The kinds drawn with matplotlib: `figure` can also write them as SVG or PDF (softmax: its last frame,
 # as a still) and redraw their PNGs at 2 or 3 times the pixels (render/mpl.py's save).
 VECTOR_KINDS = ("relu-graph", "kernels", "training-curves", "confusion-matrix", "flatten", "softmax")
+# Every kind drawn with matplotlib: its dark variant is drawn a second time in a dark style (render/mpl.py),
+# so a build draws it only for the figures that publish it. The other kinds' dark variant is their palette
+# swapped (render/dark.py), which costs nothing: every figure has one.
+MPL_KINDS = frozenset((*VECTOR_KINDS, "hyperparameter", "kernel-evolution"))
 
 
 # Languages of the figures with words in them; a figure drawn only with language-neutral text (layer ids,

@@ -198,7 +198,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
             specs = list({spec.id: spec for spec in specs}.values())  # the gallery may hold the logo too
         started = time.perf_counter()
         try:
-            _, cached = render(cfg, out, specs, progress=self.bars, log=log.info)
+            _, cached = render(cfg, out, specs, progress=self.bars, log=log.info, dark=self.figs.dark)
         except GeneratorError as exc:
             raise PluginError(f"tinyvgg: {exc}") from exc
         log.info(
@@ -219,7 +219,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         """A figure the scan did not foresee (a page made by another plugin): rendered when first used."""
         assert self.output is not None
         assert self.build_cfg is not None
-        render(self.build_cfg, self.output, [spec], progress=False, log=log.info)
+        render(self.build_cfg, self.output, [spec], progress=False, log=log.info, dark=())
 
     # -- files -----------------------------------------------------------------------------------
     @event_priority(-110)  # after mkdocs-static-i18n (-100), which cannot handle generated files

@@ -10,18 +10,16 @@ import dataclasses
 import importlib
 import multiprocessing as mp
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from concurrent.futures import ProcessPoolExecutor
 
 from tqdm import tqdm
 
-from generator.catalog import RENDERERS, VECTOR_KINDS
+from generator.catalog import MPL_KINDS, RENDERERS
 from generator.records import FigureSpec, RenderContext, Rendered
 
 _CTX: RenderContext | None = None
-# The kinds drawn with matplotlib: their dark variant is drawn again in the dark style (render/mpl.py's
-# scheme); every other figure's is its palette swapped (render/dark.py), which costs next to nothing.
-MPL_KINDS = frozenset((*VECTOR_KINDS, "hyperparameter", "kernel-evolution"))
+_REDRAW: Container[str] | None = None  # ids whose matplotlib dark variant is drawn (None: every one)
 
 
 def renderer(kind: str) -> Callable[[FigureSpec, RenderContext], Rendered]:
@@ -30,8 +28,9 @@ def renderer(kind: str) -> Callable[[FigureSpec, RenderContext], Rendered]:
     return getattr(module, "render_" + kind.replace("-", "_"))
 
 
-def render_one(spec: FigureSpec, ctx: RenderContext, dark: bool = False) -> Rendered:
-    """Draw one figure; dark: with its dark variant (Rendered.dark) when it has one."""
+def render_one(spec: FigureSpec, ctx: RenderContext, dark: bool = False, redraw: bool = True) -> Rendered:
+    """Draw one figure; dark: with its dark variant (Rendered.dark) when it has one. redraw=False leaves out
+    the dark variants that would be drawn a second time (catalog.MPL_KINDS); palette swaps cost nothing."""
     draw = renderer(spec.kind)
     fig = draw(spec, ctx)
     if not dark or fig.dark is not None:  # (a renderer may draw its own: a photo in an indexed picture)
@@ -39,7 +38,7 @@ def render_one(spec: FigureSpec, ctx: RenderContext, dark: bool = False) -> Rend
     from generator.render.dark import swap
 
     variant = swap(fig.data)
-    if variant is None and spec.kind in MPL_KINDS:
+    if variant is None and spec.kind in MPL_KINDS and redraw:
         from generator.render import mpl
 
         with mpl.scheme(dark=True):
@@ -49,23 +48,28 @@ def render_one(spec: FigureSpec, ctx: RenderContext, dark: bool = False) -> Rend
 
 def _work(spec: FigureSpec) -> Rendered:
     assert _CTX is not None
-    return render_one(spec, _CTX, dark=True)
+    return render_one(spec, _CTX, dark=True, redraw=_REDRAW is None or spec.id in _REDRAW)
 
 
 def render_many(
-    specs: list[FigureSpec], ctx: RenderContext, workers: int = 0, progress: bool = True
+    specs: list[FigureSpec],
+    ctx: RenderContext,
+    workers: int = 0,
+    progress: bool = True,
+    dark: Container[str] | None = None,
 ) -> Iterator[tuple[FigureSpec, Rendered]]:
-    """Yield (spec, rendered) in catalogue order."""
-    global _CTX
+    """Yield (spec, rendered) in catalogue order, with dark variants (`dark`: the ids whose matplotlib
+    dark variant is drawn too; None: every one)."""
+    global _CTX, _REDRAW
     workers = workers or os.cpu_count() or 1
     bar = tqdm(total=len(specs), desc="render", unit="fig", disable=not progress, leave=False, dynamic_ncols=True)
     try:
         if workers == 1 or len(specs) < 8:
             for spec in specs:
-                yield spec, render_one(spec, ctx, dark=True)
+                yield spec, render_one(spec, ctx, dark=True, redraw=dark is None or spec.id in dark)
                 bar.update()
             return
-        _CTX = ctx
+        _CTX, _REDRAW = ctx, dark
         for kind in {spec.kind for spec in specs}:  # import each renderer (matplotlib too) once, before the
             renderer(kind)  # fork: every worker inherits it instead of importing it again
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
@@ -73,5 +77,5 @@ def render_many(
                 yield spec, rendered
                 bar.update()
     finally:
-        _CTX = None
+        _CTX, _REDRAW = None, None
         bar.close()

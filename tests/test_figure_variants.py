@@ -251,3 +251,16 @@ def test_matplotlib_dark_variant_keeps_the_heatmap(ctx: RenderContext) -> None:
 def test_figure_command_draws_no_dark_variant(ctx: RenderContext) -> None:
     assert render_one(make_spec("relu-graph"), ctx).dark is None
     assert render_one(make_spec("logo"), ctx, dark=True).dark is None  # transparent: fits any page
+
+
+def test_matplotlib_dark_variants_are_drawn_only_where_published(ctx: RenderContext) -> None:
+    """A matplotlib figure's dark variant costs a second drawing: a build asks for it only for the figures
+    that publish one, and that choice is part of the figure's cache key; palette swaps cost nothing."""
+    cfg = BuildConfig()
+    out = BuildOutput(facts=_facts(), train_dir=Path("."), probe_files={}, keys=stage_keys(cfg))  # type: ignore[arg-type]
+    specs = [make_spec("softmax", image="circle", lang="en"), make_spec("input", image="circle")]
+    every, some = figure_keys(cfg, out, specs), figure_keys(cfg, out, specs, dark={"circle/input"})
+    assert every["circle/softmax.en"] != some["circle/softmax.en"]
+    assert every["circle/input"] == some["circle/input"]
+    assert render_one(make_spec("relu-graph"), ctx, dark=True, redraw=False).dark is None
+    assert render_one(make_spec("relu", image="ladybug"), ctx, dark=True, redraw=False).dark is not None

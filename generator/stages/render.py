@@ -6,7 +6,7 @@ import dataclasses
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -85,14 +85,14 @@ def make_context(cfg: BuildConfig, out: BuildOutput, slugs: set[str]) -> RenderC
 
 
 def render_figures(
-    cfg: BuildConfig, out: BuildOutput, specs: list[FigureSpec], progress: bool
+    cfg: BuildConfig, out: BuildOutput, specs: list[FigureSpec], progress: bool, dark: Container[str] | None = None
 ) -> Iterator[tuple[FigureSpec, Rendered]]:
-    """Draw `specs` (in parallel across cores), yielding them in order."""
+    """Draw `specs` (in parallel across cores), yielding them in order (`dark`: see rendering.render_many)."""
     global _RENDERING
     ctx = make_context(cfg, out, {spec.image for spec in specs if spec.image})
     _RENDERING = True  # the render workers forked from here die with this process
     try:
-        yield from render_many(specs, ctx, cfg.render.workers, progress)
+        yield from render_many(specs, ctx, cfg.render.workers, progress, dark)
     finally:
         _RENDERING = False
 
