@@ -41,6 +41,11 @@ def mkdocs_yml(cache_dir: Path) -> str:
           name: material
           language: zh
           font: false
+          palette:  # a dark scheme: the hand-written pages' figures get their dark variants
+            - scheme: default
+              toggle: {{icon: material/weather-night, name: Dark}}
+            - scheme: slate
+              toggle: {{icon: material/weather-sunny, name: Light}}
         markdown_extensions:
           - attr_list
           - md_in_html
@@ -478,6 +483,7 @@ def test_build_log_is_quiet(small_site: SmallSite) -> None:
 # -- (e) one cache entry per figure: what each kind of change renders ----------------------------------
 
 PER_IMAGE = 4 + len(ACTIVATION_LAYERS) + len(CONV_LAYERS) * FILTERS + len(RELU_LAYERS) + len(POOL_LAYERS)
+PER_IMAGE += 4  # overview, flatten, softmax and the output layer's grid: in Chinese and in English
 
 
 def renders(log: str) -> tuple[int, int]:
@@ -515,7 +521,8 @@ def test_a_new_image_renders_only_its_own_figures(small_site: SmallSite, tmp_pat
     drawn, used = renders(proc.stdout)
     assert drawn == PER_IMAGE, proc.stdout  # its explore page's figures, nothing else
     assert used == len(small_site.manifest) + PER_IMAGE
-    assert (tmp_path / "site" / "figures" / "my-photo" / "overview.png").is_file()
+    assert (tmp_path / "site" / "figures" / "my-photo" / "overview.zh.png").is_file()
+    assert (tmp_path / "site" / "figures" / "my-photo" / "overview.en.png").is_file()
 
 
 def test_changing_featured_renders_only_the_detail_animations(small_site: SmallSite, tmp_path: Path) -> None:
@@ -575,5 +582,6 @@ def test_a_site_that_uses_two_figures_writes_two(small_site: SmallSite, tmp_path
         if p.is_file()
     )
     featured = small_site.facts["featured"]
-    assert written == sorted([f"{featured}/input.png", "manifest.json", "model/kernels-conv_1_1.png"])
+    # kernels: in the theme's language (Material's default, en); no dark variants without a dark scheme
+    assert written == sorted([f"{featured}/input.png", "manifest.json", "model/kernels-conv_1_1.en.png"])
     assert not (tmp_path / "site" / "explore").exists()
