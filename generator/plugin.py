@@ -77,7 +77,6 @@ def figure_html(entry: ManifestEntry, src: str, lang: str, dark_src: str | None 
     """One self-contained line of HTML (safe inside lists, admonitions and tabs). With `dark_src`, two
     pictures: Material shows `#only-light` in its light scheme (and to readers without JavaScript, and in
     print) and `#only-dark` in its slate scheme."""
-
     attrs = {"alt": entry["alt"][lang], "loading": "lazy", "width": entry["width"], "height": entry["height"]}
     pictures = gen_pages.themed_imgs(src, dark_src, attrs)
     return el(
