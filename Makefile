@@ -9,6 +9,7 @@ LINTED := generator tests benchmarks
 
 site:
 	$(SETUP)
+	bash scripts/cjk-font.sh
 	$(PY) -m mkdocs build --strict
 
 # Everything: builds the real site, trains, drives Chromium.

@@ -92,7 +92,7 @@ def cold_build(ws: Workspace) -> tuple[list[Row], dict]:
     pipeline = sum(t.get(k, 0.0) for k in PIPELINE)
     rest = proc.seconds - pipeline
     manifest = ws.manifest()["figures"]
-    fig_bytes = sum(e["bytes"] for e in manifest)
+    fig_bytes = sum(e["bytes"] + e.get("dark_bytes", 0) for e in manifest)  # dark variants included
     rows = [
         Row(
             "1",

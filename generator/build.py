@@ -11,18 +11,18 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import asdict
 from pathlib import Path
 
 from generator import cache as cachemod
 from generator.cache import Cache, atomic_write, digest, stage_code_version
-from generator.catalog import RENDERERS, build_catalog
+from generator.catalog import MPL_KINDS, RENDERERS, build_catalog, dark_file
 from generator.config import BuildConfig, image_name
 from generator.errors import ConfigError
 from generator.examples import choose_featured, featured_stats
 from generator.naming import user_slug
-from generator.records import BuildOutput, FigureSpec, Keys, ManifestEntry
+from generator.records import BuildOutput, FigureSpec, Keys, ManifestEntry, Rendered
 
 # Each stage's code: its module and everything it imports (cache.module_closure). Upstream code reaches
 # a stage's key through the upstream stage's key.
@@ -105,9 +105,13 @@ def _prepare(cfg: BuildConfig, store: Cache, progress: bool, log: Log) -> BuildO
     return BuildOutput(facts=facts, train_dir=train_dir, probe_files=files, keys=keys, timings=timings, stages_run=ran)
 
 
-def figure_keys(cfg: BuildConfig, out: BuildOutput, specs: Iterable[FigureSpec]) -> dict[str, str]:
-    """figure id -> cache key: the renderer's code, the spec, the model, that image's pixels, the scale.
-    Nothing else: another image, `featured` or a Markdown edit leaves a figure's key alone."""
+def figure_keys(
+    cfg: BuildConfig, out: BuildOutput, specs: Iterable[FigureSpec], dark: Container[str] | None = None
+) -> dict[str, str]:
+    """figure id -> cache key: the renderer's code, the spec (its language too), the model, that image's
+    pixels, the scale, and for the kinds drawn with matplotlib whether their dark variant is drawn (`dark`:
+    the ids that get one, None: every one). Nothing else: another image, `featured` or a Markdown edit
+    leaves a figure's key alone."""
     code = {
         module: stage_code_version(("generator.stages.render", f"generator.render.{module}"))
         for module in sorted(set(RENDERERS.values()))
@@ -116,13 +120,16 @@ def figure_keys(cfg: BuildConfig, out: BuildOutput, specs: Iterable[FigureSpec])
     pixels = {s["slug"]: s["pixels"] for s in out.facts["samples"]}
     keys = {}
     for spec in specs:
+        redraw = {"dark": dark is None or spec.id in dark} if spec.kind in MPL_KINDS else {}
         keys[spec.id] = digest(
             {
+                **redraw,
                 "kind": spec.kind,
                 "image": spec.image,
                 "layer": spec.layer,
                 "neuron": spec.neuron,
                 "params": spec.params,
+                "lang": spec.lang,
                 "code": code[RENDERERS[spec.kind]],
                 "model": out.keys.train,
                 "pixels": pixels[spec.image] if spec.image else None,
@@ -134,22 +141,33 @@ def figure_keys(cfg: BuildConfig, out: BuildOutput, specs: Iterable[FigureSpec])
 
 
 def render(
-    cfg: BuildConfig, out: BuildOutput, specs: Iterable[FigureSpec], progress: bool = True, log: Log = print
+    cfg: BuildConfig,
+    out: BuildOutput,
+    specs: Iterable[FigureSpec],
+    progress: bool = True,
+    log: Log = print,
+    dark: Container[str] | None = None,
 ) -> tuple[int, int]:
-    """Make sure every figure of `specs` is in the cache (rendering the misses) and add them to `out`.
+    """Make sure every figure of `specs` is in the cache (rendering the misses) and add them to `out`, with
+    their dark variants (`dark`: the ids whose matplotlib dark variant is drawn too; None: every one).
     Returns (rendered now, served from the cache)."""
     store = Cache(cfg.cache_dir, log=log)
     with store.lock():
-        return _render(cfg, store, out, specs, progress)
+        return _render(cfg, store, out, specs, progress, dark)
 
 
 def _render(
-    cfg: BuildConfig, store: Cache, out: BuildOutput, specs: Iterable[FigureSpec], progress: bool
+    cfg: BuildConfig,
+    store: Cache,
+    out: BuildOutput,
+    specs: Iterable[FigureSpec],
+    progress: bool,
+    dark: Container[str] | None = None,
 ) -> tuple[int, int]:
     unique = list({spec.id: spec for spec in specs if spec.id not in out.paths}.values())
     rendered = cached = 0
     t = time.perf_counter()
-    keys = figure_keys(cfg, out, unique)
+    keys = figure_keys(cfg, out, unique, dark)
     todo = []
     found: dict[str, tuple[ManifestEntry, Path]] = {}
     for spec in unique:
@@ -157,12 +175,15 @@ def _render(
         if hit is None:
             todo.append(spec)
         else:
-            found[spec.id] = (json.loads((hit / "entry.json").read_text(encoding="utf-8")), hit / _name(spec))
+            entry = json.loads((hit / "entry.json").read_text(encoding="utf-8"))
+            found[spec.id] = (entry, hit / _name(spec))
+            if "dark" in entry:
+                out.dark_paths[spec.id] = hit / _name(spec, dark=True)
             cached += 1
     if todo:
         from generator.stages.render import render_figures  # imports torch: only on a miss
 
-        for spec, fig in render_figures(cfg, out, todo, progress):
+        for spec, fig in render_figures(cfg, out, todo, progress, dark):
             entry = ManifestEntry(
                 id=spec.id,
                 kind=spec.kind,
@@ -170,6 +191,7 @@ def _render(
                 layer=spec.layer,
                 neuron=spec.neuron,
                 file=spec.file,
+                lang=spec.lang,
                 bytes=len(fig.data),
                 width=fig.width,
                 height=fig.height,
@@ -182,13 +204,19 @@ def _render(
                 entry["hyper"] = spec.params["hyper"]
             if fig.stats:
                 entry["stats"] = fig.stats
+            if fig.dark is not None:
+                entry["dark"], entry["dark_bytes"] = dark_file(spec.file), len(fig.dark)
 
-            def write(d: Path, spec: FigureSpec = spec, data: bytes = fig.data, entry: ManifestEntry = entry) -> None:
-                (d / _name(spec)).write_bytes(data)
+            def write(d: Path, spec: FigureSpec = spec, fig: Rendered = fig, entry: ManifestEntry = entry) -> None:
+                (d / _name(spec)).write_bytes(fig.data)
+                if fig.dark is not None:
+                    (d / _name(spec, dark=True)).write_bytes(fig.dark)
                 (d / "entry.json").write_text(json.dumps(entry, ensure_ascii=False, sort_keys=True), encoding="utf-8")
 
             folder = store.put("figure", keys[spec.id], write, record=False)
             found[spec.id] = (entry, folder / _name(spec))
+            if fig.dark is not None:
+                out.dark_paths[spec.id] = folder / _name(spec, dark=True)
             rendered += 1
         if "render" not in out.stages_run:
             out.stages_run.append("render")
@@ -203,8 +231,8 @@ def _render(
     return rendered, cached
 
 
-def _name(spec: FigureSpec) -> str:
-    return "figure" + Path(spec.file).suffix
+def _name(spec: FigureSpec, dark: bool = False) -> str:
+    return ("figure-dark" if dark else "figure") + Path(spec.file).suffix
 
 
 def _record_used(store: Cache, out: BuildOutput) -> None:

@@ -39,6 +39,55 @@ KINDS: dict[str, tuple[str, list[str] | None, bool, str]] = {
 # The kinds drawn with matplotlib: `figure` can also write them as SVG or PDF (softmax: its last frame,
 # as a still) and redraw their PNGs at 2 or 3 times the pixels (render/mpl.py's save).
 VECTOR_KINDS = ("relu-graph", "kernels", "training-curves", "confusion-matrix", "flatten", "softmax")
+# Every kind drawn with matplotlib: its dark variant is drawn a second time in a dark style (render/mpl.py),
+# so a build draws it only for the figures that publish it. The other kinds' dark variant is their palette
+# swapped (render/dark.py), which costs nothing: every figure has one.
+MPL_KINDS = frozenset((*VECTOR_KINDS, "hyperparameter", "kernel-evolution"))
+
+
+# Languages of the figures with words in them; a figure drawn only with language-neutral text (layer ids,
+# shapes, numbers, formulas) is one file for every page, lang "any".
+FIGURE_LANGS = ("zh", "en")
+ANY = "any"
+
+
+def worded(kind: str, layer: str | None = None) -> bool:
+    """Does a figure of `kind` hold words (class names, axis titles, legends, hyperparameter names)? Those
+    come in a zh and an en version; the rest (layer ids, shapes, numbers, formulas) serve every language."""
+    if kind in ("activation", "activation-grid"):
+        return layer == "output"  # the output layer's maps are labelled with class names
+    return kind in WORDED_KINDS
+
+
+# The kinds whose every figure holds words: class names (overview, flatten, softmax, confusion matrix),
+# axis titles and legends (kernels, training curves), "epoch" (kernel evolution). The hyperparameter
+# animations and the pooling ones only write symbols (P = 1, W, K, S = 2) and formulas: "any".
+WORDED_KINDS = frozenset(
+    (
+        "overview",
+        "flatten",
+        "softmax",
+        "kernels",
+        "kernel-evolution",
+        "training-curves",
+        "confusion-matrix",
+    )
+)
+
+
+def figure_lang(kind: str, layer: str | None, lang: str) -> str:
+    """The language of the figure a page in `lang` shows: `lang` for worded figures, else "any"."""
+    if lang not in (*FIGURE_LANGS, ANY):
+        raise FigureSpecError(f"unknown figure language {lang!r}; choose one of {', '.join(FIGURE_LANGS)}")
+    if not worded(kind, layer):
+        return ANY
+    return lang if lang != ANY else "en"
+
+
+def dark_file(file: str) -> str:
+    """Where a figure's dark-palette variant lies: 'circle/softmax.zh.gif' -> 'circle/softmax.zh.dark.gif'."""
+    stem, dot, ext = file.rpartition(".")
+    return f"{stem}.dark{dot}{ext}"
 
 
 def formats(kind: str) -> tuple[str, ...]:
@@ -86,8 +135,11 @@ def make_spec(
     neuron: int | None = None,
     hyper: str | None = None,
     num_classes: int = 10,
+    lang: str = "en",
 ) -> FigureSpec:
-    """Validate one figure's parameters and return its spec (id and file included)."""
+    """Validate one figure's parameters and return its spec (id and file included). `lang` is the page's
+    language: a figure with words gets that language (its id and file end in ".zh" / ".en"), any other
+    figure is "any" (no suffix)."""
     if kind not in KINDS:
         raise FigureSpecError(f"unknown figure kind {kind!r}; known kinds: {', '.join(KINDS)}")
     scope, layers, takes_neuron, ext = KINDS[kind]
@@ -129,7 +181,12 @@ def make_spec(
             "tile": f"tiles/{layer}-{neuron}",
         }.get(kind, kind)
     params = {"hyper": hyper} if hyper else {}
-    return FigureSpec(id=stem, kind=kind, file=f"{stem}.{ext}", image=image, layer=layer, neuron=neuron, params=params)
+    fig_lang = figure_lang(kind, layer, lang)
+    if fig_lang != ANY:
+        stem += f".{fig_lang}"
+    return FigureSpec(
+        id=stem, kind=kind, file=f"{stem}.{ext}", image=image, layer=layer, neuron=neuron, params=params, lang=fig_lang
+    )
 
 
 def build_catalog(
@@ -138,37 +195,51 @@ def build_catalog(
     detail_images: tuple[str, ...] = (),
     num_classes: int = 10,
     examples: dict[str, dict] | None = None,
+    langs: tuple[str, ...] = FIGURE_LANGS,
 ) -> list[FigureSpec]:
-    """Every figure of a build, in a deterministic order. `examples`: each slug's chosen examples (the
-    `examples` of its facts sample): the ReLU and pooling figures show those neurons (else neuron 0)."""
-    examples = examples or {}
+    """Every figure of a build, in a deterministic order, in `langs` (a figure without words once).
+    `examples`: each slug's chosen examples (the `examples` of its facts sample): the ReLU and pooling
+    figures show those neurons (else neuron 0)."""
+    specs = _catalog(slugs, featured, detail_images, num_classes, langs[0], examples or {})
+    for lang in langs[1:]:
+        specs += [
+            s for s in _catalog(slugs, featured, detail_images, num_classes, lang, examples or {}) if s.lang == lang
+        ]
+    return specs
+
+
+def _catalog(
+    slugs: list[str],
+    featured: str,
+    detail_images: tuple[str, ...],
+    num_classes: int,
+    lang: str,
+    examples: dict[str, dict],
+) -> list[FigureSpec]:
+    def spec(kind: str, **kw: object) -> FigureSpec:
+        return make_spec(kind, num_classes=num_classes, lang=lang, **kw)  # type: ignore[arg-type]
 
     def chosen(slug: str, kind: str, layer: str) -> int:
         return int(examples.get(slug, {}).get(kind, {}).get("layers", {}).get(layer, {}).get("neuron", 0))
 
-    specs = [make_spec(k) for k in ("relu-graph", "kernel-evolution", "training-curves", "confusion-matrix", "logo")]
-    specs += [make_spec("kernels", layer=layer) for layer in CONV_LAYERS]
-    specs += [make_spec("hyperparameter", hyper=h) for h in HYPERS]
+    specs = [spec(k) for k in ("relu-graph", "kernel-evolution", "training-curves", "confusion-matrix", "logo")]
+    specs += [spec("kernels", layer=layer) for layer in CONV_LAYERS]
+    specs += [spec("hyperparameter", hyper=h) for h in HYPERS]
     detailed = {featured, *detail_images}
     for slug in slugs:
-        specs += [make_spec(k, image=slug) for k in ("input", "overview", "flatten", "softmax", "photo")]
+        specs += [spec(k, image=slug) for k in ("input", "overview", "flatten", "softmax", "photo")]
         specs += overview_tiles(slug)
         for layer in ACTIVATION_LAYERS:
-            specs.append(make_spec("activation-grid", image=slug, layer=layer))
+            specs.append(spec("activation-grid", image=slug, layer=layer))
             specs += [
-                make_spec("activation", image=slug, layer=layer, neuron=n, num_classes=num_classes)
-                for n in range(neuron_count(layer, num_classes))
+                spec("activation", image=slug, layer=layer, neuron=n) for n in range(neuron_count(layer, num_classes))
             ]
         for layer in CONV_LAYERS:
-            specs += [make_spec("conv-overview", image=slug, layer=layer, neuron=n) for n in range(FILTERS)]
+            specs += [spec("conv-overview", image=slug, layer=layer, neuron=n) for n in range(FILTERS)]
             if slug in detailed:
-                specs += [make_spec("conv-detail", image=slug, layer=layer, neuron=n) for n in range(FILTERS)]
-        specs += [
-            make_spec("relu", image=slug, layer=layer, neuron=chosen(slug, "relu", layer)) for layer in RELU_LAYERS
-        ]
-        specs += [
-            make_spec("pool", image=slug, layer=layer, neuron=chosen(slug, "pool", layer)) for layer in POOL_LAYERS
-        ]
+                specs += [spec("conv-detail", image=slug, layer=layer, neuron=n) for n in range(FILTERS)]
+        specs += [spec("relu", image=slug, layer=layer, neuron=chosen(slug, "relu", layer)) for layer in RELU_LAYERS]
+        specs += [spec("pool", image=slug, layer=layer, neuron=chosen(slug, "pool", layer)) for layer in POOL_LAYERS]
     return specs
 
 

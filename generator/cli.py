@@ -151,6 +151,7 @@ def cmd_figure(args: argparse.Namespace) -> int:
         args.hyper,
         fmt=fmt,
         zoom=args.zoom,
+        lang=args.lang,
     )
     if to_stdout:
         args.out.buffer.write(rendered.data)
@@ -330,8 +331,8 @@ def parser() -> argparse.ArgumentParser:
         "--lang",
         choices=LANGS,
         default="en",
-        help="language of the alt text and caption printed (default en); the words inside figures "
-        "(axis titles, layer and class names) are in English in both",
+        help="language of the figure's words (class names, axis titles, legends) and of the alt text and "
+        "caption printed (default en); layer names, shapes, numbers and formulas are the same in both",
     )
     _pipeline_args(f)
     f.set_defaults(func=cmd_figure)

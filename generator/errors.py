@@ -32,3 +32,7 @@ class FigureSpecError(ShortcodeError):
 
     Raised by the catalogue and by every renderer. A ShortcodeError, so a bad `figure` shortcode is
     reported with its page and line like any other shortcode mistake."""
+
+
+class FontError(GeneratorError):
+    """A figure needs a font that is not installed (the Chinese figures need Noto Sans CJK)."""

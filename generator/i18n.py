@@ -31,6 +31,29 @@ def page_lang(config: MkDocsConfig) -> str:
     return "zh" if str(lang).startswith("zh") else "en"
 
 
+def doc_lang(config: MkDocsConfig, src_uri: str) -> str:
+    """'zh' or 'en': the language of a Markdown file under docs/ (mkdocs-static-i18n's folder structure:
+    its first folder names the language; elsewhere, and without that plugin, the default language)."""
+    i18n = _plugin(config)
+    first = src_uri.split("/", 1)[0]
+    langs = getattr(i18n, "build_languages", None) or []
+    if i18n is not None and first in langs:
+        return "zh" if first.startswith("zh") else "en"
+    default = getattr(i18n, "default_language", None) if i18n is not None else None
+    lang = default or config.theme.get("language") or "en"
+    return "zh" if str(lang).startswith("zh") else "en"
+
+
+def has_dark_scheme(config: MkDocsConfig) -> bool:
+    """Can a reader switch the site to a dark colour scheme (Material's palette with `slate`)? Only then
+    are the figures' dark variants worth publishing: Material alone shows `#only-dark` pictures."""
+    if config.theme.name != "material":
+        return False
+    palette = config.theme.get("palette") or []
+    entries = palette if isinstance(palette, list) else [palette]
+    return any(isinstance(p, dict) and p.get("scheme") == "slate" for p in entries)
+
+
 def is_default_build(config: MkDocsConfig) -> bool:
     """The build that writes the shared files (figures/): the only one without i18n."""
     i18n = _plugin(config)

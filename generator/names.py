@@ -1,7 +1,6 @@
-"""Chinese names of the known classes, for text in the zh language (captions, alt text, values).
-
-Text drawn inside figures stays in English (one image serves both languages), so a Chinese caption
-names a class as "圆形（circle）": the reader learns the word and finds it in the picture.
+"""Chinese names of the known classes, for text in the zh language (captions, alt text, values, and the
+words drawn in the zh figures). A Chinese caption names a class as "圆形（circle）", so that the English
+word stays findable too.
 """
 
 from __future__ import annotations

@@ -71,17 +71,18 @@ TEXT = {
 PARAMS = ("image",)
 
 
-def overview_specs(facts: Facts, image: str, explore_pages: bool) -> list[FigureSpec]:
+def overview_specs(facts: Facts, image: str, explore_pages: bool, lang: str = "en") -> list[FigureSpec]:
     """Every figure an overview of `image` uses: its tiles, the photo, the raster overview it opens, and
     (without explore pages, which the tiles link to otherwise) every neuron's activation figure."""
-    specs = [*overview_tiles(image), make_spec("photo", image=image), make_spec("overview", image=image)]
+    specs = [*overview_tiles(image), make_spec("photo", image=image), make_spec("overview", image=image, lang=lang)]
     if not explore_pages:
         specs.append(make_spec("input", image=image))
         for layer in LAYER_NAMES:
             specs += [make_spec("activation", image=image, layer=layer, neuron=n) for n in range(10)]
         n_out = len(facts["classes"])
         specs += [
-            make_spec("activation", image=image, layer="output", neuron=i, num_classes=n_out) for i in range(n_out)
+            make_spec("activation", image=image, layer="output", neuron=i, num_classes=n_out, lang=lang)
+            for i in range(n_out)
         ]
     return specs
 
@@ -117,7 +118,7 @@ class _Links:
     """Where each tile leads: the layer's tab on the image's explore page, or the neuron's own figure."""
 
     def __init__(self, figs: SiteFigures, page: Page, image: str, lang: str) -> None:
-        self.figs, self.page, self.image = figs, page, image
+        self.figs, self.page, self.image, self.lang = figs, page, image, lang
         self.explore = None
         if figs.explore_pages:
             self.explore = get_relative_url(f"{figs.lang_prefix(lang)}explore/{image}/", page.url or ".")
@@ -128,7 +129,8 @@ class _Links:
     def neuron(self, layer: str, n: int, classes: int = 10) -> str:
         if self.explore is not None:
             return f"{self.explore}#{layer}"  # the explore page's first tab set: one tab per layer
-        return self.figure(make_spec("activation", image=self.image, layer=layer, neuron=n, num_classes=classes))
+        spec = make_spec("activation", image=self.image, layer=layer, neuron=n, num_classes=classes, lang=self.lang)
+        return self.figure(spec)
 
     def photo(self) -> str:
         if self.explore is not None:
@@ -231,7 +233,7 @@ def overview_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) ->
             el("span", None, t["logit"]),
         ),
     )
-    raster = figs.entry_for(make_spec("overview", image=image))
+    raster = figs.entry_for(make_spec("overview", image=image, lang=lang))
     raster_url = figs.url(raster, page.url)
     caption = el(
         "figcaption",

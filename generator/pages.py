@@ -202,20 +202,24 @@ def _samples_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) ->
             el(
                 "a" if href else "div",
                 {"class": "tv-sample", "href": href},
-                el(
-                    "img",
-                    {
-                        "src": figs.url(entry, page.url),
-                        "alt": entry["alt"][lang],
-                        "loading": "lazy",
-                        "class": "skip-lightbox",
-                    },
+                *themed_imgs(
+                    figs.url(entry, page.url),
+                    figs.dark_url(entry, page.url),
+                    {"alt": entry["alt"][lang], "loading": "lazy", "class": "skip-lightbox"},
                 ),
                 el("span", None, _sample_name(s, facts, lang)),
                 el("small", None, f"{_t('predicted', lang)}: {class_name(facts, s['predicted'], lang)} · {prob}"),
             )
         )
     return el("div", {"class": "tv-samples"}, *cells)
+
+
+def themed_imgs(src: str, dark_src: str | None, attrs: dict[str, object]) -> list[Html]:
+    """One <img>, or with a dark variant two: Material shows `#only-light` in its light scheme (and to
+    readers without JavaScript, and in print) and `#only-dark` in its slate scheme."""
+    if dark_src is None:
+        return [el("img", {"src": src, **attrs})]
+    return [el("img", {"src": src + "#only-light", **attrs}), el("img", {"src": dark_src + "#only-dark", **attrs})]
 
 
 def _gallery_item(figs: SiteFigures, entry: ManifestEntry, page: Page, lang: str, site_url: str) -> Html:
@@ -262,7 +266,7 @@ def md_alt(text: str) -> str:
 
 def _gallery_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) -> Html:
     """`{{ gallery }}`: once-per-build figures and the featured image's figures (no single maps)."""
-    shown = [figs.entry_for(spec) for spec in gallery_specs(figs.facts, figs.detail_images)]
+    shown = [figs.entry_for(spec) for spec in gallery_specs(figs.facts, figs.detail_images, lang)]
     items = [_gallery_item(figs, e, page, lang, figs.site_url) for e in shown]
     manifest_url = get_relative_url("figures/manifest.json", page.url or ".")
     link = el("a", {"href": manifest_url}, el("code", None, "manifest.json"))

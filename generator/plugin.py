@@ -73,22 +73,17 @@ def build_config(opts: TinyVGGConfig, config_file: str | None) -> BuildConfig:
     return from_options(base, opts, cache_dir=opts.cache_dir)
 
 
-def figure_html(entry: ManifestEntry, src: str, lang: str) -> Html:
-    """One self-contained line of HTML (safe inside lists, admonitions and tabs)."""
+def figure_html(entry: ManifestEntry, src: str, lang: str, dark_src: str | None = None) -> Html:
+    """One self-contained line of HTML (safe inside lists, admonitions and tabs). With `dark_src`, two
+    pictures: Material shows `#only-light` in its light scheme (and to readers without JavaScript, and in
+    print) and `#only-dark` in its slate scheme. A figure with text keeps a legible width (legible.py)."""
     legibility, style = legible.figure_attrs(entry)
+    attrs = {"alt": entry["alt"][lang], "loading": "lazy", "width": entry["width"], "height": entry["height"]}
+    pictures = gen_pages.themed_imgs(src, dark_src, attrs)
     return el(
         "figure",
         {"class": f"tv-figure tv-{entry['kind']} {legibility}", "style": style, **steps.figure_attrs(entry)},
-        el(
-            "img",
-            {
-                "src": src,
-                "alt": entry["alt"][lang],
-                "loading": "lazy",
-                "width": entry["width"],
-                "height": entry["height"],
-            },
-        ),
+        *pictures,
         el("figcaption", None, entry["caption"][lang]),
     )
 
@@ -173,27 +168,42 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         assert self.build_cfg is not None
         cfg, out = self.build_cfg, self.output
         everything = catalog(cfg, out)
+        # The Markdown pages by language: a figure with words is rendered in the languages that use it.
+        docs = Path(config.docs_dir)
+        texts: dict[str, list[str]] = {}
+        for path in sorted(docs.rglob("*.md")):
+            lang = i18n.doc_lang(config, path.relative_to(docs).as_posix())
+            texts.setdefault(lang, []).append(path.read_text(encoding="utf-8", errors="replace"))
+        # The figures of the site's own pages (not the generated explore pages, nor the gallery) also get
+        # their dark variant published: dark variants of every figure would not fit the size budget.
+        known, details = SHORTCODES, cfg.render.detail_images
+        assert self.figs is not None
+        self.figs.dark = {
+            s.id for lang, group in texts.items() for s in used_specs(group, out.facts, details, known, lang, False)
+        }
+        if not i18n.has_dark_scheme(config):  # a theme without a dark scheme would never show them
+            self.figs.dark = set()
         if self.config.figures == "all":
             specs = everything
         else:
-            docs = Path(config.docs_dir)
-            texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(docs.rglob("*.md"))]
             detailed = {out.facts["featured"], *cfg.render.detail_images}
             if self.config.explore_pages:
-                texts += [
-                    gen_pages.explore_markdown(out.facts, detailed, s["slug"], lang)
-                    for s in out.facts["samples"]
-                    for lang in gen_pages.LANGS
-                ]
-            specs = used_specs(
-                texts, out.facts, cfg.render.detail_images, SHORTCODES, explore_pages=self.config.explore_pages
-            )
+                for lang in gen_pages.LANGS:
+                    texts.setdefault(lang, []).extend(
+                        gen_pages.explore_markdown(out.facts, detailed, s["slug"], lang) for s in out.facts["samples"]
+                    )
+            explore = self.config.explore_pages
+            specs = [
+                s
+                for lang, group in texts.items()
+                for s in used_specs(group, out.facts, details, known, lang, explore_pages=explore)
+            ]
             if self._wants_logo(config):
                 specs += [s for s in everything if s.kind == "logo"]
             specs = list({spec.id: spec for spec in specs}.values())  # the gallery may hold the logo too
         started = time.perf_counter()
         try:
-            _, cached = render(cfg, out, specs, progress=self.bars, log=log.info)
+            _, cached = render(cfg, out, specs, progress=self.bars, log=log.info, dark=self.figs.dark)
         except GeneratorError as exc:
             raise PluginError(f"tinyvgg: {exc}") from exc
         log.info(
@@ -214,7 +224,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         """A figure the scan did not foresee (a page made by another plugin): rendered when first used."""
         assert self.output is not None
         assert self.build_cfg is not None
-        render(self.build_cfg, self.output, [spec], progress=False, log=log.info)
+        render(self.build_cfg, self.output, [spec], progress=False, log=log.info, dark=())
 
     # -- files -----------------------------------------------------------------------------------
     @event_priority(-110)  # after mkdocs-static-i18n (-100), which cannot handle generated files
@@ -222,6 +232,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         assert self.output is not None
         assert self.build_cfg is not None
         assert self.exported is not None
+        assert self.figs is not None
         lang = i18n.page_lang(config)
         if files.get_file_from_path(STYLESHEET) is None:  # a docs/assets/tinyvgg.css of the site's own wins
             files.append(File.generated(config, STYLESHEET, abs_src_path=str(STYLESHEET_SRC)))
@@ -231,6 +242,9 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
                 files.append(
                     File.generated(config, f"figures/{entry['file']}", abs_src_path=str(self.output.paths[entry["id"]]))
                 )
+                if "dark" in entry and entry["id"] in self.figs.dark and entry["id"] in self.output.dark_paths:
+                    dark = str(self.output.dark_paths[entry["id"]])
+                    files.append(File.generated(config, f"figures/{entry['dark']}", abs_src_path=dark))
             interactive.add_files(files, config, self.exported)
             # the favicon and header logo: conv_1_1's strongest kernel, drawn from this build's model
             logo = self.output.figure("model/logo")
@@ -293,8 +307,8 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
                 raise ShortcodeError(f"unknown table {code.arg!r}; known tables: network")
             return network_table(facts, lang)
         if code.name == "figure":
-            entry = self.figs.entry(code.arg, code.params)
-            return figure_html(entry, self.figs.url(entry, page.url), lang)
+            entry = self.figs.entry(code.arg, code.params, lang)
+            return figure_html(entry, self.figs.url(entry, page.url), lang, self.figs.dark_url(entry, page.url))
         if code.name in gen_pages.BLOCKS:
             gen_pages.check_block_args(code)
             return gen_pages.BLOCKS[code.name](self.figs, code, page, lang)
@@ -317,5 +331,5 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
                 (figures / entry["file"]).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(self.output.paths[fig_id], figures / entry["file"])
             figures.mkdir(parents=True, exist_ok=True)
-            atomic_write(figures / "manifest.json", self.output.manifest_json())
+            atomic_write(figures / "manifest.json", self.output.manifest_json(dark=self.figs.dark))
         i18n.copy_sitemaps(config)

@@ -63,6 +63,7 @@ class RenderContext:
     probes: dict[str, ProbeResult]  # by image slug, in sample order
     history: History
     confusion: np.ndarray  # (C, C) int: rows = true class, columns = predicted, on the test split
+    classes_zh: tuple[str, ...] = ()  # Chinese class names (facts["classes_zh"]) for the zh figures
     scale: str = "layer"  # "layer": one colour range per layer per image; "neuron": per map
     featured: str = ""  # slug of the featured image
     # `figure` only (the build always draws each kind's own format at its own size): "svg" or "pdf" for
@@ -83,6 +84,7 @@ class FigureSpec:
     layer: str | None = None
     neuron: int | None = None
     params: dict = field(default_factory=dict)  # kind-specific extras (e.g. {"hyper": "padding"})
+    lang: str = "any"  # "zh" or "en" for figures with words in them (their id ends in ".zh"/".en"), else "any"
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,9 @@ class Rendered:
     # Height in the figure's own pixels of its smallest text (the font size drawn); None: no text (a pure
     # heatmap). rendering.render_one fills it in from what the renderer drew (render/measure.py).
     min_text_px: float | None = None
+    # The same picture for a dark page (Material's slate scheme): background and text in dark colours,
+    # every data colour unchanged. None for figures that sit on any background (transparent ones).
+    dark: bytes | None = None
 
 
 class Sample(TypedDict):
@@ -165,6 +170,9 @@ class ManifestEntry(TypedDict):
     neuron: int | None
     hyper: NotRequired[str]
     file: str  # path under figures/
+    lang: str  # "zh" or "en" (a figure with words: the pages of that language show it) or "any"
+    dark: NotRequired[str]  # path under figures/ of its dark-palette variant (slate scheme), when published
+    dark_bytes: NotRequired[int]
     bytes: int
     width: int
     height: int
@@ -187,6 +195,7 @@ class BuildOutput:
     keys: Keys
     manifest: list[ManifestEntry] = field(default_factory=list)  # one entry per rendered figure, in request order
     paths: dict[str, Path] = field(default_factory=dict)  # figure id -> its file in the cache
+    dark_paths: dict[str, Path] = field(default_factory=dict)  # figure id -> its dark variant in the cache
     timings: dict[str, float] = field(default_factory=dict)
     stages_run: list[str] = field(default_factory=list)
     rendered: int = 0  # figures drawn by this process
@@ -205,13 +214,18 @@ class BuildOutput:
     def __post_init__(self) -> None:
         self._by_id = {entry["id"]: entry for entry in self.manifest}
 
-    def manifest_json(self) -> bytes:
+    def manifest_json(self, dark: set[str] | None = None) -> bytes:
+        """figures/manifest.json; `dark`: the ids whose dark variant is published (None: every one)."""
+        figures = [
+            e if dark is None or e["id"] in dark else {k: v for k, v in e.items() if k not in ("dark", "dark_bytes")}
+            for e in self.manifest
+        ]
         return json.dumps(
             {
-                "version": 2,
+                "version": 3,
                 "featured": self.facts["featured"],
                 "featured_stats": self.facts.get("featured_stats"),
-                "figures": self.manifest,
+                "figures": figures,
             },
             ensure_ascii=False,
             indent=1,

@@ -120,8 +120,10 @@ VALUE_TEXT: dict[str, dict[str, str]] = {
 # The other shortcodes (each block stands alone on its line).
 SHORTCODE_TEXT: dict[str, dict[str, str]] = {
     "figure": {
-        "zh": "一张插图，附当前语言的替代文字和图注",
-        "en": "a figure, with alt text and caption in the page's language",
+        "zh": "一张插图，附当前语言的替代文字和图注；图中有文字的插图用当前语言的版本（<图>.zh.png），"
+        "使用深色配色时显示深色版（<图>.zh.dark.png）",
+        "en": "a figure, with alt text and caption in the page's language; a figure with words in it is the "
+        "version in that language (<figure>.en.png), and a dark page shows its dark variant (<figure>.en.dark.png)",
     },
     "value": {"zh": "一个取自本次构建的数值或名称", "en": "a number or name taken from this build"},
     "table": {"zh": "网络结构表（唯一的表名：network）", "en": "the architecture table (the only table: network)"},

@@ -25,8 +25,9 @@ from generator.values import EXAMPLE_KINDS
 FIGURE_PARAMS = ("image", "layer", "neuron", "hyper")
 
 
-def spec_for(kind: str, params: dict[str, str], facts: Facts) -> FigureSpec:
-    """The figure a `{{ figure KIND key=value ... }}` shortcode names (ShortcodeError if it names none)."""
+def spec_for(kind: str, params: dict[str, str], facts: Facts, lang: str = "en") -> FigureSpec:
+    """The figure a `{{ figure KIND key=value ... }}` shortcode on a page in `lang` names (ShortcodeError if
+    it names none): a figure with words in the page's language, any other figure as it is."""
     extra = set(params) - set(FIGURE_PARAMS)
     if extra:
         raise ShortcodeError(f"unknown parameter {', '.join(sorted(extra))}; figures take {', '.join(FIGURE_PARAMS)}")
@@ -50,6 +51,7 @@ def spec_for(kind: str, params: dict[str, str], facts: Facts) -> FigureSpec:
         neuron=None if neuron is None else int(neuron),
         hyper=params.get("hyper"),
         num_classes=len(facts["classes"]),
+        lang=lang,
     )
 
 
@@ -74,11 +76,12 @@ def example(kind: str, sample: Sample, layer: str | None) -> tuple[str, int]:
     return name, int(chosen["layers"][name]["neuron"])
 
 
-def gallery_specs(facts: Facts, detail_images: tuple[str, ...]) -> list[FigureSpec]:
-    """`{{ gallery }}`: the once-per-build figures and the featured image's figures (no single maps)."""
+def gallery_specs(facts: Facts, detail_images: tuple[str, ...], lang: str = "en") -> list[FigureSpec]:
+    """`{{ gallery }}`: the once-per-build figures and the featured image's figures (no single maps), in
+    the page's language."""
     featured = facts["featured"]
     examples = {s["slug"]: s.get("examples", {}) for s in facts["samples"] if s["slug"] == featured}
-    specs = build_catalog([featured], featured, detail_images, len(facts["classes"]), examples)
+    specs = build_catalog([featured], featured, detail_images, len(facts["classes"]), examples, langs=(lang,))
     return [s for s in specs if s.kind not in ("activation", "tile", "photo")]  # single maps, the overview's pieces
 
 
@@ -92,22 +95,25 @@ def used_specs(
     facts: Facts,
     detail_images: tuple[str, ...],
     known: frozenset[str],
+    lang: str = "en",
+    gallery: bool = True,
     explore_pages: bool = False,
 ) -> list[FigureSpec]:
-    """Every figure the Markdown `texts` ask for, in order. Mistakes are skipped here: the page that
-    holds one reports it, with its line, when it is converted."""
+    """Every figure the Markdown `texts` (pages in `lang`) ask for, in order; gallery=False: without the
+    `{{ gallery }}` blocks' figures. Mistakes are skipped here: the page that holds one reports it, with its line,
+    when it is converted."""
     found: dict[str, FigureSpec] = {}
 
     def collect(code: Shortcode) -> str:
         specs: list[FigureSpec] = []
         if code.name == "figure":
-            specs = [spec_for(code.arg, code.params, facts)]
+            specs = [spec_for(code.arg, code.params, facts, lang)]
         elif code.name == "samples":
             specs = sample_specs(facts)
-        elif code.name == "gallery":
-            specs = gallery_specs(facts, detail_images)
+        elif code.name == "gallery" and gallery:
+            specs = gallery_specs(facts, detail_images, lang)
         elif code.name == "overview":
-            specs = overview_specs(facts, image_param(code, facts), explore_pages)
+            specs = overview_specs(facts, image_param(code, facts), explore_pages, lang)
         for spec in specs:
             found.setdefault(spec.id, spec)
         return ""
@@ -135,14 +141,15 @@ class SiteFigures:
     exported: Exported | None = None  # the model in TF.js form, for the live view
     scale: str = "layer"  # the figures' colour range, which the live view follows
     late: list[str] = field(default_factory=list)  # ids rendered after the files were collected
+    dark: set[str] = field(default_factory=set)  # ids whose dark variant the site publishes (chapter figures)
 
     @property
     def facts(self) -> Facts:
         return self.output.facts
 
-    def entry(self, kind: str, params: dict[str, str]) -> ManifestEntry:
-        """The manifest entry of the figure a shortcode's kind and parameters name."""
-        return self.entry_for(spec_for(kind, params, self.facts))
+    def entry(self, kind: str, params: dict[str, str], lang: str = "en") -> ManifestEntry:
+        """The manifest entry of the figure a shortcode's kind and parameters name on a page in `lang`."""
+        return self.entry_for(spec_for(kind, params, self.facts, lang))
 
     def entry_for(self, spec: FigureSpec) -> ManifestEntry:
         entry = self.output.figure(spec.id)
@@ -159,3 +166,9 @@ class SiteFigures:
 
     def url(self, entry: ManifestEntry, page_url: str) -> str:
         return get_relative_url(f"figures/{entry['file']}", page_url or ".")
+
+    def dark_url(self, entry: ManifestEntry, page_url: str) -> str | None:
+        """The URL of the figure's dark variant, when the site publishes one."""
+        if entry["id"] not in self.dark or "dark" not in entry:
+            return None
+        return get_relative_url(f"figures/{entry['dark']}", page_url or ".")

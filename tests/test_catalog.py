@@ -28,7 +28,7 @@ def _counts(specs, image=None) -> Counter:
 
 
 def test_counts_per_kind_for_ten_images() -> None:
-    specs = build_catalog(SLUGS, featured="star")
+    specs = build_catalog(SLUGS, featured="star", langs=("en",))
     counts = _counts(specs)
     n = len(SLUGS)
     assert counts["activation"] == 113 * n  # 3 input + 10 layers x 10 + 10 output, per image
@@ -48,7 +48,7 @@ def test_counts_per_kind_for_ten_images() -> None:
 
 
 def test_per_image_counts() -> None:
-    specs = build_catalog(["a", "b", "c"], featured="b", detail_images=("c",))
+    specs = build_catalog(["a", "b", "c"], featured="b", detail_images=("c",), langs=("en",))
     for slug in ("a", "b", "c"):
         counts = _counts(specs, slug)
         assert counts["activation"] == 113
@@ -62,7 +62,7 @@ def test_per_image_counts() -> None:
 
 
 def test_output_neurons_follow_class_count() -> None:
-    specs = build_catalog(["x"], featured="x", num_classes=4)
+    specs = build_catalog(["x"], featured="x", num_classes=4, langs=("en",))
     outputs = [s for s in specs if s.kind == "activation" and s.layer == "output"]
     assert [s.neuron for s in outputs] == [0, 1, 2, 3]
     assert _counts(specs)["activation"] == 3 + 100 + 4
@@ -71,7 +71,7 @@ def test_output_neurons_follow_class_count() -> None:
 
 
 def test_no_images() -> None:
-    specs = build_catalog([], featured="")
+    specs = build_catalog([], featured="", langs=("en",))
     assert _counts(specs) == Counter(MODEL_FIGURES)
 
 
@@ -94,26 +94,26 @@ def test_ids_and_files_are_unique_and_stable() -> None:
 
 
 def test_known_file_names() -> None:
-    by_id = {s.id: s for s in build_catalog(["ladybug"], featured="ladybug")}
+    by_id = {s.id: s for s in build_catalog(["ladybug"], featured="ladybug", langs=("en",))}
     expected = {
         "ladybug/input": "ladybug/input.png",
-        "ladybug/overview": "ladybug/overview.png",
+        "ladybug/overview.en": "ladybug/overview.en.png",
         "ladybug/activations/conv_1_1-0": "ladybug/activations/conv_1_1-0.png",
         "ladybug/activations/input-2": "ladybug/activations/input-2.png",
-        "ladybug/activations/output-9": "ladybug/activations/output-9.png",
+        "ladybug/activations/output-9.en": "ladybug/activations/output-9.en.png",
         "ladybug/activations/relu_2_2": "ladybug/activations/relu_2_2.png",
         "ladybug/conv/conv_2_2-9": "ladybug/conv/conv_2_2-9.gif",
         "ladybug/conv-detail/conv_1_1-0": "ladybug/conv-detail/conv_1_1-0.gif",
         "ladybug/relu/relu_1_1-0": "ladybug/relu/relu_1_1-0.png",
         "ladybug/pool/max_pool_1-0": "ladybug/pool/max_pool_1-0.gif",
-        "ladybug/flatten": "ladybug/flatten.png",
-        "ladybug/softmax": "ladybug/softmax.gif",
+        "ladybug/flatten.en": "ladybug/flatten.en.png",
+        "ladybug/softmax.en": "ladybug/softmax.en.gif",
         "model/relu-graph": "model/relu-graph.png",
-        "model/kernels-conv_1_2": "model/kernels-conv_1_2.png",
-        "model/kernel-evolution": "model/kernel-evolution.gif",
+        "model/kernels-conv_1_2.en": "model/kernels-conv_1_2.en.png",
+        "model/kernel-evolution.en": "model/kernel-evolution.en.gif",
         "model/hyperparameter-kernel-size": "model/hyperparameter-kernel-size.gif",
-        "model/training-curves": "model/training-curves.png",
-        "model/confusion-matrix": "model/confusion-matrix.png",
+        "model/training-curves.en": "model/training-curves.en.png",
+        "model/confusion-matrix.en": "model/confusion-matrix.en.png",
         "model/logo": "model/logo.png",
     }
     for fig_id, file in expected.items():
@@ -130,7 +130,7 @@ def test_make_spec_defaults_and_model_scope() -> None:
     assert make_spec("activation", image="cat").layer == "input"
     assert make_spec("relu", image="cat").layer == "relu_1_1"
     assert make_spec("pool", image="cat").layer == "max_pool_1"
-    assert make_spec("kernels").id == "model/kernels-conv_1_1"
+    assert make_spec("kernels").id == "model/kernels-conv_1_1.en"
     # Once-per-build figures ignore the page's image: the same file for every page.
     assert make_spec("logo", image="cat") == make_spec("logo")
     assert make_spec("input", image="cat").params == {}
@@ -180,3 +180,43 @@ def test_every_kind_accepts_its_documented_parameters() -> None:
         for layer in layers or [None]:
             spec = make_spec(kind, image=image, layer=layer, neuron=0 if takes_neuron else None, hyper=hyper)
             assert spec.kind == kind and spec.layer == layer
+
+
+# ---- languages ----------------------------------------------------------------------------------
+
+WORDED = {"overview", "flatten", "softmax", "kernels", "kernel-evolution", "training-curves", "confusion-matrix"}
+
+
+def test_worded_kinds_come_in_both_languages_and_the_rest_once() -> None:
+    specs = build_catalog(SLUGS, featured="star")
+    english = build_catalog(SLUGS, featured="star", langs=("en",))
+    for spec in specs:
+        words = spec.kind in WORDED or (spec.kind.startswith("activation") and spec.layer == "output")
+        assert spec.lang == (spec.lang if words else "any"), spec.id
+        assert (spec.lang in ("zh", "en")) == words, spec.id
+    worded = [s for s in english if s.lang == "en"]
+    assert len(specs) == len(english) + len(worded)
+    assert {s.id for s in specs if s.lang == "zh"} == {s.id[: -len(".en")] + ".zh" for s in worded}
+    # the 400 conv-overview GIFs (most of the site's weight) are language-neutral
+    assert all(s.lang == "any" for s in specs if s.kind in ("conv-overview", "conv-detail", "hyperparameter", "pool"))
+
+
+def test_zh_spec_names_the_zh_file_and_neutral_figures_ignore_the_language() -> None:
+    zh = make_spec("softmax", image="circle", lang="zh")
+    assert (zh.id, zh.file, zh.lang) == ("circle/softmax.zh", "circle/softmax.zh.gif", "zh")
+    en = make_spec("softmax", image="circle", lang="en")
+    assert (en.id, en.file, en.lang) == ("circle/softmax.en", "circle/softmax.en.gif", "en")
+    assert make_spec("confusion-matrix", lang="zh").file == "model/confusion-matrix.zh.png"
+    assert make_spec("activation-grid", image="c", layer="output", lang="zh").file == "c/activations/output.zh.png"
+    for kind, kw in (("conv-overview", {}), ("input", {}), ("activation-grid", {"layer": "conv_1_1"})):
+        assert make_spec(kind, image="c", lang="zh", **kw) == make_spec(kind, image="c", lang="en", **kw)
+        assert make_spec(kind, image="c", lang="zh", **kw).lang == "any"
+    with pytest.raises(ShortcodeError, match="unknown figure language 'fr'"):
+        make_spec("softmax", image="c", lang="fr")
+
+
+def test_dark_file_names() -> None:
+    from generator.catalog import dark_file
+
+    assert dark_file("circle/softmax.zh.gif") == "circle/softmax.zh.dark.gif"
+    assert dark_file("circle/conv/conv_1_1-0.gif") == "circle/conv/conv_1_1-0.dark.gif"

@@ -45,9 +45,13 @@ def assert_consistent(cache: Path) -> None:
             assert (cache / stage / key / ".complete").is_file(), f"manifest names missing {stage}/{key}"
     for entry in stage_dirs(cache, "figure"):
         f = json.loads((entry / "entry.json").read_text())
-        assert sorted(p.name for p in entry.iterdir()) == [".complete", "entry.json", "figure" + Path(f["file"]).suffix]
-        data = (entry / ("figure" + Path(f["file"]).suffix)).read_bytes()
+        suffix = Path(f["file"]).suffix
+        files = [".complete", "entry.json", "figure" + suffix] + (["figure-dark" + suffix] if "dark" in f else [])
+        assert sorted(p.name for p in entry.iterdir()) == sorted(files)
+        data = (entry / ("figure" + suffix)).read_bytes()
         assert len(data) == f["bytes"] and hashlib.sha256(data).hexdigest()[:16] == f["hash"], f["file"]
+        if "dark" in f:  # its dark variant, whole too
+            assert (entry / ("figure-dark" + suffix)).stat().st_size == f["dark_bytes"], f["dark"]
 
 
 def figure_hashes(cache: Path) -> dict[str, str]:

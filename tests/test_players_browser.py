@@ -23,6 +23,9 @@ from test_browser import CHROMIUM_ARGS, OVERFLOWING, PHONE, Traffic, record
 from generator.config import DEFAULT_CACHE_DIR
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# A figure's light picture (the one without JavaScript, in print, in the light scheme); a figure of the
+# site's own pages also has its dark variant, "#only-dark", which Material shows in the slate scheme.
+LIGHT = "img:not([src$='#only-dark'])"
 SHOTS = REPO / "screenshots" / "players"
 CACHE = REPO / DEFAULT_CACHE_DIR  # where the built_site fixture's build (the repository's mkdocs.yml) caches
 PREVIOUS = {
@@ -330,7 +333,8 @@ def test_player_contract_keyboard_and_no_js_fallback(ctx, built_site: BuiltSite)
             page.keyboard.press("ArrowLeft")
             assert root.get_attribute("data-step") == "1"
             if root.evaluate("r => r.tagName") == "FIGURE":
-                assert root.locator("img").count() == 1  # the GIF stays for print and embedding
+                # the GIF stays for print and embedding (and its dark variant for the slate scheme)
+                assert root.locator("img:not([src$='#only-dark'])").count() == 1
     assert kinds == {"conv-detail", "conv-overview", "pool", "softmax", "hyperparameter", "playground"}
     assert not traffic.console, traffic.console
 
@@ -424,11 +428,12 @@ def test_without_javascript_the_pages_show_their_gifs(browser: Browser, built_si
     context, page, _ = new_page(browser, java_script_enabled=False)
     try:
         page.goto(built_site.url + "convolution/")
-        assert page.locator("figure.tv-conv-detail img").is_visible()
+        assert page.locator(f"figure.tv-conv-detail {LIGHT}").is_visible()
+        assert page.locator("figure.tv-conv-detail img[src$='#only-dark']").is_hidden()
         assert page.locator("[data-tv-player]").count() == 0
         page.goto(built_site.url + "hyperparameters/")
         assert page.locator("div.tv-playground").is_hidden()
-        assert page.locator("figure.tv-hyperparameter img").first.is_visible()
+        assert page.locator(f"figure.tv-hyperparameter {LIGHT}").first.is_visible()
     finally:
         context.close()
 
@@ -438,8 +443,8 @@ def test_print_shows_the_gifs_not_the_players(ctx, built_site: BuiltSite) -> Non
     open_page(page, built_site, "convolution/")
     page.emulate_media(media="print")
     try:
-        assert page.locator("figure.tv-conv-detail img").is_visible()
+        assert page.locator(f"figure.tv-conv-detail {LIGHT}").is_visible()
         assert page.locator("figure.tv-conv-detail .tv-pl").is_hidden()
     finally:
         page.emulate_media(media="screen")
-    assert page.locator("figure.tv-conv-detail img").is_hidden()
+    assert page.locator(f"figure.tv-conv-detail {LIGHT}").is_hidden()

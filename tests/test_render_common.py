@@ -105,7 +105,7 @@ def test_bar_layout():
     assert common.below_bar(100) == 100 + common.BAR + common.BAR_LABELS + common.PAD
     assert common.below_bar(100, pad=16, labels=20) == 100 + common.BAR + 20 + 16
     c = Canvas(400, common.below_bar_row(50), figure_palette((ACTIVATION, 49)))
-    white = c.palette.solid("white")
+    white = c.palette.solid("paper")
     common.colorbar_row(c, [("a", ACTIVATION, -1.0, 1.0), ("b", ACTIVATION, -2.0, 2.0)])
     assert (c.pix[:50] == white).all()  # the row starts at `top`, at the bottom of the canvas
     assert (c.pix[50 : 50 + 17] != white).any() and (c.pix[50 + 17 + 3] != white).sum() > 300  # labels, bars
@@ -123,7 +123,7 @@ def test_reveal_copies_positions_up_to_the_step():
     c = Canvas(10, 10, figure_palette((ACTIVATION, 9)))
     full = np.arange(1, 17, dtype=np.uint8).reshape(4, 4)  # a 2x2 map at zoom 2
     common.reveal(c, full, common.Box(3, 2, 4, 4), 2, 2, 2)  # positions 0, 1 (row 0) and 2 (row 1, col 0)
-    white = c.palette.solid("white")
+    white = c.palette.solid("paper")
     assert (c.pix[2:4, 3:7] == full[:2]).all() and (c.pix[4:6, 3:5] == full[2:, :2]).all()
     assert (c.pix[4:6, 5:7] == white).all()
 
@@ -138,7 +138,7 @@ def test_sweep_animation_frames_and_timing(poster):
         c.fill(step, 0, 1, 4, "ink")
 
     data = common.sweep_animation(base, [0, 2, 4], draw, 700, lambda i: 300 + 100 * i, poster=poster)
-    assert drawn == [0, 2, 4] and (base.pix == base.palette.solid("white")).all()  # the base stays blank
+    assert drawn == [0, 2, 4] and (base.pix == base.palette.solid("paper")).all()  # the base stays blank
     im = Image.open(io.BytesIO(data))
     frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(im)]
     durations = [f.info["duration"] for f in ImageSequence.Iterator(im)]

@@ -42,6 +42,11 @@ def mkdocs_yml(cache_dir: Path) -> str:
           name: material
           language: zh
           font: false
+          palette:  # a dark scheme: the hand-written pages' figures get their dark variants
+            - scheme: default
+              toggle: {{icon: material/weather-night, name: Dark}}
+            - scheme: slate
+              toggle: {{icon: material/weather-sunny, name: Light}}
         markdown_extensions:
           - attr_list
           - md_in_html
@@ -197,12 +202,24 @@ def test_figures_are_injected_with_language_specific_alt_and_caption(small_site:
         assert not re.search(r"<p>(</p>)?<figure", text), f"{page}: a figure inside (or after) a stray <p>"
         assert "tvstash" not in text, f"{page}: a shortcode token was not replaced"
         for fig in parse_html(text).figures:
-            assert len(fig.imgs) == 1, f"{page}: a figure with {len(fig.imgs)} images"
+            # one picture, or the light one and its dark variant (the site's own pages): Material shows
+            # the one that fits its colour scheme
+            assert len(fig.imgs) in (1, 2), f"{page}: a figure with {len(fig.imgs)} images"
             img = fig.imgs[0]
             target = unquote(urlparse(urljoin(url, img["src"])).path).lstrip("/")
+            entry = by_file[target.removeprefix("figures/")]
+            assert entry["lang"] in (lang, "any"), f"{page}: a lang: {entry['lang']} figure on a {lang} page"
+            if len(fig.imgs) == 2:
+                dark = fig.imgs[1]
+                assert img["src"].endswith("#only-light") and dark["src"].endswith("#only-dark"), fig.imgs
+                dark_target = unquote(urlparse(urljoin(url, dark["src"])).path).lstrip("/")
+                assert dark_target == "figures/" + entry["dark"] and (small_site.site / dark_target).is_file()
+                assert (small_site.site / dark_target).stat().st_size == entry["dark_bytes"]
+                assert dark["alt"] == img["alt"] and (dark["width"], dark["height"]) == (img["width"], img["height"])
+            else:
+                assert "explore" in page.parts, f"{page}: a figure of the site's own pages without its dark variant"
             assert target.startswith("figures/"), f"{page}: figure src {img['src']} is not under figures/"
             assert (small_site.site / target).is_file(), f"{page}: {img['src']} does not exist"
-            entry = by_file[target.removeprefix("figures/")]
             assert img["alt"] == entry["alt"][lang] and img["alt"].strip()
             assert fig.caption.strip() == entry["caption"][lang].strip()
             assert img.get("loading") == "lazy"
@@ -255,12 +272,26 @@ def test_values_are_the_models_numbers(small_site: SmallSite, lang: str) -> None
 
 def test_manifest_schema_and_completeness(small_site: SmallSite) -> None:
     site, manifest, facts = small_site.site, small_site.manifest, small_site.facts
-    required = {"id": str, "kind": str, "file": str, "bytes": int, "width": int, "height": int, "hash": str}
+    required = {
+        "id": str,
+        "kind": str,
+        "file": str,
+        "lang": str,
+        "bytes": int,
+        "width": int,
+        "height": int,
+        "hash": str,
+    }
     nullable = {"image": str, "layer": str, "neuron": int}
     for e in manifest:
         assert set(required) | set(nullable) | {"alt", "caption"} <= set(e), f"missing fields in {e}"
-        assert set(e) - set(required) - set(nullable) - {"alt", "caption"} <= {"hyper", "stats"}, e
+        extra = {"hyper", "stats", "dark", "dark_bytes", "min_text_px"}
+        assert set(e) - set(required) - set(nullable) - {"alt", "caption"} <= extra, e
         assert ("stats" in e) == (e["kind"] in ("relu", "pool", "conv-detail", "softmax")), e["id"]
+        assert e["lang"] in ("zh", "en", "any")
+        if "dark" in e:  # a dark variant is published: it lies beside the figure, the same size
+            assert e["dark"] == e["file"].rsplit(".", 1)[0] + ".dark." + e["file"].rsplit(".", 1)[1]
+            assert (site / "figures" / e["dark"]).stat().st_size == e["dark_bytes"]
         for key, typ in required.items():
             assert isinstance(e[key], typ), f"{e['id']}: {key} is not {typ.__name__}"
         for key, typ in nullable.items():
@@ -296,14 +327,27 @@ def test_manifest_schema_and_completeness(small_site: SmallSite) -> None:
     ids = [e["id"] for e in manifest]
     assert len(ids) == len(set(ids))
     assert {
-        f"{featured}/overview",
+        f"{featured}/overview.zh",
+        f"{featured}/overview.en",
         f"{featured}/conv/conv_1_2-3",
-        "model/training-curves",
+        "model/training-curves.zh",
+        "model/training-curves.en",
         "model/hyperparameter-stride",
     } <= set(ids)
     assert not any(e["kind"] == "activation" for e in manifest)
     per_image = 4 + len(ACTIVATION_LAYERS) + len(CONV_LAYERS) * FILTERS + len(RELU_LAYERS) + len(POOL_LAYERS)
-    assert len(ids) == 2 + 2 * per_image + len(CONV_LAYERS) * FILTERS  # conv-detail: the featured image only
+    per_image += 4  # overview, flatten, softmax and the output layer's grid hold words: one more language
+    assert len(ids) == 3 + 2 * per_image + len(CONV_LAYERS) * FILTERS  # conv-detail: the featured image only
+    # the hand-written pages' figures are published with their dark variant, the explore pages' are not
+    dark = {e["id"] for e in manifest if "dark" in e}
+    assert dark == {
+        f"{featured}/overview.zh",
+        f"{featured}/overview.en",
+        f"{featured}/conv/conv_1_2-3",
+        "model/training-curves.zh",
+        "model/training-curves.en",
+        "model/hyperparameter-stride",
+    }
     assert sum(i.startswith(f"{featured}/conv-detail/") for i in ids) == len(CONV_LAYERS) * FILTERS
     assert f"rendered {len(ids)} of {len(catalog)} figures (0 from cache)" in small_site.log
 
@@ -443,6 +487,7 @@ def test_build_log_is_quiet(small_site: SmallSite) -> None:
 # -- (e) one cache entry per figure: what each kind of change renders ----------------------------------
 
 PER_IMAGE = 4 + len(ACTIVATION_LAYERS) + len(CONV_LAYERS) * FILTERS + len(RELU_LAYERS) + len(POOL_LAYERS)
+PER_IMAGE += 4  # overview, flatten, softmax and the output layer's grid: in Chinese and in English
 
 
 def renders(log: str) -> tuple[int, int]:
@@ -480,7 +525,8 @@ def test_a_new_image_renders_only_its_own_figures(small_site: SmallSite, tmp_pat
     drawn, used = renders(proc.stdout)
     assert drawn == PER_IMAGE, proc.stdout  # its explore page's figures, nothing else
     assert used == len(small_site.manifest) + PER_IMAGE
-    assert (tmp_path / "site" / "figures" / "my-photo" / "overview.png").is_file()
+    assert (tmp_path / "site" / "figures" / "my-photo" / "overview.zh.png").is_file()
+    assert (tmp_path / "site" / "figures" / "my-photo" / "overview.en.png").is_file()
 
 
 def test_changing_featured_renders_only_the_detail_animations(small_site: SmallSite, tmp_path: Path) -> None:
@@ -540,5 +586,6 @@ def test_a_site_that_uses_two_figures_writes_two(small_site: SmallSite, tmp_path
         if p.is_file()
     )
     featured = small_site.facts["featured"]
-    assert written == sorted([f"{featured}/input.png", "manifest.json", "model/kernels-conv_1_1.png"])
+    # kernels: in the theme's language (Material's default, en); no dark variants without a dark scheme
+    assert written == sorted([f"{featured}/input.png", "manifest.json", "model/kernels-conv_1_1.en.png"])
     assert not (tmp_path / "site" / "explore").exists()

@@ -126,7 +126,7 @@ def test_a_renderer_edit_changes_only_its_own_figures(package_copy: Path) -> Non
     with open(package_copy / "render" / "softmax.py", "a", encoding="utf-8") as fh:
         fh.write("\n# edited\n")
     after = _state(cfg)
-    assert {k for k in before if before[k] != after[k]} == {"figure a/softmax"}
+    assert {k for k in before if before[k] != after[k]} == {"figure a/softmax.zh", "figure a/softmax.en"}
 
 
 def test_editing_plugin_code_changes_no_key(package_copy: Path) -> None:

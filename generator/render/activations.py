@@ -22,6 +22,7 @@ from generator.render.common import (
     CHANNEL_NAMES,
     PAD,
     below_bar,
+    class_names,
     fmt_ascii,
     layer_of,
     map_palette,
@@ -53,8 +54,17 @@ def range_words(lo: float, hi: float, scale: str, layer: str) -> tuple[str, str]
 # ---- one neuron -------------------------------------------------------------------------------
 
 
-def _single(probe: ProbeResult, layer: str, neuron: int, scale: str, classes: tuple[str, ...]) -> Rendered:
-    """One map with its title and colour bar (see render_activation)."""
+def _single(
+    probe: ProbeResult,
+    layer: str,
+    neuron: int,
+    scale: str,
+    classes: tuple[str, ...],
+    names: tuple[str, ...] | None = None,
+) -> Rendered:
+    """One map with its title and colour bar (see render_activation); `names`: the class names drawn
+    (the figure's language), `classes` those of the alt text."""
+    names = names or classes
     cmap, lo, hi = stage_scale(probe.stages, layer, neuron, scale)
     pal = map_palette(cmap)
     slug = probe.image.slug
@@ -80,7 +90,7 @@ def _single(probe: ProbeResult, layer: str, neuron: int, scale: str, classes: tu
     c.heatmap(values, x0, top, side, side, cmap, lo, hi)
     if layer == "output":
         c.frame(x0, top, side, side, "ink")
-        c.text(width // 2, top + side + 4, f"{classes[neuron]}  {fmt_ascii(values[0, 0])}", 12, anchor="mt")
+        c.text(width // 2, top + side + 4, f"{names[neuron]}  {fmt_ascii(values[0, 0])}", 12, anchor="mt")
     c.blit(_bar(cmap, lo, hi, width - 2 * PAD), 0, bar_y)
     vmin, vmax = float(values.min()), float(values.max())
     rz, ren = range_words(lo, hi, scale, layer)
@@ -139,7 +149,7 @@ def render_activation(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     probe = probe_for(spec, ctx)
     layer = layer_of(spec, ACTIVATION_LAYERS)
     neuron = neuron_of(spec, _count(layer, probe))
-    return _single(probe, layer, neuron, ctx.scale, ctx.classes)
+    return _single(probe, layer, neuron, ctx.scale, ctx.classes, class_names(spec, ctx))
 
 
 def render_activation_batch(
@@ -243,7 +253,7 @@ def output_rows(
         )
 
 
-def _grid_output(probe: ProbeResult, classes: tuple[str, ...]) -> tuple[Canvas, str, str]:
+def _grid_output(probe: ProbeResult, classes: tuple[str, ...], names: tuple[str, ...]) -> tuple[Canvas, str, str]:
     row_h, width = 34, 420
     pal = figure_palette((LOGIT, 128))
     top = PAD + 30
@@ -252,7 +262,7 @@ def _grid_output(probe: ProbeResult, classes: tuple[str, ...]) -> tuple[Canvas, 
     c = Canvas(width, below_bar(bar_y), pal)
     c.text(PAD, PAD, "output", 16, bold=True)
     c.text(width - PAD, PAD + 2, "logit  softmax", 12, anchor="rt")
-    output_rows(c, probe, classes, PAD, top, width - 2 * PAD, row_h)
+    output_rows(c, probe, names, PAD, top, width - 2 * PAD, row_h)
     _, lo, hi = stage_scale(probe.stages, "output", None, "layer")
     c.colorbar(PAD, bar_y, width - 2 * PAD, BAR, LOGIT, lo, hi, ticks(lo, hi))
     p = probe.predicted
@@ -279,7 +289,7 @@ def render_activation_grid(spec: FigureSpec, ctx: RenderContext) -> Rendered:
             raise DataError(
                 f"figure {spec.id!r}: {len(ctx.classes)} class names for {len(probe.stages['output'])} outputs"
             )
-        c, zh, en = _grid_output(probe, ctx.classes)
+        c, zh, en = _grid_output(probe, ctx.classes, class_names(spec, ctx))
     else:
         c, zh, en = _grid_layer(probe, layer, ctx.scale)
     slug = probe.image.slug

@@ -28,6 +28,10 @@ _TINT_RGB = {"R": (220, 30, 30), "G": (20, 160, 40), "B": (30, 70, 220)}
 
 WHITE = (255, 255, 255)
 INK = (34, 34, 34)  # text: near-black reads softer than pure black at small sizes
+# The dark variant of every figure (Material's slate scheme): its background is slate's page colour,
+# hsl(225, 15%, 14%), so a figure sits on the page with no card around it; text is a soft near-white.
+DARK_PAPER = (30, 33, 41)
+DARK_INK = (214, 217, 224)
 ACCENT = (255, 170, 0)  # highlights (sliding window, kept maximum); absent from every scale above
 MARK = (0, 0, 0)
 
@@ -147,15 +151,43 @@ class Palette:
         return (normalise_index(values, lo, hi, size) + start).astype(np.uint8)
 
 
+INK_LEVELS = 16
+
+
+def ink_ramp(paper: tuple[int, int, int], ink: tuple[int, int, int]) -> np.ndarray:
+    """(INK_LEVELS, 3) uint8: paper -> ink, the antialiasing levels of text on the background."""
+    t = np.linspace(0, 1, INK_LEVELS)[:, None]
+    return np.round(t * (np.array(ink, float) - paper) + paper).astype(np.uint8)
+
+
 def figure_palette(*scales: tuple[str, int]) -> Palette:
-    """The standard palette: the given (colormap, levels) scales, plus white, the ink ramp for
-    antialiased text on white ("ink": white -> INK, 16 levels), ACCENT and MARK."""
-    ink = np.round(np.linspace(0, 1, 16)[:, None] * (np.array(INK) - 255) + 255).astype(np.uint8)
+    """The standard palette: "paper" (the background), the ink ramp for antialiased text on it ("ink":
+    paper -> INK, 16 levels), ACCENT, MARK and "white" (text on dark cells), then the given (colormap,
+    levels) scales. Paper and ink come first (indices 0..16) so that dark_palette can swap them."""
     parts: list[tuple[str, np.ndarray | tuple[int, int, int]]] = [
-        ("white", WHITE),
-        ("ink", ink),
+        ("paper", WHITE),
+        ("ink", ink_ramp(WHITE, INK)),
         ("accent", ACCENT),
         ("mark", MARK),
+        ("white", WHITE),
     ]
     parts += [(name, lut(name, n)) for name, n in scales]
     return Palette(parts)
+
+
+# The colours every figure_palette starts with, and what the dark variant puts in their place:
+# background and text swap, ACCENT, MARK, white and every colour scale stay exactly as they are.
+LIGHT_HEAD = np.concatenate([[WHITE], ink_ramp(WHITE, INK), [ACCENT, MARK, WHITE]]).astype(np.uint8)
+DARK_HEAD = np.concatenate([[DARK_PAPER], ink_ramp(DARK_PAPER, DARK_INK), [ACCENT, MARK, WHITE]]).astype(np.uint8)
+
+
+def dark_palette(colors: np.ndarray) -> np.ndarray | None:
+    """A figure_palette's colours (or a prefix of them: PNGs drop unused trailing entries) with paper and
+    ink swapped for their dark counterparts; None if `colors` is not such a palette."""
+    colors = np.asarray(colors, dtype=np.uint8).reshape(-1, 3)
+    n = min(len(colors), len(LIGHT_HEAD))
+    if n == 0 or not np.array_equal(colors[:n], LIGHT_HEAD[:n]):
+        return None
+    out = colors.copy()
+    out[:n] = DARK_HEAD[:n]
+    return out

@@ -65,6 +65,22 @@ def neuron_of(spec: FigureSpec, count: int) -> int:
     return n
 
 
+# ---- words ------------------------------------------------------------------------------------
+
+
+def say(spec: FigureSpec, en: str, zh: str) -> str:
+    """The words of a figure in its language (catalog.worded figures are "zh" or "en")."""
+    return zh if spec.lang == "zh" else en
+
+
+def class_names(spec: FigureSpec, ctx: RenderContext) -> tuple[str, ...]:
+    """The class names a figure shows: Chinese in a zh figure (a user's folder classes without a Chinese
+    name keep theirs), else the dataset's own."""
+    if spec.lang == "zh" and len(ctx.classes_zh) == len(ctx.classes):
+        return ctx.classes_zh
+    return ctx.classes
+
+
 # ---- numbers as text ----------------------------------------------------------------------------
 
 

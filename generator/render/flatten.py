@@ -13,7 +13,7 @@ from generator.errors import DataError
 from generator.names import zh_label
 from generator.records import FigureSpec, ProbeResult, RenderContext, Rendered
 from generator.render import colors
-from generator.render.common import fmt_ascii, probe_for
+from generator.render.common import class_names, fmt_ascii, probe_for
 from generator.render.mpl import escape_text, figure, fmt_fixed, gap_cmap, save
 
 if TYPE_CHECKING:
@@ -154,7 +154,7 @@ def render_flatten(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     cls = ctx.classes[n.pred]
     # The maps' colour range: max_pool_2's layer range for this image, as the activation figures use.
     _, lo, hi = colors.stage_scale(probe.stages, "max_pool_2", None, "layer")
-    data, width, height = _draw(n, cls, (lo, hi), ctx)
+    data, width, height = _draw(n, class_names(spec, ctx)[n.pred], (lo, hi), ctx)
     pos = int((n.products > 0).sum())
     alt = {
         "zh": f"展平示意：图像 {probe.image.slug} 在 max_pool_2 的 10 张 13×13 特征图按通道依次展开成 1,690 个数，"

@@ -15,7 +15,7 @@ from generator.errors import ConfigError, FigureSpecError
 from generator.records import FigureSpec, RenderContext, Rendered
 from generator.render import colors, gif
 from generator.render.common import light_text
-from generator.render.mpl import Blitter, figure, fmt_fixed, index_frames
+from generator.render.mpl import ON_DATA, Blitter, figure, fmt_fixed, index_frames
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -99,6 +99,7 @@ def _cells(
                     edgecolor="#bbbbbb",
                     lw=0.8,
                     animated=animated,
+                    gid=ON_DATA,
                 )
             )
             text = ax.text(
@@ -110,6 +111,7 @@ def _cells(
                 fontsize=size,
                 color="white" if light[r, c] else ink,
                 animated=animated,
+                gid=ON_DATA,
             )
             out.append([patch, text])
     return out

@@ -34,8 +34,9 @@ def render_input(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         c.text(x, PAD, f"{CHANNEL_NAMES[i]}  {h}×{w}", 14, bold=True)
         c.heatmap(x_in[i], x, top, SIDE, SIDE, tint, 0.0, 1.0)
         c.colorbar(x, bar_y, SIDE, BAR, tint, 0.0, 1.0, [(0.0, "0"), (0.5, "0.5"), (1.0, "1")], size=14)
-    rgb = c.rgb()
-    rgb[top : top + SIDE, xs[0] : xs[0] + SIDE] = resize_nearest(pixels, SIDE, SIDE)  # the photo itself
+    rgb, dark = c.rgb(), c.rgb(dark=True)
+    for im in (rgb, dark):
+        im[top : top + SIDE, xs[0] : xs[0] + SIDE] = resize_nearest(pixels, SIDE, SIDE)  # the photo itself
     stats = {
         ch: (float(x_in[i].min()), float(x_in[i].mean()), float(x_in[i].max())) for i, ch in enumerate(CHANNEL_NAMES)
     }
@@ -57,4 +58,4 @@ def render_input(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         "en": f"The network's input: an array of {h}×{w}×3, i.e. three channels (red, green, blue).",
     }
     data = encode_rgb(np.ascontiguousarray(rgb))
-    return Rendered(data, c.width, c.height, alt, cap)
+    return Rendered(data, c.width, c.height, alt, cap, dark=encode_rgb(np.ascontiguousarray(dark)))

@@ -14,7 +14,7 @@ from generator.arch import CONV_LAYERS
 from generator.errors import DataError
 from generator.records import FigureSpec, RenderContext, Rendered
 from generator.render import colors, gif
-from generator.render.common import CHANNEL_NAMES, layer_of
+from generator.render.common import CHANNEL_NAMES, layer_of, say
 from generator.render.mpl import Blitter, figure, fmt_fixed, gap_cmap, index_frames, save
 
 if TYPE_CHECKING:
@@ -52,7 +52,15 @@ def _size(weight: np.ndarray, cell: int | None = None) -> tuple[int, int, int]:
 
 
 def _layout(
-    fig: Figure, weight: np.ndarray, layer: str, lo: float, hi: float, title: str, cell: int, bottom_px: int = 40
+    fig: Figure,
+    weight: np.ndarray,
+    layer: str,
+    lo: float,
+    hi: float,
+    title: str,
+    cell: int,
+    bottom_px: int = 40,
+    spec: FigureSpec | None = None,
 ) -> tuple[Axes, AxesImage]:
     """Axes with the mosaic, labels and colour bar: (axes, axes image)."""
     out_c, in_c = weight.shape[:2]
@@ -68,14 +76,15 @@ def _layout(
     ax.tick_params(length=0)
     for side in ax.spines.values():
         side.set_visible(False)
-    ax.set_xlabel("neuron (filter)", fontsize=10, labelpad=4)
+    zh = spec is not None and spec.lang == "zh"
+    ax.set_xlabel("神经元（卷积核）" if zh else "neuron (filter)", fontsize=10, labelpad=4)
     ax.xaxis.set_label_position("top")
-    ax.set_ylabel("input channel", fontsize=10)
+    ax.set_ylabel("输入通道" if zh else "input channel", fontsize=10)
     fig.text(0.5, 1 - 10 / height, title, ha="center", va="top", fontsize=14)
     cax = fig.add_axes(((80 + cols * cell + 24) / width, bottom, 14 / width, rows * cell / height))
     bar = fig.colorbar(im, cax=cax)
     bar.ax.tick_params(labelsize=9, length=2)
-    bar.set_label("weight", fontsize=10)
+    bar.set_label("权重" if zh else "weight", fontsize=10)
     return ax, im
 
 
@@ -93,11 +102,15 @@ def render_kernels(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     out_c, in_c = weight.shape[:2]
     lo, hi = colors.symmetric(weight)
     width, height, cell = _size(weight)
-    title = f"{layer}: {out_c} neurons \u00d7 {in_c} input channels = {out_c * in_c} kernels of {CELL} \u00d7 {CELL}"
+    title = say(
+        spec,
+        f"{layer}: {out_c} neurons \u00d7 {in_c} input channels = {out_c * in_c} kernels of {CELL} \u00d7 {CELL}",
+        f"{layer}：{out_c} 个神经元 \u00d7 {in_c} 个输入通道 = {out_c * in_c} 个 {CELL} \u00d7 {CELL} 卷积核",
+    )
     with figure(width, height) as fig:
-        ax, _ = _layout(fig, weight, layer, lo, hi, title, cell)
+        ax, _ = _layout(fig, weight, layer, lo, hi, title, cell, spec=spec)
         below = in_c * (CELL + GAP) - GAP + 0.4
-        ax.text(-1.2, below, "bias", ha="right", va="top", fontsize=9, color="#444444")
+        ax.text(-1.2, below, say(spec, "bias", "偏置"), ha="right", va="top", fontsize=9, color="#444444")
         for o in range(out_c):  # bias of each neuron under its column
             ax.text(
                 o * (CELL + GAP) + 1,
@@ -138,14 +151,15 @@ def render_kernel_evolution(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     height += 30  # room for the epoch label
     change = np.abs(hist[-1].astype(np.float64) - hist[0]).mean()
     with figure(width, height) as fig:
-        _, im = _layout(fig, hist[0], layer, lo, hi, f"{layer}: epoch 0 \u2192 {epochs}", cell, 60)
+        title = say(spec, f"{layer}: epoch 0 \u2192 {epochs}", f"{layer}：训练轮次（epoch）0 \u2192 {epochs}")
+        _, im = _layout(fig, hist[0], layer, lo, hi, title, cell, 60, spec=spec)
         label = fig.text(0.5, 20 / height, "", ha="center", va="center", fontsize=14)
         blit = Blitter(fig, [im, label])
         frames, durations = [], []
         for e in range(epochs + 1):
             im.set_data(mosaic(hist[e]))
             star = "  \u2605" if e == ctx.history.best_epoch else ""  # the epoch whose weights are kept
-            label.set_text(f"epoch {e} / {epochs}{star}")
+            label.set_text(say(spec, f"epoch {e} / {epochs}{star}", f"第 {e} / {epochs} 轮{star}"))
             frames.append(blit.frame([im, label]))
             durations.append(2500 if e == epochs else 1500 if e == 0 else 700)
     # The trained kernels lead the loop (then initialisation, epoch by epoch): a still shows the result.

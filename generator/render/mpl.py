@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import matplotlib
+import matplotlib.colors
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.backend_bases import FigureCanvasBase
@@ -27,12 +28,19 @@ from matplotlib.image import AxesImage
 
 from generator.records import RenderContext
 from generator.render import measure, png
+from generator.render.colors import DARK_INK, DARK_PAPER
+from generator.render.text import cjk_font_error
 
 DPI = 100
 VECTOR_FORMATS = ("svg", "pdf")
-# Text inside figures is language-neutral (numbers, layer and class names): DejaVu Sans first, because
-# Noto CJK draws '×', '·', '−' full-width; CJK characters (e.g. a user's class names) fall back to Noto.
+# DejaVu Sans first, because Noto CJK draws '×', '·', '−' full-width; CJK characters (the zh figures'
+# words, a user's class names) fall back to Noto Sans CJK glyph by glyph.
 FONT_FAMILY = ["DejaVu Sans", "Noto Sans CJK SC"]
+CJK_FAMILY = "Noto Sans CJK SC"
+# gid of an artist that shows data or sits on it: a cell of a grid (its face colour) or the number on it
+# (its colour, chosen by the cell's luminance). The dark variant keeps both, and mirrors every other
+# neutral grey of text, lines and frames (see _darken).
+ON_DATA = "data"
 STYLE: dict[str, Any] = {
     "font.family": FONT_FAMILY,  # a list: matplotlib falls back glyph by glyph (a single family would not)
     "font.size": 10,
@@ -49,6 +57,101 @@ STYLE: dict[str, Any] = {
 
 _LOCK = threading.RLock()
 _quiet_fonts = False
+_dark = False  # drawing the dark variant (see `scheme`)
+PAPER_DARK = "#{:02x}{:02x}{:02x}".format(*DARK_PAPER)
+DARK_STYLE: dict[str, Any] = {"figure.facecolor": PAPER_DARK, "axes.facecolor": PAPER_DARK}
+
+
+@contextmanager
+def scheme(dark: bool) -> Iterator[None]:
+    """Figures made inside are drawn for a dark page (dark=True): the background is colors.DARK_PAPER,
+    neutral text, lines and frames are mirrored towards colors.DARK_INK, data colours stay exactly."""
+    global _dark
+    with _LOCK:
+        before, _dark = _dark, dark
+        try:
+            yield
+        finally:
+            _dark = before
+
+
+def _has_cjk(text: str) -> bool:
+    return any(ord(ch) >= 0x2E80 for ch in text)
+
+
+_cjk_checked = False
+
+
+def check_cjk_font(texts: Sequence[str]) -> None:
+    """FontError if one of `texts` holds CJK characters and Noto Sans CJK is not installed: matplotlib
+    would draw them as empty boxes."""
+    global _cjk_checked
+    if _cjk_checked or not any(_has_cjk(t) for t in texts):
+        return
+    from matplotlib import font_manager
+
+    try:
+        font_manager.fontManager.findfont(CJK_FAMILY, fallback_to_default=False)
+    except ValueError:
+        raise cjk_font_error(CJK_FAMILY) from None
+    _cjk_checked = True
+
+
+def _mirror(color: Any) -> Any:  # noqa: ANN401  (any matplotlib colour spec)
+    """A neutral grey for the dark variant: white -> DARK_PAPER, black -> DARK_INK, linearly between;
+    any other colour (and "none") unchanged."""
+    try:
+        rgba = matplotlib.colors.to_rgba(color)
+    except ValueError:
+        return color
+    r, g, b, a = rgba
+    if max(r, g, b) - min(r, g, b) > 0.025 or a == 0:
+        return color
+    v = (r + g + b) / 3
+    paper, ink = np.array(DARK_PAPER) / 255, np.array(DARK_INK) / 255
+    return (*(paper + (1 - v) * (ink - paper)), a)
+
+
+def _darken(artists: Sequence[Artist]) -> None:
+    """Mirror the neutral greys of `artists` for the dark variant (each artist once)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from matplotlib.text import Text
+
+    for artist in artists:
+        if getattr(artist, "_tv_dark", False):
+            continue
+        artist._tv_dark = True  # type: ignore[attr-defined]
+        if isinstance(artist, Text):
+            if artist.get_gid() != ON_DATA:
+                artist.set_color(_mirror(artist.get_color()))
+        elif isinstance(artist, Line2D):
+            artist.set_color(_mirror(artist.get_color()))
+            artist.set_markeredgecolor(_mirror(artist.get_markeredgecolor()))
+            artist.set_markerfacecolor(_mirror(artist.get_markerfacecolor()))
+        elif isinstance(artist, Patch):
+            artist.set_edgecolor(_mirror(artist.get_edgecolor()))
+            if artist.get_gid() != ON_DATA:
+                artist.set_facecolor(_mirror(artist.get_facecolor()))
+        elif isinstance(artist, AxesImage):
+            cmap = artist.get_cmap()
+            if tuple(cmap.get_bad()) == (1.0, 1.0, 1.0, 1.0):  # gap_cmap's gaps
+                artist.set_cmap(cmap.with_extremes(bad=PAPER_DARK))
+
+
+def _check_texts(artists: Sequence[Artist]) -> None:
+    from matplotlib.text import Text
+
+    if not _cjk_checked:
+        check_cjk_font([a.get_text() for a in artists if isinstance(a, Text)])
+
+
+def _prepare(fig: Figure) -> None:
+    """Before a figure is drawn: the CJK font check, and the dark variant's colours."""
+    _check_texts(fig.findobj())
+    if _dark:
+        fig.set_facecolor(PAPER_DARK)
+        _darken(fig.findobj())
 
 
 def _silence_font_warnings() -> None:
@@ -72,9 +175,10 @@ def _agg(fig: Figure) -> FigureCanvasAgg:
 @contextmanager
 def figure(width_px: int, height_px: int) -> Iterator[Figure]:
     """A white Agg figure of exactly width_px x height_px pixels, released when the block ends."""
-    with _LOCK, matplotlib.rc_context(STYLE):  # type: ignore[arg-type]  # the stubs want literal rc keys
+    style = {**STYLE, **DARK_STYLE} if _dark else STYLE
+    with _LOCK, matplotlib.rc_context(style):  # type: ignore[arg-type]  # the stubs want literal rc keys
         _silence_font_warnings()
-        fig = Figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI, facecolor="white")
+        fig = Figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI, facecolor=style["figure.facecolor"])
         FigureCanvasAgg(fig)
         try:
             yield fig
@@ -93,6 +197,7 @@ def _measured(fig: Figure) -> FigureCanvasAgg:
 
 def to_rgb(fig: Figure) -> np.ndarray:
     """Draw the figure and return its pixels: (H, W, 3) uint8."""
+    _prepare(fig)
     canvas = _measured(fig)
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
@@ -115,6 +220,7 @@ def vector(fig: Figure, fmt: str) -> bytes:
     (SVG) or embedded subsets (PDF), so the file shows the same everywhere without our fonts."""
     for image in fig.findobj(AxesImage):
         image.set_interpolation("none")  # heatmap cells embedded at their own resolution, not resampled
+    _check_texts(fig.findobj())
     metadata = {"Date": None} if fmt == "svg" else {"CreationDate": None}
     buf = io.BytesIO()
     with matplotlib.rc_context({"svg.hashsalt": "tinyvgg", "svg.fonttype": "path"}):
@@ -130,6 +236,7 @@ class Blitter:
         self.fig = fig
         for artist in animated:
             artist.set_animated(True)  # excluded from the full draw below
+        _prepare(fig)
         _measured(fig).draw()
         self._background = _agg(fig).copy_from_bbox(fig.bbox)
 
@@ -138,6 +245,9 @@ class Blitter:
         (cumulative animations draw each artist once)."""
         canvas = _agg(self.fig)
         canvas.restore_region(self._background)
+        _check_texts(artists)
+        if _dark:
+            _darken(artists)
         for artist in artists:
             self.fig.draw_artist(artist)
         self._background = canvas.copy_from_bbox(self.fig.bbox)
@@ -147,6 +257,9 @@ class Blitter:
         slicing RGB; index_frames ignores alpha)."""
         canvas = _agg(self.fig)
         canvas.restore_region(self._background)
+        _check_texts(artists)
+        if _dark:
+            _darken(artists)
         for artist in artists:
             self.fig.draw_artist(artist)
         return np.array(canvas.buffer_rgba())

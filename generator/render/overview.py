@@ -9,7 +9,7 @@ from generator.arch import LAYER_NAMES
 from generator.names import zh_label
 from generator.records import FigureSpec, ProbeResult, RenderContext, Rendered
 from generator.render.colors import ACTIVATION, CHANNEL_TINTS, LOGIT, Palette, figure_palette, stage_scale
-from generator.render.common import BAR, CHANNEL_NAMES, below_bar, end_ticks, probe_for
+from generator.render.common import BAR, CHANNEL_NAMES, below_bar, class_names, end_ticks, probe_for, say
 from generator.render.png import encode_rgb
 from generator.render.text import Canvas, resize_nearest
 
@@ -45,6 +45,7 @@ def render_overview(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     """input (photo + R, G, B) | conv_1_1 ... max_pool_2 | class scores, headed by name and shape."""
     probe = probe_for(spec, ctx)
     classes = ctx.classes
+    names = class_names(spec, ctx)
     n_rows = max(10, len(classes))
     width = PAD + D + len(LAYER_NAMES) * COL + 30 + OUT_W + PAD
     top = PAD + HEAD
@@ -82,13 +83,14 @@ def render_overview(spec: FigureSpec, ctx: RenderContext) -> Rendered:
 
     xo = PAD + D + len(LAYER_NAMES) * COL + 30
     c.text(xo, PAD, "output", 16, bold=True)
-    c.text(xo, PAD + 24, f"{len(classes)} classes, softmax", 13)
-    _draw_scores(c, probe, classes, xo, top)
+    c.text(xo, PAD + 24, say(spec, f"{len(classes)} classes, softmax", f"{len(classes)} 个类别，softmax"), 13)
+    _draw_scores(c, probe, names, xo, top)
     _, lo, hi = stage_scale(probe.stages, "output", None, "layer")
     c.colorbar(xo, bar_y, OUT_W - 70, BAR, LOGIT, lo, hi, end_ticks(lo, hi, 2), size=11)
 
-    rgb = c.rgb()
-    rgb[first : first + D, PAD : PAD + D] = resize_nearest(probe.image.pixels, D, D)
+    rgb, dark = c.rgb(), c.rgb(dark=True)
+    for im in (rgb, dark):
+        im[first : first + D, PAD : PAD + D] = resize_nearest(probe.image.pixels, D, D)
     pred = probe.predicted
     prob = 100 * float(probe.stages["softmax"][pred])
     slug = probe.image.slug
@@ -109,4 +111,5 @@ def render_overview(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         "en": f"Network overview: one column per layer, one square per neuron; prediction: "
         f"{classes[pred]} ({prob:.1f}%).",
     }
-    return Rendered(encode_rgb(np.ascontiguousarray(rgb)), width, height, alt, cap)
+    dark_data = encode_rgb(np.ascontiguousarray(dark))
+    return Rendered(encode_rgb(np.ascontiguousarray(rgb)), width, height, alt, cap, dark=dark_data)

@@ -101,7 +101,8 @@ def render_pool(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     height = below_bar_row(top + side + 16)
     base = Canvas(width, height, PALETTE)
     base.text(PAD, PAD, f"{layer} #{neuron}", 16, bold=True)
-    base.text(width - PAD, PAD + 2, f"2×2, stride 2:  {h}×{w} → {oh}×{ow}", 13, anchor="rt")
+    # "S = 2" as the hyperparameter figures write the stride: no word, so one GIF serves both languages
+    base.text(width - PAD, PAD + 2, f"2×2, S = 2:  {h}×{w} → {oh}×{ow}", 13, anchor="rt")
     base.text(PAD, top - 18, f"{prev} #{neuron}", 12, bold=True)
     base.heatmap(x, PAD, top, side, side, ACTIVATION, lo, hi)
     base.text(x_cells + CELL, y_cells - 18, "max", 12, bold=True, anchor="mt")

@@ -13,8 +13,18 @@ from generator.errors import DataError
 from generator.names import zh_label
 from generator.records import FigureSpec, RenderContext, Rendered
 from generator.render import colors, gif
-from generator.render.common import probe_for
-from generator.render.mpl import VECTOR_FORMATS, Blitter, escape_text, figure, fmt_fixed, fmt_sig, index_frames, vector
+from generator.render.common import class_names, probe_for, say
+from generator.render.mpl import (
+    ON_DATA,
+    VECTOR_FORMATS,
+    Blitter,
+    escape_text,
+    figure,
+    fmt_fixed,
+    fmt_sig,
+    index_frames,
+    vector,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -98,9 +108,9 @@ class _Formula:
         return self.artists()
 
 
-def _draw(ctx: RenderContext, n: SoftmaxNumbers, pred: int) -> bytes:
+def _draw(ctx: RenderContext, n: SoftmaxNumbers, pred: int, spec: FigureSpec) -> bytes:
     """The animation as a GIF, or (ctx.output svg or pdf) its last frame as a vector still."""
-    classes = [escape_text(short(c)) for c in ctx.classes]
+    classes = [escape_text(short(c)) for c in class_names(spec, ctx)]
     count = len(classes)
     lo, hi = colors.span(n.logits)
     table = colors.lut(colors.LOGIT)
@@ -134,10 +144,12 @@ def _draw(ctx: RenderContext, n: SoftmaxNumbers, pred: int) -> bytes:
             ax.text(x_name, y, classes[i], ha="right", va="center", fontsize=11, fontweight=weight)
             level = int(colors.normalise_index(n.logits[i], lo, hi, len(table)))
             ax.add_patch(
-                Rectangle((x_logit - 42, y - row_h / 2 + 1.5), 84, row_h - 3, color=table[level] / 255.0, lw=0)
+                Rectangle(
+                    (x_logit - 42, y - row_h / 2 + 1.5), 84, row_h - 3, color=table[level] / 255.0, lw=0, gid=ON_DATA
+                )
             )
             ink = "white" if level > len(table) * 0.55 else "#222222"
-            ax.text(x_logit, y, fmt_fixed(n.logits[i]), ha="center", va="center", fontsize=11, color=ink)
+            ax.text(x_logit, y, fmt_fixed(n.logits[i]), ha="center", va="center", fontsize=11, color=ink, gid=ON_DATA)
 
         # Colour bar of the logit scale (Oranges over this image's min..max logit).
         cb_y = bottom + 14
@@ -214,7 +226,7 @@ def _draw(ctx: RenderContext, n: SoftmaxNumbers, pred: int) -> bytes:
 
         frames, durations = [], []
         # 1: the logits alone; 2: their exponentials and their sum.
-        note.set_text("z = output (logits)")
+        note.set_text(say(spec, "z = output (logits)", "z = output 层的 logit"))
         frames.append(blit.frame([note]))
         durations.append(1500)
         blit.commit([*exp_txt, sum_lbl, sum_txt])  # stay for the rest of the animation
@@ -243,7 +255,7 @@ def render_softmax(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     if len(n.logits) != len(ctx.classes):
         raise DataError(f"softmax figure: {len(n.logits)} logits but {len(ctx.classes)} class names")
     pred = int(np.argmax(n.logits))
-    data = _draw(ctx, n, pred)
+    data = _draw(ctx, n, pred, spec)
     name, p = ctx.classes[pred], n.probs[pred]
     top = ", ".join(f"{ctx.classes[i]} {n.logits[i]:.2f}" for i in np.argsort(-n.logits)[:3])
     top_zh = "，".join(f"{zh_label(ctx.classes[i])} {n.logits[i]:.2f}" for i in np.argsort(-n.logits)[:3])

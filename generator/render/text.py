@@ -3,33 +3,46 @@ colour bars. Every renderer that draws its own pixels (PNG or GIF) uses `Canvas`
 indices from the start, so GIF frames need no quantisation and PNGs come out in palette mode.
 
 Fonts: DejaVu Sans from matplotlib's data (always present with matplotlib); strings containing CJK
-characters use Noto Sans CJK SC when installed (fonts-noto-cjk), else DejaVu Sans.
+characters use Noto Sans CJK SC (fonts-noto-cjk); without it they raise FontError, never draw boxes.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import groupby
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from generator.errors import FontError
 from generator.render import measure
-from generator.render.colors import Palette
+from generator.render.colors import Palette, dark_palette
 from generator.render.png import encode_indexed
 
 _CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 _CJK_FONT_BOLD = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc")
 _CJK_SC_INDEX = 2  # face order in the .ttc: JP, KR, SC, TC, HK
+CJK_PACKAGE = "fonts-noto-cjk"
+
+
+def cjk_font_error(family: str = "Noto Sans CJK SC") -> FontError:
+    """The one error for Chinese text without a Chinese font (instead of empty boxes in the figure)."""
+    return FontError(
+        f"the Chinese figures need the font {family!r}, which is not installed: install the {CJK_PACKAGE} "
+        f"package (sudo apt-get install {CJK_PACKAGE}; Homebrew: font-noto-sans-cjk), then build again"
+    )
 
 
 @lru_cache(maxsize=32)
 def font(size: int, bold: bool = False, cjk: bool = False) -> ImageFont.FreeTypeFont:
-    """A cached TrueType font at `size` pixels."""
+    """A cached TrueType font at `size` pixels (FontError when CJK text needs Noto Sans CJK and it is
+    not installed)."""
     if cjk:
         path = _CJK_FONT_BOLD if bold else _CJK_FONT
-        if path.exists():
-            return ImageFont.truetype(str(path), size, index=_CJK_SC_INDEX)
+        if not path.exists():
+            raise cjk_font_error()
+        return ImageFont.truetype(str(path), size, index=_CJK_SC_INDEX)
     import matplotlib  # its bundled DejaVu Sans: present wherever the project's dependencies are
 
     name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
@@ -45,16 +58,27 @@ def text_mask(text: str, size: int, bold: bool = False, crisp: bool = False) -> 
     """(h, w) uint8 coverage of `text`; h is the font's line height (ascent + descent), so strings
     of one size align on a common baseline. crisp: hinted 1-bit glyphs (for text on colour, where
     antialiasing would need colours the palette lacks). Cached: numbers and labels repeat a lot."""
-    f = font(size, bold, _has_cjk(text))
-    ascent, descent = f.getmetrics()
-    left, _, right, _ = f.getbbox(text, anchor="ls")
-    width = max(1, int(right - min(left, 0)))
-    im = Image.new("L", (width, ascent + descent), 0)
-    draw = ImageDraw.Draw(im)
-    if crisp:
-        draw.fontmode = "1"
-    draw.text((-min(left, 0), ascent), text, fill=255, font=f, anchor="ls")
-    mask = np.asarray(im).copy()
+    if _has_cjk(text):  # runs of CJK in Noto Sans CJK, the rest (×, −, digits) in DejaVu Sans
+        runs = [
+            (cjk, "".join(ch for _, ch in group))
+            for cjk, group in groupby(((_has_cjk(ch), ch) for ch in text), key=lambda t: t[0])
+        ]
+    else:
+        runs = [(False, text)]
+    fonts = [font(size, bold, cjk) for cjk, _ in runs]
+    ascent = max(f.getmetrics()[0] for f in fonts)
+    descent = max(f.getmetrics()[1] for f in fonts)
+    parts = []
+    for f, (_, run) in zip(fonts, runs, strict=True):
+        left, _, right, _ = f.getbbox(run, anchor="ls")
+        advance = f.getlength(run) if len(runs) > 1 else right
+        im = Image.new("L", (max(1, int(round(max(right, advance) - min(left, 0)))), ascent + descent), 0)
+        draw = ImageDraw.Draw(im)
+        if crisp:
+            draw.fontmode = "1"
+        draw.text((-min(left, 0), ascent), run, fill=255, font=f, anchor="ls")
+        parts.append(np.asarray(im))
+    mask = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0].copy()
     mask.setflags(write=False)
     return mask
 
@@ -78,10 +102,10 @@ def resize_nearest(values: np.ndarray, height: int, width: int) -> np.ndarray:
 class Canvas:
     """An (H, W) uint8 image of palette indices with a few drawing operations."""
 
-    def __init__(self, width: int, height: int, palette: Palette, background: str = "white") -> None:
+    def __init__(self, width: int, height: int, palette: Palette, background: str = "paper") -> None:
         self.palette = palette
         self.pix = np.full((height, width), palette.solid(background), np.uint8)
-        self.white = palette.solid("white")
+        self.white = palette.solid("paper")  # the background (white, or dark in the dark variant)
 
     def copy(self) -> Canvas:
         """A canvas with the same palette and a copy of the pixels (animation frames start here)."""
@@ -199,9 +223,10 @@ class Canvas:
                 anchor = "lt" if pos == 0 else "rt" if pos == length - 1 else "mt"
                 self.text(px, y + thickness + 5, label, size, anchor=anchor)
 
-    def rgb(self) -> np.ndarray:
-        """(H, W, 3) uint8 colours."""
-        return self.palette.colors[self.pix]
+    def rgb(self, dark: bool = False) -> np.ndarray:
+        """(H, W, 3) uint8 colours; dark: of the dark variant (colors.dark_palette)."""
+        colors = dark_palette(self.palette.colors) if dark else None
+        return (self.palette.colors if colors is None else colors)[self.pix]
 
     def png(self, compress_level: int = 6) -> bytes:
         return encode_indexed(self.pix, self.palette.colors, compress_level)

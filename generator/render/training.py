@@ -9,7 +9,8 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 from generator.errors import DataError
 from generator.names import zh_label
 from generator.records import FigureSpec, History, RenderContext, Rendered
-from generator.render.mpl import escape_text, figure, save
+from generator.render.common import class_names, say
+from generator.render.mpl import ON_DATA, escape_text, figure, save
 
 TRAIN, VAL, BEST = "#2166ac", "#e08214", "#555555"
 
@@ -38,16 +39,16 @@ def render_training_curves(spec: FigureSpec, ctx: RenderContext) -> Rendered:
     with figure(width, height) as fig:
         axes = [fig.add_axes((0.08, 0.15, 0.38, 0.69)), fig.add_axes((0.59, 0.15, 0.38, 0.69))]
         series = [
-            (h.train_loss, h.val_loss, "loss"),
-            ([100 * a for a in h.train_acc], [100 * a for a in h.val_acc], "accuracy"),
+            (h.train_loss, h.val_loss, say(spec, "loss", "损失")),
+            ([100 * a for a in h.train_acc], [100 * a for a in h.val_acc], say(spec, "accuracy", "准确率")),
         ]
         for ax, (train, val, name) in zip(axes, series, strict=True):
             ax.axvline(best, color=BEST, lw=1, ls=(0, (4, 3)), zorder=1)
-            ax.plot(x, train, color=TRAIN, marker="o", ms=4, lw=2, label="train")
-            ax.plot(x, val, color=VAL, marker="o", ms=4, lw=2, label="validation")
+            ax.plot(x, train, color=TRAIN, marker="o", ms=4, lw=2, label=say(spec, "train", "训练集"))
+            ax.plot(x, val, color=VAL, marker="o", ms=4, lw=2, label=say(spec, "validation", "验证集"))
             ax.plot([best], [val[best - 1]], marker="*", ms=16, color=VAL, mec="white", mew=1, zorder=5)
             ax.set_title(name, fontsize=14)
-            ax.set_xlabel("epoch", fontsize=11)
+            ax.set_xlabel(say(spec, "epoch", "训练轮次（epoch）"), fontsize=11)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=12))
             ax.set_xlim(0.5, epochs + 0.5)
             ax.grid(True, color="#e6e6e6", lw=0.6)
@@ -56,7 +57,7 @@ def render_training_curves(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         axes[0].legend(loc="upper right", frameon=False, fontsize=10)
         best_val = 100 * h.val_acc[best - 1]
         axes[1].annotate(
-            f"\u2605 epoch {best}: {best_val:.1f} %",
+            say(spec, f"\u2605 epoch {best}: {best_val:.1f} %", f"\u2605 第 {best} 轮：{best_val:.1f} %"),
             (best, best_val),
             xytext=(0, -26),
             textcoords="offset points",
@@ -104,7 +105,7 @@ def render_confusion_matrix(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         )
     acc = accuracy(cm)
     total, correct = int(cm.sum()), int(np.trace(cm))
-    names = [escape_text(c) for c in ctx.classes]
+    names = [escape_text(c) for c in class_names(spec, ctx)]
     cell = 46 if count <= 10 else max(16, 460 // count)
     left, bottom = 170, 120
     width, height = left + count * cell + 100, bottom + count * cell + 60
@@ -113,8 +114,8 @@ def render_confusion_matrix(spec: FigureSpec, ctx: RenderContext) -> Rendered:
         im = ax.imshow(cm, cmap="Blues", vmin=0, vmax=max(1, int(cm.max())))
         ax.set_xticks(range(count), names, rotation=40, ha="right", rotation_mode="anchor", fontsize=10)
         ax.set_yticks(range(count), names, fontsize=10)
-        ax.set_xlabel("predicted class", fontsize=11)
-        ax.set_ylabel("true class", fontsize=11)
+        ax.set_xlabel(say(spec, "predicted class", "预测类别"), fontsize=11)
+        ax.set_ylabel(say(spec, "true class", "真实类别"), fontsize=11)
         ax.tick_params(length=0)
         for side in ax.spines.values():
             side.set_visible(True)
@@ -128,13 +129,15 @@ def render_confusion_matrix(spec: FigureSpec, ctx: RenderContext) -> Rendered:
                     va="center",
                     fontsize=10 if cell >= 40 else 8,
                     color="white" if v > 0.55 * cm.max() else "#222222",
+                    gid=ON_DATA,
                 )
-        ax.set_title(f"test accuracy {100 * acc:.1f} %  ({correct:,} / {total:,})", fontsize=14, pad=12)
+        title = say(spec, f"test accuracy {100 * acc:.1f} %", f"测试集准确率 {100 * acc:.1f} %")
+        ax.set_title(f"{title}  ({correct:,} / {total:,})", fontsize=14, pad=12)
         cax = fig.add_axes(((left + count * cell + 16) / width, bottom / height, 14 / width, count * cell / height))
         bar = fig.colorbar(im, cax=cax)
         bar.ax.tick_params(labelsize=10, length=2)
         bar.ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        bar.set_label("images", fontsize=10)
+        bar.set_label(say(spec, "images", "图像数"), fontsize=10)
         data, width, height = save(fig, ctx)
     off = cm.copy()
     np.fill_diagonal(off, -1)

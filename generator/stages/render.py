@@ -6,7 +6,7 @@ import dataclasses
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +74,7 @@ def make_context(cfg: BuildConfig, out: BuildOutput, slugs: set[str]) -> RenderC
     )
     return RenderContext(
         classes=tuple(facts["classes"]),
+        classes_zh=tuple(facts.get("classes_zh") or facts["classes"]),
         weights=weights,
         probes=probes,
         history=history,
@@ -84,14 +85,14 @@ def make_context(cfg: BuildConfig, out: BuildOutput, slugs: set[str]) -> RenderC
 
 
 def render_figures(
-    cfg: BuildConfig, out: BuildOutput, specs: list[FigureSpec], progress: bool
+    cfg: BuildConfig, out: BuildOutput, specs: list[FigureSpec], progress: bool, dark: Container[str] | None = None
 ) -> Iterator[tuple[FigureSpec, Rendered]]:
-    """Draw `specs` (in parallel across cores), yielding them in order."""
+    """Draw `specs` (in parallel across cores), yielding them in order (`dark`: see rendering.render_many)."""
     global _RENDERING
     ctx = make_context(cfg, out, {spec.image for spec in specs if spec.image})
     _RENDERING = True  # the render workers forked from here die with this process
     try:
-        yield from render_many(specs, ctx, cfg.render.workers, progress)
+        yield from render_many(specs, ctx, cfg.render.workers, progress, dark)
     finally:
         _RENDERING = False
 
@@ -106,10 +107,12 @@ def render_single(
     hyper: str | None,
     fmt: str = "",
     zoom: int = 1,
+    lang: str = "en",
 ) -> tuple[FigureSpec, Rendered]:
     """One figure for any image (a user's own too), from the cached model, not cached itself. `fmt` is one
     of catalog.formats(kind) ("" = the kind's own); `zoom` (PNG only) multiplies its pixels: the kinds
-    drawn with matplotlib are redrawn at that resolution, the others enlarged pixel by pixel."""
+    drawn with matplotlib are redrawn at that resolution, the others enlarged pixel by pixel. `lang`: the
+    language of the words in the figure (catalog.worded kinds)."""
     from generator.catalog import KINDS, VECTOR_KINDS, make_spec
     from generator.render.png import enlarge
     from generator.rendering import render_one
@@ -129,7 +132,8 @@ def render_single(
         if kind in KINDS and KINDS[kind][0] == "image":
             slug = out.facts["featured"]
         ctx = make_context(cfg, out, {slug} if slug else set())
-    spec = make_spec(kind, image=slug, layer=layer, neuron=neuron, hyper=hyper, num_classes=len(out.facts["classes"]))
+    classes = len(out.facts["classes"])
+    spec = make_spec(kind, image=slug, layer=layer, neuron=neuron, hyper=hyper, num_classes=classes, lang=lang)
     if kind in VECTOR_KINDS:
         return spec, render_one(spec, dataclasses.replace(ctx, output=fmt, zoom=zoom))
     if zoom != 1 and KINDS[kind][3] != "png":
