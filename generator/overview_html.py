@@ -54,6 +54,7 @@ TEXT = {
         "act": "激活值：红色为负，蓝色为正（每层各自的范围，以 0 为中心）",
         "logit": "类别得分（logit）：颜色越深越高；条长为概率",
         "full": "查看整张图（PNG）",
+        "caption": "网络总览：每列一层，每个方块是一个神经元的激活图，点击方块查看它的图；预测：{name}，{p}。",
         "label": "网络总览",
     },
     "en": {
@@ -65,6 +66,8 @@ TEXT = {
         "act": "activations: red negative, blue positive (each layer's own range, centred at 0)",
         "logit": "class scores (logits): darker is higher; bar length is the probability",
         "full": "view it as one picture (PNG)",
+        "caption": "Network overview: one column per layer, one square per neuron (click one for its figures); "
+        "prediction: {name} ({p}).",
         "label": "Network overview",
     },
 }
@@ -72,9 +75,12 @@ PARAMS = ("image",)
 
 
 def overview_specs(facts: Facts, image: str, explore_pages: bool, lang: str = "en") -> list[FigureSpec]:
-    """Every figure an overview of `image` uses: its tiles, the photo, the raster overview it opens, and
+    """Every figure an overview of `image` uses: its tiles, the photo, the raster overview it opens (the
+    featured image's only: ten images' rasters in two languages would cost 7 MB of a 60 MB site), and
     (without explore pages, which the tiles link to otherwise) every neuron's activation figure."""
-    specs = [*overview_tiles(image), make_spec("photo", image=image), make_spec("overview", image=image, lang=lang)]
+    specs = [*overview_tiles(image), make_spec("photo", image=image)]
+    if image == facts["featured"]:
+        specs.append(make_spec("overview", image=image, lang=lang))
     if not explore_pages:
         specs.append(make_spec("input", image=image))
         for layer in LAYER_NAMES:
@@ -233,15 +239,14 @@ def overview_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) ->
             el("span", None, t["logit"]),
         ),
     )
-    raster = figs.entry_for(make_spec("overview", image=image, lang=lang))
-    raster_url = figs.url(raster, page.url)
-    caption = el(
-        "figcaption",
-        None,
-        raster["caption"][lang],
-        " ",
-        el("a", {"class": "glightbox", "href": raster_url, "data-type": "image"}, t["full"]),
-    )
+    pred = int(sample["predicted"])
+    words: list[object] = [
+        t["caption"].format(name=class_name(facts, pred, lang), p=f"{100 * sample['probs'][pred]:.1f}%")
+    ]
+    if image == facts["featured"]:  # the raster overview is published for the featured image (overview_specs)
+        raster_url = figs.url(figs.entry_for(make_spec("overview", image=image, lang=lang)), page.url)
+        words += [" ", el("a", {"class": "glightbox", "href": raster_url, "data-type": "image"}, t["full"])]
+    caption = el("figcaption", None, *words)
     grid = el("div", {"class": "tv-ov", "role": "group", "aria-label": t["label"]}, *cells)
     return el(
         "figure",
