@@ -168,10 +168,19 @@ def _render(
     rendered = cached = 0
     t = time.perf_counter()
     keys = figure_keys(cfg, out, unique, dark)
+    # A matplotlib figure drawn with its dark variant also serves a page that wants it without one (the
+    # plugin publishes a dark file only for the ids in `dark`): when the featured image changes, the old
+    # one's chapter figures, cached with dark variants, serve its explore page instead of being redrawn.
+    plain = [s for s in unique if s.kind in MPL_KINDS and dark is not None and s.id not in dark]
+    richer = figure_keys(cfg, out, plain, None) if plain else {}
     todo = []
     found: dict[str, tuple[ManifestEntry, Path]] = {}
     for spec in unique:
         hit = store.get("figure", keys[spec.id])
+        if hit is None and spec.id in richer:
+            hit = store.get("figure", richer[spec.id])
+            if hit is not None:
+                keys[spec.id] = richer[spec.id]  # the entry used (kept by `clean --unused`)
         if hit is None:
             todo.append(spec)
         else:

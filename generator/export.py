@@ -29,7 +29,7 @@ from generator.cache import Cache, atomic_write, digest, file_digest, stage_code
 
 SHARD = "group1-shard1of1.bin"  # CNN Explainer's shard name: its app and the TF.js loader expect this form
 LEVELS = 201  # levels of every table: render/activations.LEVELS, so canvases match the PNGs exactly
-TABLES = ("RdBu", "BrBG", "tint:R", "tint:G", "tint:B")  # the scales the live view draws
+TABLES = ("RdBu", "BrBG", "Oranges", "tint:R", "tint:G", "tint:B")  # the scales the live view draws (Oranges: logits)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 
 DESKTOP_PX = 11  # smallest text on a wide screen, CSS px
 PHONE_PX = 9  # on a phone (tinyvgg.css: screens narrower than 45em)
+PHONE_COLUMN = 343  # Material's text column on a 375 px phone, CSS px: a wider figure scrolls there
+HINT = {"zh": "手机上可左右滑动查看整张图", "en": "On a phone, swipe the figure sideways to see all of it"}
 
 
 def min_text(entry: Mapping[str, object]) -> float | None:
@@ -38,3 +40,8 @@ def figure_attrs(entry: Mapping[str, object]) -> tuple[str, str | None]:
         return "tv-pixel", None
     desktop, phone = min_width(entry, DESKTOP_PX), min_width(entry, PHONE_PX)
     return "tv-text", f"--tv-min: {desktop}px; --tv-min-phone: {phone}px"
+
+
+def scrolls_on_phone(entry: Mapping[str, object]) -> bool:
+    """Does the figure scroll sideways in a 375 px phone's column (its caption then says so)?"""
+    return min_text(entry) is not None and min_width(entry, PHONE_PX) > PHONE_COLUMN

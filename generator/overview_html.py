@@ -16,6 +16,7 @@ from mkdocs.utils import get_relative_url
 from generator.arch import LAYER_NAMES, layer_shapes
 from generator.catalog import make_spec, overview_tiles
 from generator.errors import ShortcodeError
+from generator.legible import HINT
 from generator.markup import Html, el
 from generator.records import FigureSpec, Sample
 from generator.values import class_name
@@ -246,6 +247,7 @@ def overview_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) ->
     if image == facts["featured"]:  # the raster overview is published for the featured image (overview_specs)
         raster_url = figs.url(figs.entry_for(make_spec("overview", image=image, lang=lang)), page.url)
         words += [" ", el("a", {"class": "glightbox", "href": raster_url, "data-type": "image"}, t["full"])]
+    words.append(el("span", {"class": "tv-scroll-hint"}, HINT[lang]))  # the grid is 620 px wide
     caption = el("figcaption", None, *words)
     grid = el("div", {"class": "tv-ov", "role": "group", "aria-label": t["label"]}, *cells)
     return el(

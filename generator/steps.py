@@ -144,12 +144,17 @@ def figure_attrs(entry: Mapping[str, object]) -> dict[str, object]:
     """data-* attributes telling steps.js what a figure shows ({} for figures without a player)."""
     if entry["kind"] not in KINDS:
         return {}
+    stats = entry.get("stats") or {}
+    assert isinstance(stats, Mapping)
+    walk = stats.get("positions")  # the windows the GIF walks (conv-detail, pool): the player walks them too
     return {
         MARK: entry["kind"],
         "data-tv-image": entry.get("image"),
         "data-tv-layer": entry.get("layer"),
         "data-tv-neuron": entry.get("neuron"),
         "data-tv-hyper": entry.get("hyper"),
+        "data-tv-walk": ",".join(str(int(p)) for p in walk) if walk else None,
+        "data-tv-channel": stats.get("channel"),
     }
 
 

@@ -340,20 +340,33 @@ def test_player_contract_keyboard_and_no_js_fallback(ctx, built_site: BuiltSite)
 
 
 def test_steps_follow_the_gifs_order(ctx, built_site: BuiltSite) -> None:
-    """Step i shows the window the GIF's frame i shows (render/common.sweep_positions)."""
+    """Step i shows the window the GIF's frame i shows: conv-overview's even sweep
+    (render/common.sweep_positions), and the walks chosen from the data for conv-detail and pool
+    (examples.detail_walk / pool_walk, in the manifest's stats) while the player shows that figure."""
     from generator.render.common import sweep_positions
-    from generator.render.conv import DETAIL_STEPS, OVERVIEW_STEPS
-    from generator.render.pool import STEPS
+    from generator.render.conv import OVERVIEW_STEPS
 
+    manifest = json.loads((built_site.root / "figures" / "manifest.json").read_text(encoding="utf-8"))["figures"]
     page, _ = ctx
-    for path, kind, side, (first, rest) in (
-        ("convolution/", "conv-detail", 62, DETAIL_STEPS),
-        ("convolution/", "conv-overview", 62, OVERVIEW_STEPS),
-        ("pooling/", "pool", 30, STEPS),
+    for path, kind, side in (
+        ("convolution/", "conv-detail", 62),
+        ("convolution/", "conv-overview", 62),
+        ("pooling/", "pool", 30),
     ):
         open_page(page, built_site, path)
         root = page.locator(f'figure[data-tv-player="{kind}"]')
-        want = [divmod(p, side) for p in sweep_positions(side * side, first, first + rest)]
+        image, layer, neuron = (root.get_attribute(f"data-tv-{k}") for k in ("image", "layer", "neuron"))
+        if kind == "conv-overview":
+            walk = sweep_positions(side * side, OVERVIEW_STEPS[0], sum(OVERVIEW_STEPS))
+        else:
+            (entry,) = [
+                e
+                for e in manifest
+                if (e["kind"], e["image"], e["layer"], str(e["neuron"])) == (kind, image, layer, neuron)
+            ]
+            walk = entry["stats"]["positions"]
+            assert walk != sweep_positions(side * side, 8, 24), "the chosen walk is not the plain sweep"
+        want = [divmod(p, side) for p in walk]
         got = root.evaluate("""(fig) => {
           const scrub = fig.querySelector('.tv-pl-scrub'), panel = fig.querySelector('.tv-arith'), out = [];
           for (let i = 0; i <= +scrub.max; i++) {

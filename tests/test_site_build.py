@@ -23,7 +23,7 @@ from PIL import Image
 from support import build_env, parse_html, run_mkdocs
 
 from generator.arch import CONV_LAYERS, FILTERS, POOL_LAYERS, RELU_LAYERS, param_counts
-from generator.catalog import ACTIVATION_LAYERS, build_catalog
+from generator.catalog import ACTIVATION_LAYERS, build_catalog, overview_tiles
 from generator.examples import choose_featured
 
 pytestmark = pytest.mark.slow
@@ -486,8 +486,11 @@ def test_build_log_is_quiet(small_site: SmallSite) -> None:
 
 # -- (e) one cache entry per figure: what each kind of change renders ----------------------------------
 
-PER_IMAGE = 4 + len(ACTIVATION_LAYERS) + len(CONV_LAYERS) * FILTERS + len(RELU_LAYERS) + len(POOL_LAYERS)
-PER_IMAGE += 4  # overview, flatten, softmax and the output layer's grid: in Chinese and in English
+# An explore page's figures: input, flatten, softmax, the activation grids, the conv animations, ReLU,
+# pooling, and its HTML overview's tiles and photo (the raster overview is the featured image's only).
+PER_IMAGE = 3 + len(ACTIVATION_LAYERS) + len(CONV_LAYERS) * FILTERS + len(RELU_LAYERS) + len(POOL_LAYERS)
+PER_IMAGE += 3  # flatten, softmax and the output layer's grid: in Chinese and in English
+PER_IMAGE += len(overview_tiles("any")) + 1  # the overview's tiles and photo
 
 
 def renders(log: str) -> tuple[int, int]:
@@ -525,8 +528,9 @@ def test_a_new_image_renders_only_its_own_figures(small_site: SmallSite, tmp_pat
     drawn, used = renders(proc.stdout)
     assert drawn == PER_IMAGE, proc.stdout  # its explore page's figures, nothing else
     assert used == len(small_site.manifest) + PER_IMAGE
-    assert (tmp_path / "site" / "figures" / "my-photo" / "overview.zh.png").is_file()
-    assert (tmp_path / "site" / "figures" / "my-photo" / "overview.en.png").is_file()
+    assert (tmp_path / "site" / "figures" / "my-photo" / "flatten.zh.png").is_file()
+    assert (tmp_path / "site" / "figures" / "my-photo" / "flatten.en.png").is_file()
+    assert (tmp_path / "site" / "figures" / "my-photo" / "tiles" / "conv_1_1-0.png").is_file()
 
 
 def test_changing_featured_renders_only_the_detail_animations(small_site: SmallSite, tmp_path: Path) -> None:
@@ -534,10 +538,13 @@ def test_changing_featured_renders_only_the_detail_animations(small_site: SmallS
     proc = rebuild(small_site, tmp_path, f"featured: {other}\n")
     assert proc.returncode == 0, proc.stdout
     drawn, _ = renders(proc.stdout)
-    assert drawn == len(CONV_LAYERS) * FILTERS, proc.stdout
+    # its conv-detail animations, and its raster overview in both languages (the HTML overview links the
+    # featured image's raster only): nothing else
+    assert drawn == len(CONV_LAYERS) * FILTERS + 2, proc.stdout
     manifest = json.loads((tmp_path / "site" / "figures" / "manifest.json").read_text(encoding="utf-8"))
     details = {e["image"] for e in manifest["figures"] if e["kind"] == "conv-detail"}
     assert details == {other}
+    assert {e["image"] for e in manifest["figures"] if e["kind"] == "overview"} == {other}
 
 
 def test_deleting_one_cached_figure_renders_one(small_site: SmallSite, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 // tap or Enter) writes its formula with the real numbers. As render/softmax.softmax_numbers: float64,
 // and logits above 80 are shifted by the largest one (no probability changes, e^z stays finite).
 
+import {rgb, span} from './draw.js';
 import {el, Player} from './player.js';
 import {num} from './views.js';
 
@@ -46,8 +47,13 @@ export function softmaxView(ctx) {
       const cells = [snum(n.exps[k], 'exp'), el('span', {class: 'tv-num', text: `/ ${sig(n.total)}`}),
                      el('span', {class: 'tv-sm-bar'}, fill, snum(n.probs[k], 'p'))];
       fill.style.width = `${(100 * n.probs[k]).toFixed(1)}%`;
+      // the logit's cell shaded on the Oranges scale over this image's logits, as in the GIF (render/softmax.py)
+      const [r, g, b] = rgb(page.colors, 'Oranges', n.z[k], ...span(n.z));
+      const zcell = el('td', {class: 'tv-sm-z'}, num(n.z[k], 'logit'));
+      zcell.style.background = `rgb(${r}, ${g}, ${b})`;
+      zcell.style.color = 0.299 * r + 0.587 * g + 0.114 * b < 140 ? '#fff' : '#222';
       const tr = el('tr', {'data-class': k, class: k === top1 ? 'tv-sm-top' : ''},
-                    el('td', {}, btn), el('td', {}, num(n.z[k], 'logit')), ...cells.map((c) => el('td', {}, c)));
+                    el('td', {}, btn), zcell, ...cells.map((c) => el('td', {}, c)));
       return {tr, btn, cells};
     });
     body.replaceChildren(...rows.map((r) => r.tr));

@@ -65,7 +65,12 @@ function enhance(fig) {
   const tools = el('div', {class: 'tv-pl-tools'}), status = el('p', {class: 'tv-pl-status'});
   const ui = el('div', {class: 'tv-pl'}, tools);
   const ctx = {page, root: fig, kind, layer: d.tvLayer, neuron: Number(d.tvNeuron || 0), hyper: d.tvHyper,
-               tools: (...nodes) => tools.append(...nodes), body: (...nodes) => ui.append(...nodes), finish: reduced};
+               tools: (...nodes) => tools.append(...nodes), body: (...nodes) => ui.append(...nodes), finish: reduced,
+               // the windows the GIF walks (conv-detail, pool): the player walks them while it shows that figure
+               walk: d.tvWalk ? d.tvWalk.split(',').map(Number) : null, channel: d.tvChannel};
+  // does the player show what the static figure (its GIF and caption) shows: the same image, layer and neuron?
+  ctx.original = () => (!d.tvImage || page.current.key === d.tvImage) && (!d.tvLayer || ctx.layer === d.tvLayer)
+    && (d.tvNeuron === undefined || ctx.neuron === Number(d.tvNeuron));
   if (NEEDS_MODEL.has(kind)) tools.append(...imagePicker());
   const view = VIEWS[kind](ctx);
   ui.append(status);
@@ -79,9 +84,7 @@ function enhance(fig) {
       status.textContent = '';
       fig.classList.add('tv-enhanced');
       // the static caption describes the GIF: shown while the player shows the same neuron and image
-      const same = (!d.tvImage || page.current.key === d.tvImage) && (!d.tvLayer || ctx.layer === d.tvLayer)
-        && (d.tvNeuron === undefined || ctx.neuron === Number(d.tvNeuron));
-      if (caption) caption.hidden = !same;
+      if (caption) caption.hidden = !ctx.original();
     },
     error(message) { status.textContent = message; },
     kind,

@@ -120,10 +120,21 @@ function inputScale(result, prev, i) {
 }
 
 /** The view of a conv neuron: conv-detail (the GIF's 26 steps) or conv-overview (20 steps). */
+/** The GIF's walk (data-tv-walk) while the player shows that figure's image, layer and neuron; else null. */
+function walkOf(ctx) {
+  return ctx.walk && ctx.original() ? ctx.walk : null;
+}
+
+/** Step durations for a walk: `first` for the first step, `single` where it moves one window, `jump` elsewhere. */
+function walkPace(walk, first, single, jump) {
+  return (i) => (i === 0 ? first : walk[i] - walk[i - 1] === 1 ? single : jump);
+}
+
 export function convView(ctx) {
   const {page, root} = ctx, t = page.t, player = new Player(root, ctx.kind, t);
+  // render/conv.py's OVERVIEW_STEPS (4 single steps, 14 in all); a conv-detail figure walks its GIF's windows
   const schedule = ctx.kind === 'conv-detail' ? [12, 26, (i) => (i < 2 ? 900 : i < 12 ? 500 : 150)]
-    : [5, 20, (i) => (i < 5 ? 400 : 150)];
+    : [4, 14, (i) => (i < 4 ? 400 : 150)];
   const stage = el('div', {class: 'tv-conv-stage'}), panel = el('div', {class: 'tv-arith', 'aria-live': 'polite'});
   const out = mapBox(t.output, 'tv-map-out');
   let rows = [], data = null, positions = [0];
@@ -151,16 +162,20 @@ export function convView(ctx) {
       ker.paint(colors, 'BrBG', kernels.subarray(i * 9, i * 9 + 9), 3, 3, klo, khi);
       part.paint(colors, 'RdBu', partials.subarray(i * ow * ow, (i + 1) * ow * ow), ow, ow, plo, phi);
       rows.push({inp, part});
-      grid3.append(el('div', {class: 'tv-conv-row'}, el('span', {class: 'tv-conv-name', text: name}), inp.wrap,
+      // a conv-detail GIF follows one input channel: its row is marked while the player shows that figure
+      const focus = ctx.kind === 'conv-detail' && ctx.channel !== undefined && Number(ctx.channel) === i && ctx.original();
+      grid3.append(el('div', {class: focus ? 'tv-conv-row tv-conv-focus' : 'tv-conv-row'},
+                      el('span', {class: 'tv-conv-name', text: name}), inp.wrap,
                       el('span', {class: 'tv-op', text: '∗'}), ker.wrap, el('span', {class: 'tv-op', text: '='}), part.wrap));
     }
     out.paint(colors, 'RdBu', outMap, ow, ow, ...symmetric(result.layers[layer]));
     stage.replaceChildren(grid3, el('div', {class: 'tv-conv-out'}, el('span', {class: 'tv-op', text: 'Σ + b →'}),
                                     el('figure', {class: 'tv-conv-outfig'}, out.wrap,
                                        el('figcaption', {text: `${layer} · ${t.neuron} ${neuron} (${ow}×${ow})`}))));
-    positions = sweepPositions(ow * ow, schedule[0], schedule[1]);
+    const walk = walkOf(ctx);
+    positions = walk || sweepPositions(ow * ow, schedule[0], schedule[1]);
     player.setSteps(positions.length, (i) => show(Math.floor(positions[i] / ow), positions[i] % ow, false),
-                    schedule[2], ctx.finish());
+                    walk ? walkPace(walk, 900, 500, 200) : schedule[2], ctx.finish());
   }
 
   function show(r, c, all) {
@@ -223,9 +238,10 @@ export function poolView(ctx) {
     inp.caption(`${prev} · ${t.neuron} ${neuron} (${h}×${h})`);
     out.caption(`${layer} · ${t.neuron} ${neuron} (${oh}×${oh})`);
     d = {layer, neuron, prev, h, oh, x, y};
-    positions = sweepPositions(oh * oh, 8, 24);
+    const walk = walkOf(ctx);
+    positions = walk || sweepPositions(oh * oh, 8, 24);
     player.setSteps(positions.length, (i) => show(Math.floor(positions[i] / oh), positions[i] % oh, false),
-                    (i) => (i < 8 ? 700 : 150), ctx.finish());
+                    walk ? walkPace(walk, 700, 700, 300) : (i) => (i < 8 ? 700 : 150), ctx.finish());
   }
 
   function show(r, c, all) {

@@ -240,7 +240,9 @@ def conv_detail_stats(probe: ProbeResult, layer: str, neuron: int) -> dict:
     """What the detail animation crosses (manifest `stats`): its input channel, where its single steps
     are, and the spread of the intermediate values there next to the whole map's."""
     k = detail_channel(probe, layer, neuron)
-    return {"channel": k, **detail_stats(probe.intermediates[layer][neuron, k])}
+    mid = probe.intermediates[layer][neuron, k]
+    # positions: the walk itself, so the in-page player (steps.js) steps through the same windows
+    return {"channel": k, **detail_stats(mid), "positions": [int(p) for p in detail_walk(mid)]}
 
 
 def cell_text(value: float, grid: np.ndarray) -> str:

@@ -39,8 +39,11 @@ def mosaic(weight: np.ndarray) -> np.ndarray:
     return img
 
 
-def _channel_names(layer: str, in_c: int) -> list[str]:
-    return list(CHANNEL_NAMES) if layer == CONV_LAYERS[0] and in_c == 3 else [f"in {k}" for k in range(in_c)]
+def _channel_names(layer: str, in_c: int, zh: bool = False) -> list[str]:
+    """Row labels: R, G, B for the input; else the input channel's number ("in 3", "输入 3")."""
+    if layer == CONV_LAYERS[0] and in_c == 3:
+        return list(CHANNEL_NAMES)
+    return [f"输入 {k}" if zh else f"in {k}" for k in range(in_c)]
 
 
 def _size(weight: np.ndarray, cell: int | None = None) -> tuple[int, int, int]:
@@ -72,11 +75,11 @@ def _layout(
     im = ax.imshow(mosaic(weight), cmap=gap_cmap(colors.WEIGHT), vmin=lo, vmax=hi)
     ax.set_xticks([o * step + 1 for o in range(out_c)], [str(o) for o in range(out_c)], fontsize=10)
     ax.xaxis.tick_top()
-    ax.set_yticks([k * step + 1 for k in range(in_c)], _channel_names(layer, in_c), fontsize=10)
+    zh = spec is not None and spec.lang == "zh"
+    ax.set_yticks([k * step + 1 for k in range(in_c)], _channel_names(layer, in_c, zh), fontsize=10)
     ax.tick_params(length=0)
     for side in ax.spines.values():
         side.set_visible(False)
-    zh = spec is not None and spec.lang == "zh"
     ax.set_xlabel("神经元（卷积核）" if zh else "neuron (filter)", fontsize=10, labelpad=4)
     ax.xaxis.set_label_position("top")
     ax.set_ylabel("输入通道" if zh else "input channel", fontsize=10)

@@ -77,6 +77,9 @@ def pool_stats(probe: ProbeResult, layer: str, neuron: int) -> dict:
         "map_nonzero_share": float(np.count_nonzero(pooled) / pooled.size),
         "single_steps_from": list(divmod(pool_start(pooled), pooled.shape[1])),
         "poster": [best.row, best.col],
+        "positions": [
+            int(p) for p in pool_walk(pooled)
+        ],  # the walk itself: the in-page player steps through the same windows
         "example": pool_examples(probe.stages)["layers"][layer]["neuron"] == neuron,
     }
 
