@@ -76,7 +76,8 @@ def test_manifest_stats_equal_the_probe(built_site: BuiltSite) -> None:
 
 
 def _figure_ids(page: str) -> list[str]:
-    return re.findall(r'src="[^"]*figures/([^"]+)\.(?:png|gif)"', page)
+    """The ids of the figures a page shows (a light picture, or the only one; not the dark variants)."""
+    return re.findall(r'src="[^"#]*figures/([^"#]+)\.(?:png|gif)(?:#only-light)?"', page)
 
 
 @pytest.mark.parametrize("lang", ["", "en/"])

@@ -96,10 +96,12 @@ def manifest(site: BuiltSite) -> dict[str, dict]:
 
 
 def figure_file(site: BuiltSite, src: str) -> str | None:
-    """The manifest's file name of an image URL under figures/ (None for other images)."""
+    """The manifest's file name of an image URL under figures/ (None for other images): without Material's
+    `#only-light` / `#only-dark` marks, and a dark variant (x.dark.png) stands for its figure (x.png)."""
+    src = src.split("#", 1)[0]
     if not src.startswith(site.url + "figures/"):
         return None
-    return unquote(src.removeprefix(site.url + "figures/"))
+    return unquote(src.removeprefix(site.url + "figures/")).replace(".dark.", ".")
 
 
 def test_the_chapters_are_the_hand_written_pages() -> None:

@@ -335,9 +335,9 @@ def test_manifest_schema_and_completeness(small_site: SmallSite) -> None:
         "model/hyperparameter-stride",
     } <= set(ids)
     assert not any(e["kind"] == "activation" for e in manifest)
-    per_image = 4 + len(ACTIVATION_LAYERS) + len(CONV_LAYERS) * FILTERS + len(RELU_LAYERS) + len(POOL_LAYERS)
-    per_image += 4  # overview, flatten, softmax and the output layer's grid hold words: one more language
-    assert len(ids) == 3 + 2 * per_image + len(CONV_LAYERS) * FILTERS  # conv-detail: the featured image only
+    # two explore pages (PER_IMAGE, below), the featured image's raster overview in both languages and its
+    # conv-detail animations, and the three model figures of the pages
+    assert len(ids) == 3 + 2 * PER_IMAGE + 2 + len(CONV_LAYERS) * FILTERS
     # the hand-written pages' figures are published with their dark variant, the explore pages' are not
     dark = {e["id"] for e in manifest if "dark" in e}
     assert dark == {

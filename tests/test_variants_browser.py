@@ -114,7 +114,7 @@ def test_pages_show_figures_in_their_own_language(
             assert file in manifest, file
             assert manifest[file] != other, f"{url} ({scheme}) shows {file}, a lang: {other} figure"
             seen.append(manifest[file])
-    if path in ("cnn/", "activation/", "explore/circle/"):  # pages with class names in their figures
+    if path in ("activation/", "explore/circle/"):  # pages with class names in their figures (cnn/'s overview is HTML)
         assert lang in seen, (url, seen)
 
 
@@ -124,6 +124,8 @@ def test_no_white_cards_in_the_dark_scheme(dark_page: Page, built_site: BuiltSit
     url = ("en/" if lang == "en" else "") + path
     figures = _figures(dark_page, built_site, url, "slate")
     for fig in figures:
+        if "/photo." in fig["src"]:  # a sample's photo is the picture itself: no card, no text, nothing to darken
+            continue
         assert ".dark." in fig["src"] and fig["src"].endswith("#only-dark"), (url, fig["src"])
         assert max(fig["corners"]) < 90, (url, fig["src"], fig["corners"])  # the page's own dark colour
         assert fig["bg"] in ("rgba(0, 0, 0, 0)", "transparent"), (url, fig["src"], fig["bg"])
