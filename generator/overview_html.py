@@ -247,7 +247,6 @@ def overview_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) ->
     if image == facts["featured"]:  # the raster overview is published for the featured image (overview_specs)
         raster_url = figs.url(figs.entry_for(make_spec("overview", image=image, lang=lang)), page.url)
         words += [" ", el("a", {"class": "glightbox", "href": raster_url, "data-type": "image"}, t["full"])]
-    words.append(el("span", {"class": "tv-scroll-hint"}, HINT[lang]))  # the grid is 620 px wide
     caption = el("figcaption", None, *words)
     grid = el("div", {"class": "tv-ov", "role": "group", "aria-label": t["label"]}, *cells)
     return el(
@@ -255,4 +254,5 @@ def overview_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) ->
         {"class": "tv-overview-html"},  # not a tv-figure: a composition of many images, not one figure
         el("div", {"class": "tv-ov-box"}, grid, legend),
         caption,
+        el("p", {"class": "tv-scroll-hint"}, HINT[lang]),  # the grid is 620 px wide
     )

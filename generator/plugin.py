@@ -84,12 +84,8 @@ def figure_html(entry: ManifestEntry, src: str, lang: str, dark_src: str | None 
         "figure",
         {"class": f"tv-figure tv-{entry['kind']} {legibility}", "style": style, **steps.figure_attrs(entry)},
         *pictures,
-        el(
-            "figcaption",
-            None,
-            entry["caption"][lang],
-            el("span", {"class": "tv-scroll-hint"}, legible.HINT[lang]) if legible.scrolls_on_phone(entry) else "",
-        ),
+        el("figcaption", None, entry["caption"][lang]),
+        el("p", {"class": "tv-scroll-hint"}, legible.HINT[lang]) if legible.scrolls_on_phone(entry) else "",
     )
 
 

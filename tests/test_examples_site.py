@@ -67,9 +67,12 @@ def test_manifest_stats_equal_the_probe(built_site: BuiltSite) -> None:
         elif kind == "pool":
             nonzero, steps = examples.pool_walk_nonzero(st[layer][neuron])
             assert (stats["nonzero_steps"], stats["steps"]) == (nonzero, steps)
+            assert stats["positions"] == examples.pool_walk(st[layer][neuron])  # what the player walks too
         elif kind == "conv-detail":
             k = examples.detail_channel(inter[layer][neuron])
-            assert stats == {"channel": k, **examples.detail_stats(inter[layer][neuron, k])}
+            mid = inter[layer][neuron, k]
+            walk = examples.detail_walk(mid)
+            assert stats == {"channel": k, **examples.detail_stats(mid), "positions": walk}
         else:
             assert stats["confidence"] == pytest.approx(float(st["softmax"].max()))
     assert seen == {"relu", "pool", "conv-detail", "softmax"}

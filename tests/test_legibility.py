@@ -155,3 +155,13 @@ def test_the_style_attribute_is_numbers_only() -> None:
     assert str(el("figure", {"style": legible.figure_attrs({"width": 100, "min_text_px": 10})[1]})) == (
         '<figure style="--tv-min: 110px; --tv-min-phone: 90px"></figure>'
     )
+
+
+def test_a_figure_that_scrolls_on_a_phone_says_so_below_its_caption() -> None:
+    """561 px at 9 px text is wider than a 375 px phone's 343 px column: a hint follows the caption, in the
+    page's language; a figure that fits (or a heatmap, which shrinks freely) gets none."""
+    wide = figure_html(entry("input", 872, 14.0), "x.png", "zh")  # type: ignore[arg-type]
+    assert f'</figcaption><p class="tv-scroll-hint">{legible.HINT["zh"]}</p></figure>' in wide
+    narrow = figure_html(entry("relu", 300, 12.0), "x.png", "en")  # type: ignore[arg-type]  # 225 px on a phone
+    assert "tv-scroll-hint" not in narrow
+    assert "tv-scroll-hint" not in figure_html(entry("activation", 872, None), "x.png", "en")  # type: ignore[arg-type]

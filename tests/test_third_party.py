@@ -101,8 +101,10 @@ def test_the_project_builds_strict_with_the_stylesheet_and_only_its_figures(
     written = sorted(
         p.relative_to(site.root / "figures").as_posix() for p in (site.root / "figures").rglob("*") if p.is_file()
     )
-    # (the kernels figure has words: in the theme's language, English here; no dark variants without a dark scheme)
-    assert len(written) == 3 and "manifest.json" in written and "model/kernels-conv_1_1.en.png" in written, written
+    # (the kernels figure has words: in the theme's language, English here; no dark variants without a dark
+    # scheme; `{{ samples }}` shows the sample's photo)
+    assert len(written) == 4 and "manifest.json" in written and "model/kernels-conv_1_1.en.png" in written, written
+    assert any(w.endswith("/photo.png") for w in written), written
     assert not (site.root / "explore").exists()
     reference = (site.root / "shortcodes" / "index.html").read_text(encoding="utf-8")
     assert reference.count('class="tv-reference"') == 3 and "<code>conv-detail</code>" in reference
