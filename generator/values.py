@@ -158,13 +158,18 @@ def _pool_count(params: dict, facts: Facts, key: str) -> str:
 def _detail(params: dict, facts: Facts, key: str) -> str:
     layer = _layer(params, facts, CONV_LAYERS)
     rows = _examples(params, facts, "conv-detail")["layers"][layer]
+    return str(rows[_neuron(params, layer, len(rows))][key])
+
+
+def _neuron(params: dict, layer: str, count: int) -> int:
+    """The `neuron=` parameter (0 when absent), checked against the layer's `count` neurons."""
     try:
         n = int(params.get("neuron", "0"))
     except ValueError as exc:
         raise ShortcodeError(f"neuron must be an integer (got {params.get('neuron')!r})") from exc
-    if not 0 <= n < len(rows):
-        raise ShortcodeError(f"neuron {n} out of range for {layer} (0 to {len(rows) - 1})")
-    return str(rows[n][key])
+    if not 0 <= n < count:
+        raise ShortcodeError(f"neuron {n} out of range for {layer} (0 to {count - 1})")
+    return n
 
 
 Resolver = Callable[[dict, Facts, str], str]
@@ -233,13 +238,7 @@ EXAMPLE_VALUES = ("example-neuron", "relu-positive", "relu-zeroed", "pool-steps"
 def _bias(params: dict, facts: Facts) -> str:
     layer = _layer(params, facts, LAYER_CHOICES["bias"])
     biases = facts["biases"][layer]
-    try:
-        n = int(params.get("neuron", "0"))
-    except ValueError as exc:
-        raise ShortcodeError(f"neuron must be an integer (got {params.get('neuron')!r})") from exc
-    if not 0 <= n < len(biases):
-        raise ShortcodeError(f"neuron {n} out of range for {layer} (0 to {len(biases) - 1})")
-    return f"{biases[n]:.3f}"
+    return f"{biases[_neuron(params, layer, len(biases))]:.3f}"
 
 
 def resolve_value(name: str, params: dict[str, str], facts: Facts, lang: str) -> str:
