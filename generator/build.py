@@ -105,17 +105,26 @@ def _prepare(cfg: BuildConfig, store: Cache, progress: bool, log: Log) -> BuildO
     return BuildOutput(facts=facts, train_dir=train_dir, probe_files=files, keys=keys, timings=timings, stages_run=ran)
 
 
+def code_versions() -> dict[str, str]:
+    """Each renderer module's code version (its import closure with the render stage's), by module."""
+    return {
+        module: stage_code_version(("generator.stages.render", f"generator.render.{module}"))
+        for module in sorted(set(RENDERERS.values()))
+    }
+
+
 def figure_keys(
-    cfg: BuildConfig, out: BuildOutput, specs: Iterable[FigureSpec], dark: Container[str] | None = None
+    cfg: BuildConfig,
+    out: BuildOutput,
+    specs: Iterable[FigureSpec],
+    dark: Container[str] | None = None,
+    code: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """figure id -> cache key: the renderer's code, the spec (its language too), the model, that image's
     pixels, the scale, and for the kinds drawn with matplotlib whether their dark variant is drawn (`dark`:
     the ids that get one, None: every one). Nothing else: another image, `featured` or a Markdown edit
-    leaves a figure's key alone."""
-    code = {
-        module: stage_code_version(("generator.stages.render", f"generator.render.{module}"))
-        for module in sorted(set(RENDERERS.values()))
-    }
+    leaves a figure's key alone. `code`: code_versions(), when the caller has it already."""
+    code = code or code_versions()
     probe_code = stage_code_version(STAGE_ROOTS["probe"])
     pixels = {s["slug"]: s["pixels"] for s in out.facts["samples"]}
     keys = {}
@@ -167,12 +176,13 @@ def _render(
     unique = list({spec.id: spec for spec in specs if spec.id not in out.paths}.values())
     rendered = cached = 0
     t = time.perf_counter()
-    keys = figure_keys(cfg, out, unique, dark)
+    code = code_versions()
+    keys = figure_keys(cfg, out, unique, dark, code)
     # A matplotlib figure drawn with its dark variant also serves a page that wants it without one (the
     # plugin publishes a dark file only for the ids in `dark`): when the featured image changes, the old
     # one's chapter figures, cached with dark variants, serve its explore page instead of being redrawn.
     plain = [s for s in unique if s.kind in MPL_KINDS and dark is not None and s.id not in dark]
-    richer = figure_keys(cfg, out, plain, None) if plain else {}
+    richer = figure_keys(cfg, out, plain, None, code) if plain else {}
     todo = []
     found: dict[str, tuple[ManifestEntry, Path]] = {}
     for spec in unique:
