@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from cli_support import SMALL, gen, latest, ok, one_error
 from PIL import Image
+from test_tfjs import TRUE_CLASS
 
 REPO = Path(__file__).resolve().parents[1]
 REF = REPO.parent / "shared" / "reference" / "cnn-explainer"
@@ -216,18 +217,6 @@ def test_predict_with_cnn_explainer_weights_matches_an_independent_forward_pass(
         got = np.array([r["probabilities"][c] for c in classes])
         np.testing.assert_allclose(got, want, atol=1e-4, err_msg=r["path"])
         assert r["class"] == classes[int(np.argmax(want))], r["path"]
-    # The file-name prefix is the true class for most of CNN Explainer's example images.
-    prefix = {
-        "boat": "lifeboat",
-        "bug": "ladybug",
-        "bus": "school bus",
-        "car": "sport car",
-        "espresso": "espresso",
-        "koala": "koala",
-        "orange": "orange",
-        "panda": "red panda",
-        "pepper": "bell pepper",
-        "pizza": "pizza",
-    }
-    right = sum(prefix[Path(r["path"]).stem.split("_")[0]] == r["class"] for r in results)
+    # The file-name prefix is the true class for most of CNN Explainer's example images (test_tfjs.TRUE_CLASS).
+    right = sum(TRUE_CLASS[Path(r["path"]).stem.split("_")[0]] == r["class"] for r in results)
     assert right >= 14, f"only {right} of 20 example images classified as their file name says"
