@@ -6,7 +6,10 @@ line and exits non-zero, with no traceback and before any page is written.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
+import os
 import re
 import secrets
 import shutil
@@ -65,6 +68,32 @@ class TinyVGGConfig(_PipelineConfig):  # type: ignore[misc,valid-type]  # (a bas
     # -- cache --
     cache_dir = c.Type(str, default=DEFAULT_CACHE_DIR)
     """Where stage results are kept, relative to mkdocs.yml (Material's .cache/plugin/<name> convention)."""
+
+
+class LinkedFile(File):
+    """A figure from the cache, published as a hard link to its cache entry instead of a copy: ~2,000
+    figure files cost no copying on every build. Where links are impossible (another filesystem, a cache
+    that refuses them) it is copied as usual. An edit to the published file in place would also edit the
+    cache entry, which the cache's sha256 check then reports as damaged and renders again."""
+
+    def copy_file(self, dirty: bool = False) -> None:
+        assert self.abs_src_path is not None
+        dest = self.abs_dest_path
+        try:
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                if os.path.samefile(self.abs_src_path, dest):
+                    return
+                os.unlink(dest)
+            os.link(self.abs_src_path, dest)
+        except OSError as exc:
+            if exc.errno not in LINK_REFUSED:
+                raise
+            super().copy_file(dirty)
+
+
+# link(2) failures that mean "copy instead": another filesystem, no hard links there, too many links.
+LINK_REFUSED = (errno.EXDEV, errno.EPERM, errno.EACCES, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EROFS)
 
 
 def build_config(opts: TinyVGGConfig, config_file: str | None) -> BuildConfig:
@@ -241,11 +270,13 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
             self._render_used(config)
             for entry in self.output.manifest:
                 files.append(
-                    File.generated(config, f"figures/{entry['file']}", abs_src_path=str(self.output.paths[entry["id"]]))
+                    LinkedFile.generated(
+                        config, f"figures/{entry['file']}", abs_src_path=str(self.output.paths[entry["id"]])
+                    )
                 )
                 if "dark" in entry and entry["id"] in self.figs.dark and entry["id"] in self.output.dark_paths:
                     dark = str(self.output.dark_paths[entry["id"]])
-                    files.append(File.generated(config, f"figures/{entry['dark']}", abs_src_path=dark))
+                    files.append(LinkedFile.generated(config, f"figures/{entry['dark']}", abs_src_path=dark))
             interactive.add_files(files, config, self.exported)
             # the favicon and header logo: conv_1_1's strongest kernel, drawn from this build's model
             logo = self.output.figure("model/logo")

@@ -13,7 +13,8 @@ import numpy as np
 
 from generator.errors import ModelError
 from generator.images import load_image
-from generator.weights import load_weights, to_module
+from generator.inference import forward
+from generator.weights import load_weights, validate_state
 
 BATCH = 256  # images per forward pass: bounds memory for long file lists
 
@@ -23,20 +24,22 @@ def predict(weights_path: str | Path, image_paths: list[str | Path]) -> list[dic
 
     Each result: {"path": str, "class": str, "probabilities": {class name: float}}, the
     probabilities listed in the model's class order."""
-    import torch
-
     state, meta = load_weights(weights_path)
     classes: list[str] = list(meta["classes"])
-    model = to_module(state, len(classes))
+    units = validate_state(state, weights_path)
+    if units != len(classes):
+        raise ModelError(
+            f"{weights_path}: the output layer has {units} units, but its metadata names {len(classes)} classes"
+        )
     results: list[dict] = []
     for start in range(0, len(image_paths), BATCH):
         chunk = list(image_paths[start : start + BATCH])
         pixels = np.stack([load_image(path) for path in chunk])  # (N, 64, 64, 3) uint8
-        x = torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 255.0  # (N, 3, 64, 64) in [0, 1]
-        with torch.no_grad():
-            logits = model(x)  # (N, C)
-        # Softmax in float64 so that tiny probabilities keep their digits in the JSON output.
-        probs = torch.softmax(logits.double(), dim=1).numpy()  # (N, C)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, as one error
+            logits = forward(state, pixels)[0].astype(np.float64)  # (N, C), NumPy: no torch to import
+            # Softmax in float64 so that tiny probabilities keep their digits in the JSON output.
+            e = np.exp(logits - logits.max(axis=1, keepdims=True))
+            probs = e / e.sum(axis=1, keepdims=True)  # (N, C)
         if not np.isfinite(probs).all():
             # Finite but huge weights (e.g. 3e38) overflow float32 in the forward pass: inf logits,
             # NaN probabilities. Say so rather than print "nan %" or invalid JSON.

@@ -6,46 +6,37 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from generator.arch import ARCH
-from generator.model import TinyVGG
+from generator.inference import State, per_kernel, softmax, to_input
 from generator.records import ProbeResult, SampleImage
-from generator.train import to_tensor
 
 
-def per_kernel(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """x (1, in_c, H, W), weight (out_c, in_c, 3, 3) -> (out_c, in_c, H-2, W-2), no bias.
+def probe(state: State, samples: list[SampleImage]) -> list[ProbeResult]:
+    """Run each sample through the model once, recording everything the figures show (NumPy: no torch).
 
-    A grouped convolution computes all out_c * in_c single-channel convolutions in one call.
-    """
-    out_c, in_c = weight.shape[:2]
-    w = weight.transpose(0, 1).reshape(in_c * out_c, 1, *weight.shape[2:])  # group g = input channel g
-    y = F.conv2d(x.contiguous(), w, groups=in_c)  # (1, in_c * out_c, H', W')
-    return y.reshape(in_c, out_c, *y.shape[2:]).transpose(0, 1).contiguous()
-
-
-@torch.no_grad()
-def probe(model: TinyVGG, samples: list[SampleImage]) -> list[ProbeResult]:
-    """Run each sample through the model once, recording everything the figures show."""
-    model = model.eval().to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # torch's stubs omit it
+    A conv layer's output is the sum of its per-kernel intermediates plus the bias, so the convolution
+    figures' arithmetic adds up exactly to the activation maps they sit beside."""
     results = []
     for sample in samples:
-        x = to_tensor(sample.pixels[None]).contiguous()  # (1, 3, 64, 64)
-        stages = {"input": x[0].numpy().copy()}
+        x = to_input(sample.pixels).transpose(2, 0, 1).copy()  # (3, 64, 64)
+        stages = {"input": x}
         inter = {}
         for name, kind in ARCH:
-            layer = getattr(model, name)
             if kind == "conv":
-                inter[name] = per_kernel(x, layer.weight).numpy()
-            x = layer(x)
-            stages[name] = x[0].numpy().copy()  # (10, H, W)
-        flat = model.flatten(x)  # (1, 1690)
-        logits = model.output(flat)
-        stages["flatten"] = flat[0].numpy().copy()
-        stages["output"] = logits[0].numpy().copy()
-        stages["softmax"] = torch.softmax(logits, dim=1)[0].numpy().copy()
+                inter[name] = per_kernel(x, state[f"{name}.weight"])
+                x = inter[name].sum(axis=1) + state[f"{name}.bias"][:, None, None]
+            elif kind == "relu":
+                x = np.maximum(x, np.float32(0.0))
+            else:
+                c, h, w = x.shape
+                x = x[:, : h // 2 * 2, : w // 2 * 2].reshape(c, h // 2, 2, w // 2, 2).max(axis=(2, 4))
+            stages[name] = np.ascontiguousarray(x, dtype=np.float32)  # (10, H, W)
+        flat = x.reshape(-1)  # (1690,), channel-major as in PyTorch
+        logits = (state["output.weight"] @ flat + state["output.bias"]).astype(np.float32)
+        stages["flatten"] = flat.astype(np.float32)
+        stages["output"] = logits
+        stages["softmax"] = softmax(logits)
         results.append(ProbeResult(image=sample, stages=stages, intermediates=inter))
     return results
 

@@ -1,5 +1,6 @@
-"""The probe: per-kernel intermediates that add up to PyTorch's convolution, every stage's shape and
-value, softmax, the choice of default sample images, and the confusion matrix."""
+"""The probe (NumPy, generator/inference.py): per-kernel intermediates that add up to PyTorch's
+convolution, every stage's shape and value against PyTorch's own forward pass, softmax, batch
+predictions, the choice of default sample images, and the confusion matrix."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 from generator.arch import ARCH, CONV_LAYERS, LAYER_NAMES, layer_shapes  # noqa: E402
+from generator.inference import forward, per_kernel, predict_all  # noqa: E402
 from generator.model import TinyVGG  # noqa: E402
-from generator.probe import confusion_matrix, default_samples, per_kernel, probe  # noqa: E402
+from generator.probe import confusion_matrix, default_samples, probe  # noqa: E402
 from generator.records import SampleImage  # noqa: E402
 
 
@@ -23,6 +25,10 @@ def model() -> TinyVGG:
         for name in CONV_LAYERS:
             getattr(m, name).bias.uniform_(-0.5, 0.5)
     return m
+
+
+def numpy_state(model: TinyVGG) -> dict[str, np.ndarray]:
+    return {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
 
 
 @pytest.fixture(scope="module")
@@ -39,31 +45,41 @@ def test_per_kernel_sums_to_conv2d_for_every_layer(model: TinyVGG) -> None:
         for name, kind in ARCH:
             layer = getattr(model, name)
             if kind == "conv":
-                parts = per_kernel(x, layer.weight)
-                out_c, in_c = layer.weight.shape[:2]
+                w = layer.weight.numpy()
+                parts = per_kernel(x[0].numpy(), w)
+                out_c, in_c = w.shape[:2]
                 assert parts.shape == (out_c, in_c, x.shape[2] - 2, x.shape[3] - 2)
-                expected = F.conv2d(x, layer.weight, layer.bias)[0]
-                summed = parts.sum(dim=1) + layer.bias[:, None, None]
-                torch.testing.assert_close(summed, expected, atol=1e-5, rtol=1e-5)
+                assert parts.dtype == np.float32
+                expected = F.conv2d(x, layer.weight, layer.bias)[0].numpy()
+                summed = parts.sum(axis=1) + layer.bias.numpy()[:, None, None]
+                np.testing.assert_allclose(summed, expected, atol=1e-5, rtol=1e-5)
                 # Each part is one single-channel convolution: kernel k of neuron o on input channel k.
                 for o, k in ((0, 0), (out_c - 1, in_c - 1), (3, in_c // 2)):
-                    single = F.conv2d(x[:, k : k + 1], layer.weight[o : o + 1, k : k + 1])[0, 0]
-                    torch.testing.assert_close(parts[o, k], single, atol=1e-5, rtol=1e-5)
+                    single = F.conv2d(x[:, k : k + 1], layer.weight[o : o + 1, k : k + 1])[0, 0].numpy()
+                    np.testing.assert_allclose(parts[o, k], single, atol=1e-5, rtol=1e-5)
             x = layer(x)
 
 
-def test_per_kernel_with_channels_last_memory() -> None:
-    torch.manual_seed(3)
-    x = torch.rand(1, 10, 20, 20).contiguous(memory_format=torch.channels_last)
-    w = torch.randn(10, 10, 3, 3).contiguous(memory_format=torch.channels_last)
-    parts = per_kernel(x, w)
-    torch.testing.assert_close(parts.sum(1), F.conv2d(x.contiguous(), w.contiguous())[0], atol=1e-5, rtol=1e-5)
-    assert parts.is_contiguous()
+def test_batch_forward_matches_pytorch(model: TinyVGG) -> None:
+    """inference.forward (im2col, channels last, chunks of 64) against PyTorch on 70 images: logits,
+    every layer's output, and the top-1 classes."""
+    pixels = np.random.default_rng(11).integers(0, 256, size=(70, 64, 64, 3), dtype=np.uint8)
+    logits, stages = forward(numpy_state(model), pixels, keep=True)
+    with torch.no_grad():
+        x = torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 255
+        expected = model(x).numpy()
+        for name in LAYER_NAMES:
+            x = getattr(model, name)(x)
+            np.testing.assert_allclose(stages[name], x.numpy(), atol=2e-5, rtol=1e-5)
+    assert logits.dtype == np.float32 and logits.shape == (70, 10)
+    np.testing.assert_allclose(logits, expected, atol=2e-5, rtol=1e-5)
+    np.testing.assert_array_equal(predict_all(numpy_state(model), pixels), expected.argmax(1))
+    assert predict_all(numpy_state(model), pixels[:0]).shape == (0,)
 
 
 @pytest.fixture(scope="module")
 def results(model: TinyVGG, samples: list[SampleImage]) -> list:
-    return probe(model, samples)
+    return probe(numpy_state(model), samples)
 
 
 def test_probe_stage_shapes_and_values(model: TinyVGG, samples: list[SampleImage], results: list) -> None:
@@ -81,6 +97,11 @@ def test_probe_stage_shapes_and_values(model: TinyVGG, samples: list[SampleImage
             "conv_2_2": (10, 10, 26, 26),
         }
         np.testing.assert_allclose(r.stages["input"], sample.pixels.transpose(2, 0, 1) / 255.0, atol=1e-7)
+        with torch.no_grad():  # PyTorch's forward pass, layer by layer: the probe's independent oracle
+            x = torch.from_numpy(sample.pixels[None]).permute(0, 3, 1, 2).float() / 255
+            for name in LAYER_NAMES:
+                x = getattr(model, name)(x)
+                np.testing.assert_allclose(r.stages[name], x[0].numpy(), atol=2e-5, rtol=1e-5)
         # Intermediates + bias reproduce the conv stage; ReLU and pooling follow from it.
         for name in CONV_LAYERS:
             bias = getattr(model, name).bias.detach().numpy()
@@ -108,20 +129,16 @@ def test_softmax(results: list) -> None:
         assert int(np.argmax(probs)) == r.predicted
 
 
-def test_probe_is_deterministic_and_memory_format_independent(samples: list[SampleImage]) -> None:
+def test_probe_is_deterministic(samples: list[SampleImage]) -> None:
     torch.manual_seed(5)
-    a = TinyVGG(num_classes=3).eval()
-    b = TinyVGG(num_classes=3)
-    b.load_state_dict(a.state_dict())
-    b = b.to(memory_format=torch.channels_last).train()  # as train() leaves it
-    ra, rb = probe(a, samples[:1])[0], probe(b, samples[:1])[0]
+    state = numpy_state(TinyVGG(num_classes=3).eval())
+    ra = probe(state, samples[:1])[0]
     assert ra.stages["output"].shape == (3,)
+    again = probe(state, samples[:1])[0]
     for key in ra.stages:
-        np.testing.assert_allclose(ra.stages[key], rb.stages[key], atol=1e-5, rtol=1e-5)
-    again = probe(a, samples[:1])[0]
-    for key in ra.stages:
+        assert ra.stages[key].dtype == np.float32
         np.testing.assert_array_equal(ra.stages[key], again.stages[key])
-    assert probe(a, []) == []
+    assert probe(state, []) == []
 
 
 def test_default_samples_first_correct_per_class() -> None:

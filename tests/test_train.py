@@ -141,6 +141,7 @@ def test_global_torch_state_is_restored(data: Dataset) -> None:
     train(data, TrainConfig(epochs=1, batch_size=80, augment=False, threads=1), progress=False)
     assert torch.get_num_threads() == before
     assert not torch.are_deterministic_algorithms_enabled()
+    assert torch.utils.deterministic.fill_uninitialized_memory  # train() turns it off for itself only
     torch.use_deterministic_algorithms(True)  # a caller's own setting survives too
     try:
         train(data, TrainConfig(epochs=1, batch_size=80, augment=False, threads=1), progress=False)

@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
+from safetensors.numpy import load_file
 
 from generator.arch import CONV_LAYERS, base_facts
 from generator.cache import write_json
@@ -15,10 +16,10 @@ from generator.datasets import Dataset
 from generator.errors import ConfigError
 from generator.examples import sample_examples
 from generator.images import load_image, slugify
+from generator.inference import load_state, predict_all
 from generator.probe import confusion_matrix, default_samples, probe
 from generator.records import ProbeResult, SampleImage
-from generator.stages.common import load_model, save_arrays
-from generator.train import predict_all
+from generator.stages.common import save_arrays
 
 
 def pixels_digest(pixels: np.ndarray) -> str:
@@ -47,8 +48,8 @@ def _save(r: ProbeResult, path: Path) -> dict:
 def image_stage(train_dir: Path, path: Path, out: Path) -> None:
     """One of the user's own images (mkdocs.yml `images`), probed on its own: adding an image costs one
     forward pass, not the dataset. Its slug and source are given by the build (they depend on names)."""
-    model, _ = load_model(train_dir)
-    (result,) = probe(model, [SampleImage(slug="", pixels=load_image(path), source="", label=None)])
+    state, _ = load_state(train_dir)
+    (result,) = probe(state, [SampleImage(slug="", pixels=load_image(path), source="", label=None)])
     write_json(out / "sample.json", _save(result, out / "probe.safetensors"))
 
 
@@ -56,7 +57,7 @@ def _reference_accuracy(cfg: BuildConfig, data: Dataset) -> dict | None:
     """CNN Explainer's own model on the same test images (full profile with reference_weights)."""
     if not cfg.reference_weights:
         return None
-    from generator.weights import load_weights, to_module
+    from generator.weights import load_weights
 
     state, meta = load_weights(Path(cfg.reference_weights))
     if list(meta.get("classes", [])) != list(data.classes):
@@ -64,20 +65,20 @@ def _reference_accuracy(cfg: BuildConfig, data: Dataset) -> dict | None:
             f"reference_weights: {cfg.reference_weights} was trained on other classes "
             f"({', '.join(meta.get('classes', []))}); use it with the tiny-imagenet-10 dataset"
         )
-    model = to_module(state, len(data.classes))
-    pred = predict_all(model, data.test_x)
+    pred = predict_all(state, data.test_x)
     return {"name": "CNN Explainer", "test_acc": float((pred == data.test_y).mean())}
 
 
 def probe_stage(cfg: BuildConfig, data: Dataset, train_dir: Path, out: Path) -> None:
-    model, meta = load_model(train_dir)
-    predicted = predict_all(model, data.test_x)
+    state, meta = load_state(train_dir)
+    # The test images' predictions, made by the train stage with the model it measured: the confusion
+    # matrix counts exactly the images behind metrics.test_acc.
+    predicted = load_file(str(train_dir / "history.safetensors"))["test_predicted"].astype(np.int64)
     samples = default_samples(data.test_x, data.test_y, predicted, data.classes, data.test_ids, slugify)
     if cfg.max_samples:
         samples = samples[: cfg.max_samples]
     (out / "samples").mkdir()
-    records = [_save(r, out / "samples" / f"{r.image.slug}.safetensors") for r in probe(model, samples)]
-    state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+    records = [_save(r, out / "samples" / f"{r.image.slug}.safetensors") for r in probe(state, samples)]
     facts = base_facts(meta["classes"], meta["classes_zh"])
     facts.update(
         {

@@ -119,15 +119,15 @@ def render_single(
 
     slug = None
     if image is not None:
-        from generator.probe import probe  # torch: only a new image needs the model itself
-        from generator.stages.common import load_model
+        from generator.inference import load_state
+        from generator.probe import probe
 
-        model, _ = load_model(out.train_dir)
+        state, _ = load_state(out.train_dir)
         name = image_name(cfg, image)
         slug = user_slug(image, name, set(out.probe_files))
         sample = SampleImage(slug=slug, pixels=load_image(image), source=name, label=None)
         ctx = make_context(cfg, out, set())
-        ctx = dataclasses.replace(ctx, probes={slug: probe(model, [sample])[0]}, featured=slug)
+        ctx = dataclasses.replace(ctx, probes={slug: probe(state, [sample])[0]}, featured=slug)
     else:
         if kind in KINDS and KINDS[kind][0] == "image":
             slug = out.facts["featured"]
