@@ -59,10 +59,11 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 def forward(state: State, pixels: np.ndarray, keep: bool = False) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(N, 64, 64, 3) uint8 -> logits (N, classes), and with `keep` every layer's output (N, C, H, W)."""
-    logits, stages = [], {}
+    logits: list[np.ndarray] = []
+    stages: dict[str, list[np.ndarray]] = {}
     for start in range(0, len(pixels), CHUNK):
         x = to_input(pixels[start : start + CHUNK])
-        kept = {}
+        kept: dict[str, np.ndarray] = {}
         for name, kind in ARCH:
             if kind == "conv":
                 x = conv(x, state[f"{name}.weight"], state[f"{name}.bias"])

@@ -85,14 +85,20 @@ def make_context(cfg: BuildConfig, out: BuildOutput, slugs: set[str]) -> RenderC
 
 
 def render_figures(
-    cfg: BuildConfig, out: BuildOutput, specs: list[FigureSpec], progress: bool, dark: Container[str] | None = None
+    cfg: BuildConfig,
+    out: BuildOutput,
+    specs: list[FigureSpec],
+    progress: bool,
+    dark: Container[str] | None = None,
+    only_dark: Container[str] = (),
 ) -> Iterator[tuple[FigureSpec, Rendered]]:
-    """Draw `specs` (in parallel across cores), yielding them in order (`dark`: see rendering.render_many)."""
+    """Draw `specs` (in parallel across cores), yielding them in order (`dark`, `only_dark`: see
+    rendering.render_many)."""
     global _RENDERING
     ctx = make_context(cfg, out, {spec.image for spec in specs if spec.image})
     _RENDERING = True  # the render workers forked from here die with this process
     try:
-        yield from render_many(specs, ctx, cfg.render.workers, progress, dark)
+        yield from render_many(specs, ctx, cfg.render.workers, progress, dark, only_dark)
     finally:
         _RENDERING = False
 
