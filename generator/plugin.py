@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from jinja2 import Environment
 from mkdocs.config import config_options as c
 from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
@@ -26,7 +27,7 @@ from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-from generator import i18n, interactive, legible, site_checks, steps
+from generator import i18n, interactive, legible, site_checks, steps, templates
 from generator import pages as gen_pages
 from generator.build import catalog, prepare, render
 from generator.cache import atomic_write
@@ -290,6 +291,9 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
             files.append(page)
         i18n.list_in_sitemap(config, lang, explore)
         return files
+
+    def on_env(self, env: Environment, config: MkDocsConfig, files: Files) -> Environment:
+        return templates.share_compiled_templates(env)
 
     # -- shortcodes ------------------------------------------------------------------------------
     def on_page_markdown(self, markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:

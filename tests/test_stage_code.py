@@ -19,6 +19,7 @@ from generator.records import BuildOutput
 PACKAGE = cachemod.PACKAGE_DIR
 # Modules that run on every build and are never cached: nothing they do can go stale.
 EVERY_BUILD = {
+    "templates.py",
     "__main__.py",
     "build.py",
     "cli.py",
