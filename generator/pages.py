@@ -272,7 +272,9 @@ def _gallery_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) ->
     link = el("a", {"href": manifest_url}, el("code", None, "manifest.json"))
     before, _, after = _t("more", lang, manifest="\0").partition("\0")
     more = el("p", None, before, link, after)
-    return Html(el("div", {"class": "tv-gallery", "data-search-exclude": True}, *items) + "\n\n" + more)
+    # A <section>, not a <div>: Material's search parser compares elements by tag name alone, so the first
+    # inner </div> would end the exclusion and index every card's embed code (~190 KB of the index).
+    return Html(el("section", {"class": "tv-gallery", "data-search-exclude": True}, *items) + "\n\n" + more)
 
 
 def _reference_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) -> str:

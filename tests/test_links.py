@@ -7,6 +7,7 @@ on the site, and so must every url() in the site's CSS.
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cache
 from pathlib import Path
@@ -149,3 +150,19 @@ def test_internal_absolute_links_use_the_configured_site_url(built_site: BuiltSi
         if re.match(r"https?://(127\.0\.0\.1|localhost)", r) and not r.startswith(built_site.url)
     ]
     assert not stray, "\n".join(stray[:50])
+
+
+def test_search_index_leaves_out_generated_blocks_and_pages(built_site: BuiltSite) -> None:
+    """The search index, which every reader's first search downloads, holds the prose of the pages and
+    not the gallery's cards (their embed code repeats every caption twice) nor the explore pages.
+    Material's parser ends an exclusion at the first closing tag of the same name, so a gallery <div>
+    with inner <div>s used to leak ~190 KB of embed code into the index."""
+    index = json.loads((built_site.root / "search" / "search_index.json").read_text(encoding="utf-8"))
+    by_page: dict[str, int] = {}
+    for doc in index["docs"]:
+        page = doc["location"].split("#")[0]
+        by_page[page] = by_page.get(page, 0) + len(doc["text"])
+        assert "&lt;img src=" not in doc["text"], f"embed code in the search index at {doc['location']}"
+    assert not [p for p in by_page if "explore/" in p and p not in ("explore/", "en/explore/")]
+    for page in ("figures/", "en/figures/"):
+        assert 3_000 < by_page[page] < 30_000, (page, by_page[page])  # the prose sections, not the cards
