@@ -23,7 +23,8 @@ RENDERED = re.compile(r"tinyvgg: rendered (\d+) of (\d+) figures \((\d+) from ca
 PER_IMAGE = 168
 # The new featured image's 40 step-by-step convolution animations, its raster overview (zh, en), and the
 # dark variants of its flatten and softmax figures (zh, en), which the chapters show: matplotlib draws those
-# a second time in the dark style (palette-swapped figures get theirs for free).
+# in the dark style, beside the light pictures cached from its explore page (palette-swapped figures get
+# theirs for free).
 DETAIL = 46
 
 

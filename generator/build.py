@@ -8,6 +8,7 @@ rendered: a warm build costs hashes and small JSON reads, and adding an image re
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -69,7 +70,7 @@ def _prepare(cfg: BuildConfig, store: Cache, progress: bool, log: Log) -> BuildO
     for path, _, key in keys.images:
         hit = store.get("image", key)
         if hit is None:
-            from generator.stages.probe import image_stage  # imports torch: only on a miss
+            from generator.stages.probe import image_stage  # NumPy only (generator/inference.py)
 
             def probe_image(out: Path, path: Path = path) -> None:
                 image_stage(train_dir, path, out)
@@ -183,7 +184,12 @@ def _render(
     # one's chapter figures, cached with dark variants, serve its explore page instead of being redrawn.
     plain = [s for s in unique if s.kind in MPL_KINDS and dark is not None and s.id not in dark]
     richer = figure_keys(cfg, out, plain, None, code) if plain else {}
+    # The other way round: a chapter figure whose light picture is cached without its dark variant (the
+    # new featured image's, from its explore page) gets the dark one drawn alone, beside the cached light one.
+    themed = [s for s in unique if s.kind in MPL_KINDS and dark is not None and s.id in dark]
+    lighter = figure_keys(cfg, out, themed, (), code) if themed else {}
     todo = []
+    upgrade: dict[str, Path] = {}  # id -> the cached entry that has its light picture
     found: dict[str, tuple[ManifestEntry, Path]] = {}
     for spec in unique:
         hit = store.get("figure", keys[spec.id])
@@ -191,6 +197,10 @@ def _render(
             hit = store.get("figure", richer[spec.id])
             if hit is not None:
                 keys[spec.id] = richer[spec.id]  # the entry used (kept by `clean --unused`)
+        if hit is None and spec.id in lighter:
+            light = store.get("figure", lighter[spec.id])
+            if light is not None:
+                upgrade[spec.id] = light
         if hit is None:
             todo.append(spec)
         else:
@@ -200,9 +210,18 @@ def _render(
                 out.dark_paths[spec.id] = hit / _name(spec, dark=True)
             cached += 1
     if todo:
-        from generator.stages.render import render_figures  # imports torch: only on a miss
+        from generator.stages.render import render_figures  # matplotlib and the renderers: only on a miss
 
-        for spec, fig in render_figures(cfg, out, todo, progress, dark):
+        for spec, fig in render_figures(cfg, out, todo, progress, dark, set(upgrade)):
+            if spec.id in upgrade:  # its light picture and words from the cache, its dark one just drawn
+                light = upgrade[spec.id]
+                cached_entry = json.loads((light / "entry.json").read_text(encoding="utf-8"))
+                fig = dataclasses.replace(
+                    fig,
+                    data=(light / _name(spec)).read_bytes(),
+                    min_text_px=cached_entry["min_text_px"],
+                    stats=cached_entry.get("stats", {}),
+                )
             entry = ManifestEntry(
                 id=spec.id,
                 kind=spec.kind,
@@ -302,9 +321,8 @@ def _upstream(
     probe_dir = store.get("probe", keys.probe)
     if train_dir is not None and probe_dir is not None:
         return train_dir, probe_dir, ran
-    from generator.stages.common import load_data  # imports torch: only on a miss
+    from generator.stages.common import load_data
     from generator.stages.probe import probe_stage
-    from generator.stages.train import train_stage
 
     t = time.perf_counter()
     data = load_data(cfg, progress)
@@ -312,6 +330,8 @@ def _upstream(
     if train_dir is None:
         t = time.perf_counter()
         log(f"training TinyVGG on {cfg.data.name} ({cfg.profile} profile)")
+        from generator.stages.train import train_stage  # torch: only the train stage imports it (~1.5 s)
+
         train_dir = store.put("train", keys.train, lambda d: train_stage(cfg, data, d, progress))
         timings["train"] = time.perf_counter() - t
         ran.append("train")

@@ -139,7 +139,7 @@ def cmd_figure(args: argparse.Namespace) -> int:
         load_image(Path(args.image))
     cfg = _cfg(args)
     model = prepare(cfg, progress=not args.quiet, log=lambda m: print(m, file=sys.stderr))
-    from generator.stages.render import render_single  # imports torch
+    from generator.stages.render import render_single  # NumPy only: no torch
 
     spec, rendered = render_single(
         cfg,

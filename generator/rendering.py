@@ -21,6 +21,7 @@ from generator.render import measure
 
 _CTX: RenderContext | None = None
 _REDRAW: Container[str] | None = None  # ids whose matplotlib dark variant is drawn (None: every one)
+_ONLY_DARK: Container[str] = ()  # ids whose light picture is cached already: draw the dark one alone
 
 
 def renderer(kind: str) -> Callable[[FigureSpec, RenderContext], Rendered]:
@@ -29,11 +30,21 @@ def renderer(kind: str) -> Callable[[FigureSpec, RenderContext], Rendered]:
     return getattr(module, "render_" + kind.replace("-", "_"))
 
 
-def render_one(spec: FigureSpec, ctx: RenderContext, dark: bool = False, redraw: bool = True) -> Rendered:
+def render_one(
+    spec: FigureSpec, ctx: RenderContext, dark: bool = False, redraw: bool = True, only_dark: bool = False
+) -> Rendered:
     """Draw one figure, with the size of the smallest text it drew (min_text_px; None if none); dark: with
     its dark variant (Rendered.dark) when it has one. redraw=False leaves out the dark variants that would
-    be drawn a second time (catalog.MPL_KINDS); palette swaps cost nothing."""
+    be drawn a second time (catalog.MPL_KINDS); palette swaps cost nothing. only_dark (catalog.MPL_KINDS):
+    draw the dark variant alone, returned as Rendered.dark with empty `data` (the caller has the light one)."""
     draw = renderer(spec.kind)
+    if only_dark:
+        from generator.render import mpl
+
+        with mpl.scheme(dark=True):
+            fig = draw(spec, ctx)
+        measure.take()
+        return dataclasses.replace(fig, data=b"", dark=fig.data)
     measure.take()  # forget whatever was drawn before
     fig = draw(spec, ctx)
     drawn = measure.take()
@@ -55,7 +66,8 @@ def render_one(spec: FigureSpec, ctx: RenderContext, dark: bool = False, redraw:
 
 def _work(spec: FigureSpec) -> Rendered:
     assert _CTX is not None
-    return render_one(spec, _CTX, dark=True, redraw=_REDRAW is None or spec.id in _REDRAW)
+    redraw = _REDRAW is None or spec.id in _REDRAW
+    return render_one(spec, _CTX, dark=True, redraw=redraw, only_dark=spec.id in _ONLY_DARK)
 
 
 def render_many(
@@ -64,25 +76,30 @@ def render_many(
     workers: int = 0,
     progress: bool = True,
     dark: Container[str] | None = None,
+    only_dark: Container[str] = (),
 ) -> Iterator[tuple[FigureSpec, Rendered]]:
     """Yield (spec, rendered) in catalogue order, with dark variants (`dark`: the ids whose matplotlib
-    dark variant is drawn too; None: every one)."""
-    global _CTX, _REDRAW
+    dark variant is drawn too; None: every one; `only_dark`: the ids to draw in the dark scheme alone)."""
+    global _CTX, _REDRAW, _ONLY_DARK
     workers = workers or os.cpu_count() or 1
     bar = tqdm(total=len(specs), desc="render", unit="fig", disable=not progress, leave=False, dynamic_ncols=True)
     try:
         if workers == 1 or len(specs) < 8:
             for spec in specs:
-                yield spec, render_one(spec, ctx, dark=True, redraw=dark is None or spec.id in dark)
+                redraw = dark is None or spec.id in dark
+                yield spec, render_one(spec, ctx, dark=True, redraw=redraw, only_dark=spec.id in only_dark)
                 bar.update()
             return
-        _CTX, _REDRAW = ctx, dark
+        _CTX, _REDRAW, _ONLY_DARK = ctx, dark, only_dark
         for kind in {spec.kind for spec in specs}:  # import each renderer (matplotlib too) once, before the
             renderer(kind)  # fork: every worker inherits it instead of importing it again
+        # Chunks of 4 save messages in a cold build; a small batch (an added image, another featured one)
+        # goes one figure at a time, so that its few slow matplotlib figures end up on different cores.
+        chunk = 4 if len(specs) > 400 else 1
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
-            for spec, rendered in zip(specs, pool.map(_work, specs, chunksize=4), strict=True):
+            for spec, rendered in zip(specs, pool.map(_work, specs, chunksize=chunk), strict=True):
                 yield spec, rendered
                 bar.update()
     finally:
-        _CTX, _REDRAW = None, None
+        _CTX, _REDRAW, _ONLY_DARK = None, None, ()
         bar.close()

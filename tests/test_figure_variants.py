@@ -248,6 +248,18 @@ def test_matplotlib_dark_variant_keeps_the_heatmap(ctx: RenderContext) -> None:
     assert labels.max() > 170
 
 
+@pytest.mark.parametrize("kind", ["flatten", "softmax"])
+def test_dark_variant_drawn_alone_is_the_one_drawn_after_the_light_one(ctx: RenderContext, kind: str) -> None:
+    """Changing `featured` draws only the dark variants of the new featured image's chapter figures (their
+    light pictures are cached from its explore page): the bytes must be those a full drawing makes."""
+    spec = make_spec(kind, image="ladybug", lang="zh")
+    both = render_one(spec, ctx, dark=True)
+    alone = render_one(spec, ctx, dark=True, only_dark=True)
+    assert both.dark is not None and alone.data == b""
+    assert alone.dark == both.dark
+    assert (alone.alt, alone.caption, alone.width, alone.height) == (both.alt, both.caption, both.width, both.height)
+
+
 def test_figure_command_draws_no_dark_variant(ctx: RenderContext) -> None:
     assert render_one(make_spec("relu-graph"), ctx).dark is None
     assert render_one(make_spec("logo"), ctx, dark=True).dark is None  # transparent: fits any page

@@ -495,9 +495,15 @@ def renders(log: str) -> tuple[int, int]:
 
 
 def rebuild(
-    small_site: SmallSite, tmp_path: Path, options: str = "", docs: bool = True, cache: Path | None = None
+    small_site: SmallSite,
+    tmp_path: Path,
+    options: str = "",
+    docs: bool = True,
+    cache: Path | None = None,
+    in_process: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """The small site again, on a copy of its cache, with extra plugin options."""
+    """The small site again, on a copy of its cache, with extra plugin options. `in_process`: built by
+    WARM_SCRIPT, which also says whether torch was imported."""
     project = tmp_path / "project"
     if docs:
         shutil.copytree(small_site.project / "docs", project / "docs")
@@ -510,14 +516,26 @@ def rebuild(
     assert options in config.replace("      ", "") or not options
     project.mkdir(exist_ok=True)
     (project / "mkdocs.yml").write_text(config, encoding="utf-8")
+    if in_process:
+        cmd = [sys.executable, "-c", WARM_SCRIPT, str(project / "mkdocs.yml"), str(tmp_path / "site")]
+        return subprocess.run(
+            cmd,
+            env=build_env(SMALL_URL),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=600,
+            check=False,
+        )
     return run_mkdocs(project / "mkdocs.yml", tmp_path / "site", SMALL_URL, timeout=600)
 
 
 def test_a_new_image_renders_only_its_own_figures(small_site: SmallSite, tmp_path: Path) -> None:
     (tmp_path / "project").mkdir()
     Image.new("RGB", (80, 60), (200, 30, 60)).save(tmp_path / "project" / "my photo.png")
-    proc = rebuild(small_site, tmp_path, 'images: ["my photo.png"]\n')
+    proc = rebuild(small_site, tmp_path, 'images: ["my photo.png"]\n', in_process=True)
     assert proc.returncode == 0, proc.stdout
+    assert "TORCH NOT IMPORTED" in proc.stdout  # the image is probed by NumPy (generator/inference.py)
     drawn, used = renders(proc.stdout)
     assert drawn == PER_IMAGE, proc.stdout  # its explore page's figures, nothing else
     assert used == len(small_site.manifest) + PER_IMAGE
@@ -549,6 +567,27 @@ def test_deleting_one_cached_figure_renders_one(small_site: SmallSite, tmp_path:
     assert proc.returncode == 0, proc.stdout
     assert renders(proc.stdout)[0] == 1
     assert "is damaged (figure.gif is missing)" in proc.stdout
+
+
+def test_published_figures_are_links_to_verified_cache_entries(small_site: SmallSite, tmp_path: Path) -> None:
+    """The site's figure files are hard links to their cache entries (no copying on every build). Editing
+    one in place therefore edits the entry too: the next build finds it damaged and draws it again."""
+    cache = tmp_path / "cache"
+    shutil.copytree(small_site.cache, cache, ignore=shutil.ignore_patterns("build.lock"))
+    proc = rebuild(small_site, tmp_path, cache=cache)
+    assert proc.returncode == 0, proc.stdout
+    assert renders(proc.stdout)[0] == 0
+    manifest = json.loads((tmp_path / "site" / "figures" / "manifest.json").read_text(encoding="utf-8"))
+    published = tmp_path / "site" / "figures" / manifest["figures"][0]["file"]
+    entries = {p.stat().st_ino: p for p in (cache / "figure").rglob("figure.*")}
+    assert published.stat().st_ino in entries and published.stat().st_nlink == 2
+    with published.open("r+b") as fh:  # an in-place edit, as an image optimiser might make
+        fh.seek(0, 2)
+        fh.write(b"appended")
+    again = rebuild(small_site, tmp_path / "again", cache=cache)
+    assert again.returncode == 0, again.stdout
+    assert renders(again.stdout)[0] == 1
+    assert "is damaged" in again.stdout
 
 
 def test_a_site_that_uses_two_figures_writes_two(small_site: SmallSite, tmp_path: Path) -> None:
