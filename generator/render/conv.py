@@ -13,6 +13,7 @@ source of the numbers that the detail animation writes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -248,8 +249,15 @@ def conv_detail_stats(probe: ProbeResult, layer: str, neuron: int) -> dict:
 def cell_text(value: float, grid: np.ndarray) -> str:
     """A grid number with as many decimals as the grid's largest value needs for 3 significant
     digits (at most 4), so a column of numbers reads like a table and fits its cell."""
+    return _format(value, _decimals(grid))
+
+
+def _decimals(grid: np.ndarray) -> int:
     top = float(np.abs(grid).max())
-    decimals = 3 if top == 0 else int(np.clip(2 - np.floor(np.log10(top)), 0, 4))
+    return 3 if top == 0 else min(4, max(0, 2 - math.floor(math.log10(top))))
+
+
+def _format(value: float, decimals: int) -> str:
     text = f"{value:.{decimals}f}"
     return "0" if float(text) == 0 else text
 
@@ -261,6 +269,7 @@ def _grid(c: Canvas, x: int, y: int, values: np.ndarray, scale: str, lo: float, 
     level = normalise_index(values, lo, hi, size).astype(np.int32)
     idx = (start + np.minimum(np.rint(level / 6) * 6, size - 1)).astype(np.uint8)
     light = light_text(PALETTE.colors[idx])
+    decimals = _decimals(values)  # once a grid, not once a cell (cell_text's rule)
     for i in range(3):
         for j in range(3):
             cx, cy = x + j * CELL, y + i * CELL
@@ -268,7 +277,7 @@ def _grid(c: Canvas, x: int, y: int, values: np.ndarray, scale: str, lo: float, 
             c.text(
                 cx + CELL // 2,
                 cy + CELL // 2,
-                cell_text(values[i, j], values),
+                _format(float(values[i, j]), decimals),
                 10,
                 bold=True,
                 crisp=True,
