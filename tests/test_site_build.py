@@ -393,6 +393,15 @@ print("TORCH NOT IMPORTED")
 """
 
 
+def warm_build(config: Path, site: Path) -> subprocess.CompletedProcess[str]:
+    """WARM_SCRIPT in a subprocess: the build's log, then whether it imported torch."""
+    cmd = [sys.executable, "-c", WARM_SCRIPT, str(config), str(site)]
+    env = build_env(SMALL_URL)
+    return subprocess.run(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600, check=False
+    )
+
+
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:
     return {
         p.relative_to(root).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
@@ -411,16 +420,7 @@ def test_warm_rebuild_after_a_markdown_edit_trains_nothing_and_never_imports_tor
     edited = page.read_text(encoding="utf-8") + "\nAn edited sentence, EDITED-WARM.\n"
     page.write_text(edited, encoding="utf-8")
     before = snapshot(small_site.cache)
-    cmd = [sys.executable, "-c", WARM_SCRIPT, str(project / "mkdocs.yml"), str(tmp_path / "site")]
-    proc = subprocess.run(
-        cmd,
-        env=build_env(SMALL_URL),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    proc = warm_build(project / "mkdocs.yml", tmp_path / "site")
     for word in ("training TinyVGG", "tinyvgg: ran", "render:"):
         assert word not in proc.stdout, f"the warm build ran a stage ({word!r}):\n{proc.stdout}"
     done = re.search(r"tinyvgg: rendered (\d+) of \d+ figures \((\d+) from cache\)", proc.stdout)
@@ -517,16 +517,7 @@ def rebuild(
     project.mkdir(exist_ok=True)
     (project / "mkdocs.yml").write_text(config, encoding="utf-8")
     if in_process:
-        cmd = [sys.executable, "-c", WARM_SCRIPT, str(project / "mkdocs.yml"), str(tmp_path / "site")]
-        return subprocess.run(
-            cmd,
-            env=build_env(SMALL_URL),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=600,
-            check=False,
-        )
+        return warm_build(project / "mkdocs.yml", tmp_path / "site")
     return run_mkdocs(project / "mkdocs.yml", tmp_path / "site", SMALL_URL, timeout=600)
 
 
