@@ -8,12 +8,9 @@ rendered: a warm build costs hashes and small JSON reads, and adding an image re
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
-import importlib
 import json
-import threading
 import time
 from collections.abc import Callable, Container, Iterable
 from dataclasses import asdict
@@ -327,17 +324,14 @@ def _upstream(
     from generator.stages.common import load_data
     from generator.stages.probe import probe_stage
 
-    importer = _import_in_background("generator.stages.train") if train_dir is None else None
     t = time.perf_counter()
     data = load_data(cfg, progress)
     timings["data"] = time.perf_counter() - t
     if train_dir is None:
-        assert importer is not None
-        importer.join()
-        from generator.stages.train import train_stage  # (re-raises here if the import failed)
-
         t = time.perf_counter()
         log(f"training TinyVGG on {cfg.data.name} ({cfg.profile} profile)")
+        from generator.stages.train import train_stage  # torch: only the train stage imports it (~1.5 s)
+
         train_dir = store.put("train", keys.train, lambda d: train_stage(cfg, data, d, progress))
         timings["train"] = time.perf_counter() - t
         ran.append("train")
@@ -347,26 +341,6 @@ def _upstream(
         timings["probe"] = time.perf_counter() - t
         ran.append("probe")
     return train_dir, probe_dir, ran
-
-
-def _import_in_background(module: str) -> threading.Thread:
-    """Import `module` (the train stage: torch, ~1.3 s) in a thread while the data is drawn or read. The
-    drawing is NumPy arithmetic that runs without the GIL, so on two cores the import costs almost no wall
-    time. The modules both threads could import are imported first, so that they never wait for each
-    other's import locks."""
-    import concurrent.futures  # noqa: F401  (what load_data imports lazily)
-
-    import tqdm  # noqa: F401
-
-    from generator.datasets import base, folder, shapes, tiny_imagenet  # noqa: F401
-
-    def run() -> None:
-        with contextlib.suppress(BaseException):  # a failed import is raised again, in the caller's thread
-            importlib.import_module(module)
-
-    thread = threading.Thread(target=run, name="import-torch", daemon=True)
-    thread.start()
-    return thread
 
 
 def clean_unused(cfg_cache: Path, log: Log = print) -> int:

@@ -213,26 +213,3 @@ def test_nothing_imports_the_plugin_or_the_cli() -> None:
     for name, targets in _edges().items():
         if name not in ("generator.__main__",):
             assert "generator.plugin" not in targets and "generator.cli" not in targets, name
-
-
-def test_the_train_stage_is_imported_beside_the_data_and_a_failure_stays_quiet(
-    capfd: pytest.CaptureFixture[str],
-) -> None:
-    """build._import_in_background imports torch's stage while the data is drawn. An import that fails
-    there prints nothing (no thread traceback): the caller's own import raises the error where it is handled."""
-    import importlib
-    import sys
-
-    from generator.build import _import_in_background
-
-    thread = _import_in_background("generator.no_such_stage")
-    thread.join(timeout=30)
-    assert not thread.is_alive()
-    out, err = capfd.readouterr()
-    assert "Traceback" not in out + err and "Exception in thread" not in out + err
-    with pytest.raises(ModuleNotFoundError):
-        importlib.import_module("generator.no_such_stage")
-    sys.modules.pop("colorsys", None)
-    thread = _import_in_background("colorsys")
-    thread.join(timeout=30)
-    assert "colorsys" in sys.modules
