@@ -328,10 +328,10 @@ def _upstream(
     data = load_data(cfg, progress)
     timings["data"] = time.perf_counter() - t
     if train_dir is None:
+        from generator.stages.train import train_stage  # torch (~1.3 s): only a build that trains imports it
+
         t = time.perf_counter()
         log(f"training TinyVGG on {cfg.data.name} ({cfg.profile} profile)")
-        from generator.stages.train import train_stage  # torch: only the train stage imports it (~1.5 s)
-
         train_dir = store.put("train", keys.train, lambda d: train_stage(cfg, data, d, progress))
         timings["train"] = time.perf_counter() - t
         ran.append("train")
