@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 
 from generator.arch import ARCH
-from generator.inference import State, per_kernel, softmax, to_input
+from generator.inference import State, max_pool, per_kernel, softmax, to_input
 from generator.records import ProbeResult, SampleImage
 
 
@@ -28,9 +28,8 @@ def probe(state: State, samples: list[SampleImage]) -> list[ProbeResult]:
                 x = inter[name].sum(axis=1) + state[f"{name}.bias"][:, None, None]
             elif kind == "relu":
                 x = np.maximum(x, np.float32(0.0))
-            else:
-                c, h, w = x.shape
-                x = x[:, : h // 2 * 2, : w // 2 * 2].reshape(c, h // 2, 2, w // 2, 2).max(axis=(2, 4))
+            else:  # inference.max_pool works channels last, on a batch
+                x = max_pool(x.transpose(1, 2, 0)[None])[0].transpose(2, 0, 1)
             stages[name] = np.ascontiguousarray(x, dtype=np.float32)  # (10, H, W)
         flat = x.reshape(-1)  # (1690,), channel-major as in PyTorch
         logits = (state["output.weight"] @ flat + state["output.bias"]).astype(np.float32)

@@ -246,13 +246,9 @@ def conv_detail_stats(probe: ProbeResult, layer: str, neuron: int) -> dict:
     return {"channel": k, **detail_stats(mid), "positions": [int(p) for p in detail_walk(mid)]}
 
 
-def cell_text(value: float, grid: np.ndarray) -> str:
-    """A grid number with as many decimals as the grid's largest value needs for 3 significant
-    digits (at most 4), so a column of numbers reads like a table and fits its cell."""
-    return _format(value, _decimals(grid))
-
-
 def _decimals(grid: np.ndarray) -> int:
+    """A grid's numbers get as many decimals as its largest value needs for 3 significant digits (at
+    most 4), so a column of numbers reads like a table and fits its cell."""
     top = float(np.abs(grid).max())
     return 3 if top == 0 else min(4, max(0, 2 - math.floor(math.log10(top))))
 
@@ -269,7 +265,7 @@ def _grid(c: Canvas, x: int, y: int, values: np.ndarray, scale: str, lo: float, 
     level = normalise_index(values, lo, hi, size).astype(np.int32)
     idx = (start + np.minimum(np.rint(level / 6) * 6, size - 1)).astype(np.uint8)
     light = light_text(PALETTE.colors[idx])
-    decimals = _decimals(values)  # once a grid, not once a cell (cell_text's rule)
+    decimals = _decimals(values)  # once a grid, not once a cell
     for i in range(3):
         for j in range(3):
             cx, cy = x + j * CELL, y + i * CELL
