@@ -142,7 +142,7 @@ def explain(exc: OSError, where: Path) -> CacheError:
 MARKER = ".complete"
 # The top-level entries a cache writes: its stage folders and manifest.json (plus build.lock, which stays).
 STAGES = ("train", "probe", "image", "figure", "render")  # render: the figure stage of older caches
-OWNED = frozenset({*STAGES, "manifest.json"})
+OWNED = frozenset({*STAGES, "manifest.json", "templates"})  # templates: compiled Jinja (generator/templates.py)
 
 
 def _inventory(directory: Path) -> dict[str, list]:
@@ -216,7 +216,7 @@ class Cache:
         """Remove what killed builds left behind (only ever under the lock)."""
         for tmp in self.root.glob("*/.tmp-*"):
             shutil.rmtree(tmp, ignore_errors=True)
-        for tmp in self.root.glob(".*.tmp"):
+        for tmp in (*self.root.glob(".*.tmp"), *self.root.glob("templates/.*.tmp")):
             tmp.unlink(missing_ok=True)
 
     # -- stages --------------------------------------------------------------------------------

@@ -293,7 +293,8 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         return files
 
     def on_env(self, env: Environment, config: MkDocsConfig, files: Files) -> Environment:
-        return templates.share_compiled_templates(env)
+        cache_dir = Path(self.build_cfg.cache_dir) if self.build_cfg is not None else None
+        return templates.share_compiled_templates(env, cache_dir)
 
     # -- shortcodes ------------------------------------------------------------------------------
     def on_page_markdown(self, markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:

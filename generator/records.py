@@ -215,22 +215,19 @@ class BuildOutput:
         self._by_id = {entry["id"]: entry for entry in self.manifest}
 
     def manifest_json(self, dark: set[str] | None = None) -> bytes:
-        """figures/manifest.json; `dark`: the ids whose dark variant is published (None: every one)."""
+        """figures/manifest.json; `dark`: the ids whose dark variant is published (None: every one).
+
+        One figure a line: readable, easy to diff and grep, and written by json's C encoder (an indented
+        dump goes through the pure-Python one, which took 0.2 s a build for ~1,800 figures)."""
         figures = [
             e if dark is None or e["id"] in dark else {k: v for k, v in e.items() if k not in ("dark", "dark_bytes")}
             for e in self.manifest
         ]
-        return json.dumps(
-            {
-                "version": 3,
-                "featured": self.facts["featured"],
-                "featured_stats": self.facts.get("featured_stats"),
-                "figures": figures,
-            },
-            ensure_ascii=False,
-            indent=1,
-            sort_keys=True,
-        ).encode("utf-8")
+        head = {"version": 3, "featured": self.facts["featured"], "featured_stats": self.facts.get("featured_stats")}
+        lines = [json.dumps(entry, ensure_ascii=False, sort_keys=True) for entry in figures]
+        body = ",\n  ".join(lines)
+        top = json.dumps(head, ensure_ascii=False, sort_keys=True)[:-1]  # without its closing brace
+        return f'{top}, "figures": [\n  {body}\n]}}\n'.encode() if lines else f'{top}, "figures": []}}\n'.encode()
 
 
 @dataclass(frozen=True)

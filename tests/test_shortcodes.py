@@ -3,10 +3,13 @@ its line number, and argument parsing (quoting, repeated or stray words)."""
 
 from __future__ import annotations
 
+import random
+import shlex
+
 import pytest
 
 from generator.errors import ShortcodeError
-from generator.shortcodes import Shortcode, ShortcodeErrors, expand, parse_args
+from generator.shortcodes import QUOTING, Shortcode, ShortcodeErrors, expand, parse_args
 
 
 def render(code: Shortcode) -> str:
@@ -163,6 +166,22 @@ def test_parse_args_quoting() -> None:
     )
     assert parse_args("logit class='sports car'") == ("logit", {"class": "sports car"})
     assert parse_args('"value name"') == ("value name", {})
+
+
+def test_the_fast_split_agrees_with_shlex() -> None:
+    """parse_args splits arguments without quoting on white space; wherever it does, shlex agrees."""
+    alphabet = ["a", "=", "-", "#", "中", " ", "\t", "\n", "\r", "'", '"', "\\"]
+    alphabet += ["\x0b", "\x0c", "\x1c", "\xa0", "\u3000"]  # white space to str.split(), not to shlex
+    rng = random.Random(7)
+    fast = 0
+    for _ in range(20_000):
+        raw = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
+        if QUOTING.search(raw):
+            continue
+        fast += 1
+        assert raw.split() == shlex.split(raw), repr(raw)
+    assert fast > 1_000  # the fast path was exercised
+    assert QUOTING.search("a\xa0b") and QUOTING.search("class='x'") and not QUOTING.search(" a=b\tc \n")
 
 
 def test_quoted_parameter_inside_a_page() -> None:

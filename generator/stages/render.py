@@ -92,8 +92,8 @@ def render_figures(
     dark: Container[str] | None = None,
     only_dark: Container[str] = (),
 ) -> Iterator[tuple[FigureSpec, Rendered]]:
-    """Draw `specs` (in parallel across cores), yielding them in order (`dark`, `only_dark`: see
-    rendering.render_many)."""
+    """Draw `specs` (in parallel across cores), yielding each with its picture (order and `dark`,
+    `only_dark`: see rendering.render_many)."""
     global _RENDERING
     ctx = make_context(cfg, out, {spec.image for spec in specs if spec.image})
     _RENDERING = True  # the render workers forked from here die with this process

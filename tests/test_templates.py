@@ -1,0 +1,105 @@
+"""The compiled-template cache (generator/templates.py): shared in memory, kept on disk, verified.
+
+Cheap: Jinja environments over in-memory templates, no MkDocs build (milliseconds)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from jinja2 import DictLoader, Environment
+
+from generator import templates
+
+SOURCE = {"page.html": "<p>{{ title }}</p>{% for x in items %}<i>{{ x }}</i>{% endfor %}"}
+
+
+def env_for(folder: Path, **syntax: object) -> Environment:
+    """An environment whose compiled templates go to `folder` (<cache_dir>/templates)."""
+    assert folder.name == templates.FOLDER
+    env = Environment(loader=DictLoader(SOURCE), autoescape=True, **syntax)  # type: ignore[arg-type]
+    return templates.share_compiled_templates(env, folder.parent)
+
+
+@pytest.fixture(autouse=True)
+def empty_memory() -> None:
+    templates._CODE.clear()
+
+
+def compiles(env: Environment, monkeypatch: pytest.MonkeyPatch) -> int:
+    """How many templates `env` compiles to render page.html once."""
+    count = 0
+    original = Environment.compile
+
+    def counting(self: Environment, *args: object, **kwargs: object) -> object:
+        nonlocal count
+        count += 1
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Environment, "compile", counting)
+    assert env.get_template("page.html").render(title="<b>", items=[1, 2]) == "<p>&lt;b&gt;</p><i>1</i><i>2</i>"
+    monkeypatch.setattr(Environment, "compile", original)
+    return count
+
+
+def test_a_second_process_loads_the_code_from_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "templates"
+    assert compiles(env_for(folder), monkeypatch) == 1
+    files = list(folder.glob("*.jbc"))
+    assert len(files) == 1
+    assert compiles(env_for(folder), monkeypatch) == 0  # the same process: from memory
+    templates._CODE.clear()  # as a new process starts
+    assert compiles(env_for(folder), monkeypatch) == 0  # from the file
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[:-7],  # truncated
+        lambda data: data[:-1] + bytes([data[-1] ^ 1]),  # one bit flipped in the code
+        lambda data: b"",  # empty
+        lambda data: b"not a cache file" + data,  # foreign
+    ],
+)
+def test_a_damaged_file_is_a_miss_and_is_written_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage) -> None:
+    folder = tmp_path / "templates"
+    compiles(env_for(folder), monkeypatch)
+    (path,) = folder.glob("*.jbc")
+    good = path.read_bytes()
+    path.write_bytes(damage(good))
+    templates._CODE.clear()
+    assert compiles(env_for(folder), monkeypatch) == 1  # compiled again, not loaded
+    assert path.read_bytes() == good  # and the file repaired
+
+
+def test_code_that_is_no_code_object_is_refused() -> None:
+    import hashlib
+    import marshal
+
+    payload = marshal.dumps(["not", "code"])
+    assert templates.decode(templates.HEADER + hashlib.sha256(payload).digest() + payload) is None
+    code = compile("x = 1", "t", "exec")
+    assert templates.decode(templates.encode(code)) == code
+
+
+def test_other_syntax_settings_use_other_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "templates"
+    compiles(env_for(folder), monkeypatch)
+    compiles(env_for(folder, trim_blocks=True), monkeypatch)
+    assert len(list(folder.glob("*.jbc"))) == 2
+
+
+def test_an_unwritable_folder_only_costs_the_compilation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "templates"
+    blocker.write_text("a file where the folder should be")
+    assert compiles(env_for(blocker), monkeypatch) == 1
+    assert blocker.read_text() == "a file where the folder should be"
+    assert not list(tmp_path.glob(".*.tmp")) and sorted(p.name for p in tmp_path.iterdir()) == ["templates"]
+
+
+def test_a_bytecode_cache_of_the_site_is_left_alone(tmp_path: Path) -> None:
+    from jinja2 import FileSystemBytecodeCache
+
+    own = FileSystemBytecodeCache(str(tmp_path))
+    env = Environment(loader=DictLoader(SOURCE), bytecode_cache=own)
+    assert templates.share_compiled_templates(env, tmp_path).bytecode_cache is own
