@@ -213,9 +213,11 @@ def detail_start(mid: np.ndarray) -> int:
     return int(np.argmax(spread))
 
 
-def detail_walk(mid: np.ndarray) -> list[int]:
-    """The window positions (row-major over the intermediate map) the detail animation shows."""
-    return walk_positions(mid.size, detail_start(mid), DETAIL_STEPS[0], sum(DETAIL_STEPS))
+def detail_walk(mid: np.ndarray, start: int | None = None) -> list[int]:
+    """The window positions (row-major over the intermediate map) the detail animation shows (`start`:
+    detail_start(mid), when the caller has it)."""
+    start = detail_start(mid) if start is None else start
+    return walk_positions(mid.size, start, DETAIL_STEPS[0], sum(DETAIL_STEPS))
 
 
 def detail_stats(mid: np.ndarray) -> dict:
@@ -229,7 +231,7 @@ def detail_stats(mid: np.ndarray) -> dict:
         "row": row,
         "col": col,
         "single_steps": first,
-        "steps": len(detail_walk(mid)),
+        "steps": len(detail_walk(mid, start)),
         "walk_std": float(seg.std()),
         "map_std": float(mid.astype(np.float64).std()),
         "walk_min": float(seg.min()),

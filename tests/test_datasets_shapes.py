@@ -160,3 +160,16 @@ def test_tinyvgg_learns_shapes():
 
     result = train(load_dataset(DataConfig(), progress=False), TrainConfig(threads=2), progress=False)
     assert result.test_acc >= 0.9, result.history.val_acc
+
+
+@pytest.mark.parametrize("name", ["star", "stripes"])
+def test_chunked_composition_gives_the_same_bytes(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Images are composed a chunk at a time; the chunk size must not change a single byte."""
+
+    def draw(chunk: int) -> np.ndarray:
+        monkeypatch.setattr(shapes, "CHUNK", chunk)
+        return shapes._draw_class(name, 70, np.random.default_rng(3))
+
+    whole = draw(10_000)
+    assert np.array_equal(draw(32), whole)
+    assert np.array_equal(draw(7), whole)

@@ -88,18 +88,30 @@ def generate(per_class: int, seed: int, split: str, progress: bool = False) -> t
     return np.concatenate(xs), np.concatenate(ys)
 
 
+CHUNK = 32  # images composed at a time: their float arrays (~1.5 MB) stay in the CPU's cache
+
+
 def _draw_class(name: str, n: int, rng: np.random.Generator) -> np.ndarray:
     fg, bg = _colour_pairs(n, rng)  # (n, 3) each, in [0, 1]
     mask = _texture(name, n, rng) if name in TEXTURE_PERIOD else _shape(name, n, rng)  # (n, 64, 64)
-    img = _background_field(n, rng)  # (n, 64, 64, 3)
-    img += bg[:, None, None, :]
-    img += (fg - bg)[:, None, None, :] * mask[..., None]
+    field = _background_params(n, rng)
     # Grey pixel noise (one draw per pixel, shared by the channels: three times cheaper, same effect).
     sigma = rng.uniform(0.02, NOISE, (n, 1, 1, 1)).astype(np.float32)
-    img += rng.standard_normal((n, SIZE, SIZE, 1), dtype=np.float32) * sigma
-    img *= 255.0
-    img += 0.5
-    return np.clip(img, 0, 255, out=img).astype(np.uint8)
+    noise = rng.standard_normal((n, 1, SIZE, SIZE), dtype=np.float32)  # the same numbers as (n, 64, 64, 1)
+    # Every random number is drawn above, in the order of the original one-pass code. The images are then
+    # composed channel-first (long inner loops, not loops of 3) a chunk at a time (the arrays stay in the
+    # CPU's cache): the same bytes, about twice as fast.
+    out = np.empty((n, SIZE, SIZE, 3), np.uint8)
+    for a in range(0, n, CHUNK):
+        b = min(a + CHUNK, n)
+        img = _background_field(*(p[a:b] for p in field))  # (chunk, 3, 64, 64)
+        img += bg[a:b, :, None, None]
+        img += (fg - bg)[a:b, :, None, None] * mask[a:b, None]
+        img += noise[a:b] * sigma[a:b]
+        img *= 255.0
+        img += 0.5
+        out[a:b] = np.clip(img, 0, 255, out=img).transpose(0, 2, 3, 1)
+    return out
 
 
 def _colour_pairs(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -121,16 +133,22 @@ def _colour_pairs(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndar
     return fg, bg
 
 
-def _background_field(n: int, rng: np.random.Generator) -> np.ndarray:
-    """A linear gradient plus smooth colour blotches, added to shape and background alike."""
+def _background_params(n: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """The random numbers of n background fields (see _background_field), in their drawing order."""
     angle = rng.uniform(0, 2 * np.pi, (n, 1, 1)).astype(np.float32)
-    ramp = (np.cos(angle) * (_XX - 32) + np.sin(angle) * (_YY - 32)) / 32  # (n, 64, 64)
-    grad = ramp[..., None] * rng.uniform(0.0, GRADIENT, (n, 1, 1, 1)).astype(np.float32)
-    # Blotches: a 6x6 grid of random values per channel, upsampled bilinearly by two small matmuls.
+    gradient = rng.uniform(0.0, GRADIENT, (n, 1, 1, 1)).astype(np.float32)
     coarse = rng.standard_normal((n, 3, 6, 6), dtype=np.float32)
+    blotch = rng.uniform(0.0, BLOTCH, (n, 1, 1, 1)).astype(np.float32)
+    return angle, gradient, coarse, blotch
+
+
+def _background_field(angle: np.ndarray, gradient: np.ndarray, coarse: np.ndarray, blotch: np.ndarray) -> np.ndarray:
+    """A linear gradient plus smooth colour blotches, added to shape and background alike: (n, 3, 64, 64)."""
+    ramp = (np.cos(angle) * (_XX - 32) + np.sin(angle) * (_YY - 32)) / 32  # (n, 64, 64)
+    grad = ramp[:, None] * gradient  # (n, 1, 64, 64)
+    # Blotches: a 6x6 grid of random values per channel, upsampled bilinearly by two small matmuls.
     up = _bilinear_matrix(6, SIZE)  # (64, 6)
-    blotch = (up @ coarse @ up.T).transpose(0, 2, 3, 1)  # (n, 64, 64, 3)
-    return grad + blotch * rng.uniform(0.0, BLOTCH, (n, 1, 1, 1)).astype(np.float32)
+    return grad + (up @ coarse @ up.T) * blotch
 
 
 def _bilinear_matrix(src: int, dst: int) -> np.ndarray:
