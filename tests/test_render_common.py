@@ -147,3 +147,43 @@ def test_sweep_animation_frames_and_timing(poster):
     if poster:  # the loop opens on the finished picture
         want_ink, want_ms = want_ink[-1:] + want_ink[:-1], want_ms[-1:] + want_ms[:-1]
     assert inked == want_ink and durations == want_ms
+
+
+def test_composed_numbers_match_pillows_drawing() -> None:
+    """Crisp numbers are assembled from cached glyphs (render/text.py COMPOSED). Every pair of their
+    characters and a few hundred numbers, at the sizes figures use, must give Pillow's pixels. Pillow
+    may cut a bold glyph's last column off (its box is the antialiased one) or add a blank one; the
+    composition keeps the ink, so only those columns may differ."""
+    import itertools
+    import random
+
+    from generator.render.text import COMPOSED, _composed_mask, _drawn_mask
+
+    rng = random.Random(5)
+    alphabet = sorted(COMPOSED)
+    strings = ["".join(pair) for pair in itertools.product(alphabet, repeat=2)]
+    strings += [f"{rng.uniform(-99, 99):.{rng.randint(0, 4)}f}" for _ in range(200)]
+    strings += [f"[{rng.randint(0, 61)}, {rng.randint(0, 61)}] = {rng.uniform(-9, 9):.3f}" for _ in range(50)]
+    for size, bold in [(10, True), (12, False), (14, True), (9, True), (8, True)]:
+        for text in strings:
+            drawn, composed = _drawn_mask(text, size, bold, True), _composed_mask(text, size, bold)
+            width = min(drawn.shape[1], composed.shape[1])
+            where = f"{text!r} at {size} px{' bold' if bold else ''}"
+            assert drawn.shape[0] == composed.shape[0], where
+            assert abs(drawn.shape[1] - composed.shape[1]) <= 2, where
+            assert np.array_equal(drawn[:, :width], composed[:, :width]), where
+            assert not drawn[:, width:].any(), where  # Pillow's extra column is blank
+
+
+def test_text_mask_composes_only_crisp_numbers() -> None:
+    from generator.render import text
+
+    text.text_mask.cache_clear()
+    text._glyph.cache_clear()
+    before = text._glyph.cache_info().currsize
+    text.text_mask("-0.1234", 10, True, True)
+    assert text._glyph.cache_info().currsize > before  # composed from glyphs
+    after = text._glyph.cache_info().currsize
+    text.text_mask("-0.1234", 10, True, False)  # antialiased: drawn by Pillow
+    text.text_mask("x ∗ w [3, 4]", 10, True, True)  # other characters: drawn by Pillow
+    assert text._glyph.cache_info().currsize == after
