@@ -19,6 +19,7 @@ from generator.catalog import MPL_KINDS, RENDERERS
 from generator.records import FigureSpec, RenderContext, Rendered
 from generator.render import measure
 
+SLOW_KINDS = MPL_KINDS | {"overview"}  # 0.3-0.5 s a figure, measured; a GIF takes 0.02-0.1 s
 _CTX: RenderContext | None = None
 _REDRAW: Container[str] | None = None  # ids whose matplotlib dark variant is drawn (None: every one)
 _ONLY_DARK: Container[str] = ()  # ids whose light picture is cached already: draw the dark one alone
@@ -64,6 +65,11 @@ def render_one(
     return dataclasses.replace(fig, dark=variant)
 
 
+def slow_first(specs: list[FigureSpec]) -> list[FigureSpec]:
+    """The specs with the slow kinds first, each group in its given order."""
+    return sorted(specs, key=lambda spec: spec.kind not in SLOW_KINDS)
+
+
 def _work(spec: FigureSpec) -> Rendered:
     assert _CTX is not None
     redraw = _REDRAW is None or spec.id in _REDRAW
@@ -95,11 +101,11 @@ def render_many(
         for kind in {spec.kind for spec in specs}:  # import each renderer (matplotlib too) once, before the
             renderer(kind)  # fork: every worker inherits it instead of importing it again
         # Chunks of 4 save messages in a cold build. A small batch (an added image, another featured one)
-        # goes one figure at a time, its matplotlib figures (0.3-0.5 s each, ten times a GIF) first: they
-        # end up on different cores, and the quick ones fill in behind them instead of one slow figure
-        # finishing alone at the end.
+        # goes one figure at a time, its slow figures (matplotlib and the raster overview: 0.3-0.5 s each,
+        # five times a GIF) first: they end up on different cores, and the quick ones fill in behind them
+        # instead of one slow figure finishing alone at the end.
         chunk = 4 if len(specs) > 400 else 1
-        order = specs if chunk > 1 else sorted(specs, key=lambda spec: spec.kind not in MPL_KINDS)
+        order = specs if chunk > 1 else slow_first(specs)
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
             for spec, rendered in zip(order, pool.map(_work, order, chunksize=chunk), strict=True):
                 yield spec, rendered

@@ -187,3 +187,20 @@ def test_text_mask_composes_only_crisp_numbers() -> None:
     text.text_mask("-0.1234", 10, True, False)  # antialiased: drawn by Pillow
     text.text_mask("x ∗ w [3, 4]", 10, True, True)  # other characters: drawn by Pillow
     assert text._glyph.cache_info().currsize == after
+
+
+def test_a_small_batch_starts_with_its_slow_figures() -> None:
+    """The 0.3-0.5 s figures go to the workers first, so that none of them finishes alone at the end."""
+    from generator.rendering import slow_first
+
+    kinds = ["conv-detail", "conv-detail", "softmax", "pool", "overview", "conv-detail", "flatten"]
+    specs = [spec(kind, image="circle") for kind in kinds]
+    assert [s.kind for s in slow_first(specs)] == [
+        "softmax",
+        "overview",
+        "flatten",
+        "conv-detail",
+        "conv-detail",
+        "pool",
+        "conv-detail",
+    ]
