@@ -150,23 +150,24 @@ def test_sweep_animation_frames_and_timing(poster):
 
 
 def test_composed_numbers_match_pillows_drawing() -> None:
-    """Crisp numbers are assembled from cached glyphs (render/text.py COMPOSED). Every pair of their
-    characters and a few hundred numbers, at the sizes figures use, must give Pillow's pixels. Pillow
-    may cut a bold glyph's last column off (its box is the antialiased one) or add a blank one; the
-    composition keeps the ink, so only those columns may differ."""
+    """Crisp text with numbers is assembled from cached pieces (render/text.py PIECE). Every pair of
+    COMPOSED characters, hundreds of numbers and the animations' own lines, at the sizes figures use,
+    must give Pillow's pixels. The box may differ by blank columns, or by a bold glyph's last column,
+    which Pillow cuts off (its box is the antialiased one) and the composition keeps."""
     import itertools
     import random
 
-    from generator.render.text import COMPOSED, _composed_mask, _drawn_mask
+    from generator.render.text import COMPOSED, _drawn_mask, text_mask
 
     rng = random.Random(5)
-    alphabet = sorted(COMPOSED)
-    strings = ["".join(pair) for pair in itertools.product(alphabet, repeat=2)]
+    strings = ["".join(pair) for pair in itertools.product(sorted(COMPOSED), repeat=2) if "".join(pair).strip()]
     strings += [f"{rng.uniform(-99, 99):.{rng.randint(0, 4)}f}" for _ in range(200)]
     strings += [f"[{rng.randint(0, 61)}, {rng.randint(0, 61)}] = {rng.uniform(-9, 9):.3f}" for _ in range(50)]
+    strings += [f"Σ (x · w) = {rng.uniform(-5, 5):.4f}   →   x ∗ w [{rng.randint(0, 61)}, 7]" for _ in range(50)]
     for size, bold in [(10, True), (12, False), (14, True), (9, True), (8, True)]:
         for text in strings:
-            drawn, composed = _drawn_mask(text, size, bold, True), _composed_mask(text, size, bold)
+            text_mask.cache_clear()
+            drawn, composed = _drawn_mask(text, size, bold, True), text_mask(text, size, bold, True)
             width = min(drawn.shape[1], composed.shape[1])
             where = f"{text!r} at {size} px{' bold' if bold else ''}"
             assert drawn.shape[0] == composed.shape[0], where
@@ -175,18 +176,18 @@ def test_composed_numbers_match_pillows_drawing() -> None:
             assert not drawn[:, width:].any(), where  # Pillow's extra column is blank
 
 
-def test_text_mask_composes_only_crisp_numbers() -> None:
+def test_text_mask_composes_only_crisp_text_with_numbers() -> None:
     from generator.render import text
 
     text.text_mask.cache_clear()
-    text._glyph.cache_clear()
-    before = text._glyph.cache_info().currsize
-    text.text_mask("-0.1234", 10, True, True)
-    assert text._glyph.cache_info().currsize > before  # composed from glyphs
-    after = text._glyph.cache_info().currsize
+    text._piece.cache_clear()
+    text.text_mask("x ∗ w [3, 4]", 10, True, True)
+    assert text._piece.cache_info().currsize > 0  # composed from pieces
+    text._piece.cache_clear()
     text.text_mask("-0.1234", 10, True, False)  # antialiased: drawn by Pillow
-    text.text_mask("x ∗ w [3, 4]", 10, True, True)  # other characters: drawn by Pillow
-    assert text._glyph.cache_info().currsize == after
+    text.text_mask("x ∗ w", 10, True, True)  # no number: drawn by Pillow
+    text.text_mask("第 3 层", 10, True, True)  # Chinese: drawn by Pillow, in Noto Sans CJK
+    assert text._piece.cache_info().currsize == 0
 
 
 def test_a_small_batch_starts_with_its_slow_figures() -> None:

@@ -8,7 +8,7 @@ characters use Noto Sans CJK SC (fonts-noto-cjk); without it they raise FontErro
 
 from __future__ import annotations
 
-import math
+import re
 from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
@@ -54,11 +54,14 @@ def _has_cjk(text: str) -> bool:
     return any(ord(ch) >= 0x2E80 for ch in text)
 
 
-# Characters of the numbers that animations write in every frame. Crisp strings made only of these are
-# put together from cached glyphs at FreeType's pen positions (DejaVu Sans kerns no pair of them; the
-# test compares every pair and many numbers with Pillow's own drawing): a GIF writes hundreds of distinct
-# numbers, and Pillow's layout costs ~0.2 ms a string, the composition ~25 us.
+# Characters around the numbers that animations write in every frame. A crisp string with digits is put
+# together from cached pieces at FreeType's pen positions: every character of a number is a piece, and so
+# is every run of other characters (a constant label such as "Σ (x · w) = ", drawn once by Pillow). DejaVu
+# Sans kerns no pair of COMPOSED characters; the tests compare every pair, many numbers and the
+# animations' lines with Pillow's own drawing. A GIF writes hundreds of distinct numbers, and Pillow's layout costs
+# ~0.2 ms a string, the composition ~25 us.
 COMPOSED = frozenset("0123456789.,-−+=[]() ")
+PIECE = re.compile(r"[0-9.\-−+]|[^0-9.\-−+]+")  # one character of a number, or a run of others
 
 
 @lru_cache(maxsize=8192)
@@ -66,45 +69,50 @@ def text_mask(text: str, size: int, bold: bool = False, crisp: bool = False) -> 
     """(h, w) uint8 coverage of `text`; h is the font's line height (ascent + descent), so strings
     of one size align on a common baseline. crisp: hinted 1-bit glyphs (for text on colour, where
     antialiasing would need colours the palette lacks). Cached: numbers and labels repeat a lot."""
-    if crisp and len(text) > 1 and COMPOSED.issuperset(text):
+    if crisp and len(text) > 1 and any(ch.isdigit() for ch in text) and not _has_cjk(text):
         return _composed_mask(text, size, bold)
     return _drawn_mask(text, size, bold, crisp)
 
 
-@lru_cache(maxsize=256)
-def _glyph(ch: str, size: int, bold: bool) -> tuple[np.ndarray, int, int, int]:
-    """One crisp character: its mask (line height, from its ink's left edge or the pen, whichever is
-    further left), its 1-bit ink box's left and right edges from the pen position, and its advance in
-    1/64 pixel (FreeType's 26.6 fixed point)."""
+@lru_cache(maxsize=4096)
+def _piece(text: str, size: int, bold: bool, phase: int) -> tuple[np.ndarray, int, int]:
+    """One crisp character or run, drawn with its pen `phase`/64 of a pixel right of a pixel's edge (as
+    FreeType places it inside a longer string): its mask cut to its ink, the ink's first column relative
+    to the pen's pixel, and its advance in 1/64 pixel (FreeType's 26.6 fixed point)."""
     f = font(size, bold)
     ascent, descent = f.getmetrics()
-    box = f.getbbox(ch, anchor="ls", mode="1")  # whole pixels for 1-bit glyphs
-    left, right = math.floor(box[0]), math.ceil(box[2])
-    im = Image.new("L", (max(1, right - min(left, 0)), ascent + descent), 0)
+    advance = round(f.getlength(text, mode="1") * 64)
+    pad = 2 * size  # room for bearings on either side
+    im = Image.new("L", (2 * pad + (advance >> 6) + 2, ascent + descent), 0)
     draw = ImageDraw.Draw(im)
     draw.fontmode = "1"
-    draw.text((-min(left, 0), ascent), ch, fill=255, font=f, anchor="ls")
-    return np.asarray(im), left, right, round(f.getlength(ch, mode="1") * 64)
+    draw.text((pad + phase / 64, ascent), text, fill=255, font=f, anchor="ls")
+    mask = np.asarray(im)
+    cols = np.flatnonzero(mask.any(axis=0))
+    if cols.size == 0:  # white space: an advance, no ink
+        return mask[:, :0], 0, advance
+    return mask[:, cols[0] : cols[-1] + 1], int(cols[0]) - pad, advance
 
 
 def _composed_mask(text: str, size: int, bold: bool) -> np.ndarray:
-    """text_mask(text, size, bold, crisp=True) assembled from cached glyphs: each glyph at its pen
-    position rounded to the pixel (half up, as FreeType's layout). The pixels are Pillow's; the box
-    ends at the last glyph's ink, where Pillow's may add a blank column."""
-    glyphs = [_glyph(ch, size, bold) for ch in text]
-    pens, pen = [], 0
-    for *_, advance in glyphs:
-        pens.append((pen + 32) >> 6)
+    """text_mask(text, size, bold, crisp=True) assembled from cached pieces (PIECE), each drawn at its
+    pen position's fraction of a pixel, so every glyph lands where FreeType puts it in the whole string.
+    The pixels are Pillow's; the box ends at the pen's last position or the last ink, whichever is
+    further right (Pillow's may differ by a blank column or two, or cut a bold glyph's last one)."""
+    placed, pen = [], 0
+    for part in PIECE.findall(text):
+        ink, start, advance = _piece(part, size, bold, pen & 63)
+        placed.append((ink, (pen >> 6) + start))
         pen += advance
-    left = min(p + g[1] for p, g in zip(pens, glyphs, strict=True))
-    right = max(p + g[2] for p, g in zip(pens, glyphs, strict=True))
-    x0 = -min(left, 0)
-    mask = np.zeros((glyphs[0][0].shape[0], max(1, right + x0)), np.uint8)
-    for p, (glyph, g_left, _, _) in zip(pens, glyphs, strict=True):
-        x = x0 + p + min(g_left, 0)  # where the glyph's own mask starts
-        a, b = max(0, x), min(mask.shape[1], x + glyph.shape[1])
-        if b > a:
-            np.maximum(mask[:, a:b], glyph[:, a - x : b - x], out=mask[:, a:b])
+    inked = [(ink, x) for ink, x in placed if ink.shape[1]]
+    height = font(size, bold).getmetrics()
+    if not inked:
+        return np.zeros((sum(height), max(1, (pen + 32) >> 6)), np.uint8)
+    x0 = -min(0, min(x for _, x in inked))
+    width = max(max(x + ink.shape[1] for ink, x in inked), (pen + 32) >> 6) + x0  # white space counts too
+    mask = np.zeros((sum(height), width), np.uint8)
+    for ink, x in inked:
+        np.maximum(mask[:, x + x0 : x + x0 + ink.shape[1]], ink, out=mask[:, x + x0 : x + x0 + ink.shape[1]])
     mask.setflags(write=False)
     return mask
 
