@@ -141,7 +141,7 @@ def explain(exc: OSError, where: Path) -> CacheError:
 
 MARKER = ".complete"
 # The top-level entries a cache writes: its stage folders and manifest.json (plus build.lock, which stays).
-STAGES = ("train", "probe", "image", "figure", "render")  # render: the figure stage of older caches
+STAGES = ("train", "probe", "image", "figure", "export", "render")  # render: the figure stage of older caches
 OWNED = frozenset({*STAGES, "manifest.json", "templates"})  # templates: compiled Jinja (generator/templates.py)
 
 

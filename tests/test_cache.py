@@ -436,9 +436,12 @@ def test_clean_empties_the_cache(tmp_path: Path) -> None:
     with store.lock():
         store.put("train", "k", _write_files({"model.bin": b"m" * 1000}))
         store.put("render", "r", _write_files({"figures/a.png": b"p" * 500}))
+        store.put("export", "e", _write_files({"model.json": b"j" * 300}))  # the in-page model
+    (store.root / "templates").mkdir()  # compiled Jinja (generator/templates.py)
+    (store.root / "templates" / "abc.jbc").write_bytes(b"t" * 200)
     (store.root / "train" / ".tmp-dead-1").mkdir()
     freed = store.clean()
-    assert freed >= 1500
+    assert freed >= 2000
     assert [p.name for p in store.root.iterdir()] in ([], ["build.lock"])
     assert store.get("train", "k") is None and store.get("render", "r") is None
     assert store.clean() == 0 or [p.name for p in store.root.iterdir()] in ([], ["build.lock"])
