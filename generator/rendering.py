@@ -84,7 +84,7 @@ def render_many(
     dark: Container[str] | None = None,
     only_dark: Container[str] = (),
 ) -> Iterator[tuple[FigureSpec, Rendered]]:
-    """Yield (spec, rendered) for every spec (a small batch: the matplotlib kinds first), with dark
+    """Yield (spec, rendered) for every spec (a small batch: SLOW_KINDS first), with dark
     variants (`dark`: the ids whose matplotlib dark variant is drawn too; None: every one; `only_dark`:
     the ids to draw in the dark scheme alone)."""
     global _CTX, _REDRAW, _ONLY_DARK
