@@ -23,7 +23,8 @@ from generator.config import BuildConfig, image_name
 from generator.errors import ConfigError
 from generator.examples import choose_featured, featured_stats
 from generator.naming import user_slug
-from generator.records import BuildOutput, FigureSpec, Keys, ManifestEntry, Rendered
+from generator.output import BuildOutput, Keys, ManifestEntry
+from generator.records import FigureSpec, Rendered
 
 # Each stage's code: its module and everything it imports (cache.module_closure). Upstream code reaches
 # a stage's key through the upstream stage's key.
@@ -32,6 +33,7 @@ STAGE_ROOTS: dict[str, tuple[str, ...]] = {
     "probe": ("generator.stages.probe",),
     "render": ("generator.stages.render", "generator.render"),
 }
+ENTRY = "entry.json"  # a figure entry's record: its manifest entry (size, alt text, caption...)
 USED = "used.json"  # under <cache>/figure: the keys the last build used (for `clean --unused`)
 Log = Callable[[str], object]
 
@@ -192,9 +194,9 @@ def _render(
     upgrade: dict[str, Path] = {}  # id -> the cached entry that has its light picture
     found: dict[str, tuple[ManifestEntry, Path]] = {}
     for spec in unique:
-        hit = store.get("figure", keys[spec.id])
+        hit = store.get_with("figure", keys[spec.id], ENTRY)
         if hit is None and spec.id in richer:
-            hit = store.get("figure", richer[spec.id])
+            hit = store.get_with("figure", richer[spec.id], ENTRY)
             if hit is not None:
                 keys[spec.id] = richer[spec.id]  # the entry used (kept by `clean --unused`)
         if hit is None and spec.id in lighter:
@@ -204,10 +206,11 @@ def _render(
         if hit is None:
             todo.append(spec)
         else:
-            entry = json.loads((hit / "entry.json").read_text(encoding="utf-8"))
-            found[spec.id] = (entry, hit / _name(spec))
+            folder, raw = hit
+            entry = json.loads(raw)
+            found[spec.id] = (entry, folder / _name(spec))
             if "dark" in entry:
-                out.dark_paths[spec.id] = hit / _name(spec, dark=True)
+                out.dark_paths[spec.id] = folder / _name(spec, dark=True)
             cached += 1
     if todo:
         from generator.stages.render import render_figures  # matplotlib and the renderers: only on a miss
@@ -215,7 +218,7 @@ def _render(
         for spec, fig in render_figures(cfg, out, todo, progress, dark, set(upgrade)):
             if spec.id in upgrade:  # its light picture and words from the cache, its dark one just drawn
                 light = upgrade[spec.id]
-                cached_entry = json.loads((light / "entry.json").read_text(encoding="utf-8"))
+                cached_entry = json.loads((light / ENTRY).read_text(encoding="utf-8"))
                 fig = dataclasses.replace(
                     fig,
                     data=(light / _name(spec)).read_bytes(),
@@ -249,7 +252,7 @@ def _render(
                 (d / _name(spec)).write_bytes(fig.data)
                 if fig.dark is not None:
                     (d / _name(spec, dark=True)).write_bytes(fig.dark)
-                (d / "entry.json").write_text(json.dumps(entry, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+                (d / ENTRY).write_text(json.dumps(entry, ensure_ascii=False, sort_keys=True), encoding="utf-8")
 
             folder = store.put("figure", keys[spec.id], write, record=False)
             found[spec.id] = (entry, folder / _name(spec))

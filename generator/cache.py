@@ -27,6 +27,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from generator.errors import CacheError
+from generator.safeio import atomic_write
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 LOCK_TIMEOUT_S = 1800.0
@@ -115,19 +116,6 @@ def stage_code_version(roots: tuple[str, ...], package_dir: Path | None = None) 
     return h.hexdigest()[:16]
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write data to path via a temp file + rename in the same directory."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def explain(exc: OSError, where: Path) -> CacheError:
     """An OSError met in the cache, as one CacheError that says what to do."""
     if exc.errno in READ_ONLY:
@@ -154,28 +142,66 @@ def _inventory(directory: Path) -> dict[str, list]:
     return files
 
 
-def damage(directory: Path) -> str | None:
-    """Why the entry at directory cannot be served (None: it is complete and intact)."""
+STREAMED = 1 << 20  # files larger than this are hashed in pieces; smaller ones are read whole, once
+
+
+def damage(directory: Path | str, keep: dict[str, bytes | None] | None = None) -> str | None:
+    """Why the entry at directory cannot be served (None: it is complete and intact). `keep`: files
+    (relative paths) whose verified bytes are wanted; they are filled in, so the caller does not read a
+    file a second time after it was checked. Plain os calls: this runs for every figure of every build."""
+    base = os.fspath(directory)
     try:
-        record = json.loads((directory / MARKER).read_text(encoding="utf-8"))
+        record = json.loads(_read_whole(os.path.join(base, MARKER)))
         files = record["files"]
-        if not isinstance(files, dict):
-            raise TypeError
+        checks = [(rel, int(size), str(sha)) for rel, (size, sha) in files.items()]
     except FileNotFoundError:
         return "incomplete"
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return f"unreadable {MARKER} record"
-    for rel, (size, sha) in files.items():
-        path = os.path.join(directory, rel)  # os.path, not pathlib: this runs for every figure of every build
+    for rel, size, sha in checks:
+        data: bytes | None = None
         try:
-            actual = os.stat(path).st_size
+            fd = os.open(os.path.join(base, rel), os.O_RDONLY)
         except OSError:
             return f"{rel} is missing"
-        if actual != size:
-            return f"{rel} has {actual:,} bytes, {size:,} were written"
-        if file_digest(path, 64) != sha:
+        try:
+            actual = os.fstat(fd).st_size
+            if actual != size:
+                return f"{rel} has {actual:,} bytes, {size:,} were written"
+            if size > STREAMED:
+                with os.fdopen(os.dup(fd), "rb") as fh:
+                    found = hashlib.file_digest(fh, "sha256").hexdigest()
+            else:
+                data = _read_fd(fd, size)
+                found = hashlib.sha256(data).hexdigest()
+        except OSError:
+            return f"{rel} is unreadable"
+        finally:
+            os.close(fd)
+        if found != sha:
             return f"{rel} was changed after it was written"
+        if keep is not None and rel in keep:
+            keep[rel] = data
+    if keep is not None and None in keep.values():
+        return next(f"{rel} is missing" for rel, data in keep.items() if data is None)
     return None
+
+
+def _read_fd(fd: int, size: int) -> bytes:
+    """Up to `size` bytes from fd (fewer only at the end of the file)."""
+    parts, left = [], size
+    while left > 0:
+        part = os.read(fd, left)
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _read_whole(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
 
 
 class Cache:
@@ -225,12 +251,22 @@ class Cache:
 
     def get(self, stage: str, key: str) -> Path | None:
         """The complete, intact directory of (stage, key), or None on a miss (a damaged entry is one)."""
-        final = self.path(stage, key)
-        if not final.is_dir():
+        return self._verified(stage, key, None)
+
+    def get_with(self, stage: str, key: str, name: str) -> tuple[Path, bytes] | None:
+        """get(), and the verified bytes of its file `name` (read once: to check it and to use it)."""
+        keep: dict[str, bytes | None] = {name: None}
+        found = self._verified(stage, key, keep)
+        data = keep[name]
+        return None if found is None or data is None else (found, data)
+
+    def _verified(self, stage: str, key: str, keep: dict[str, bytes | None] | None) -> Path | None:
+        final = os.path.join(self.root, stage, key)
+        if not os.path.isdir(final):
             return None
-        why = damage(final)
+        why = damage(final, keep)
         if why is None:
-            return final
+            return Path(final)
         if why != "incomplete":
             self.log(f"cache entry {stage}/{key} is damaged ({why}); computing it again")
         return None
@@ -329,7 +365,3 @@ class Cache:
         """A top-level name this cache writes: a stage folder, the manifest or its temp file (not the lock,
         which clean holds)."""
         return name in OWNED or (name.startswith(".manifest.json.") and name.endswith(".tmp"))
-
-
-def write_json(path: Path, data: object) -> None:
-    atomic_write(path, json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8"))

@@ -17,9 +17,10 @@ from generator.catalog import ACTIVATION_LAYERS, make_spec
 from generator.errors import ShortcodeError
 from generator.interactive import network_block
 from generator.markup import Html, el, md_text
+from generator.output import ManifestEntry
 from generator.overview_html import PARAMS as OVERVIEW_PARAMS
 from generator.overview_html import overview_block
-from generator.records import Facts, ManifestEntry, Sample
+from generator.records import Facts, Sample
 from generator.reference import reference_html
 from generator.usage import SiteFigures, gallery_specs
 from generator.values import class_name

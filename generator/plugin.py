@@ -35,8 +35,9 @@ from generator.config import DEFAULT_CACHE_DIR, OPTIONS, BuildConfig, Option, fr
 from generator.errors import GeneratorError, ShortcodeError
 from generator.export import Exported, export_stage
 from generator.markup import Html, el
+from generator.output import BuildOutput, ManifestEntry
 from generator.progress import bars_wanted, quiet_bars_when_logged
-from generator.records import BuildOutput, FigureSpec, ManifestEntry
+from generator.records import FigureSpec
 from generator.shortcodes import Shortcode, ShortcodeErrors, expand
 from generator.usage import SiteFigures, used_specs
 from generator.values import network_table, resolve_value

@@ -5,10 +5,16 @@ A path may name a FIFO (opening it for reading waits for a writer, forever), a d
 such a path and refuses it; `read_at_most` never reads more than the caller's limit plus one byte,
 so "too large" is detected without holding the whole file. Callers turn the OSError into their own
 one-line domain error.
+
+Writing: `atomic_write` publishes a file whole or not at all (temp file + rename), and `write_json` is
+the one JSON format the stages write. They live here, not in cache.py, so that the stages' code hashes
+(cache.module_closure) leave out the cache's own code: changing how entries are verified does not
+retrain the model.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -62,3 +68,20 @@ def read_at_most(fh: BinaryIO, limit: int) -> bytes:
 def describe(exc: OSError) -> str:
     """A short reason for an OSError: 'No such file or directory', 'is a named pipe (FIFO), ...'."""
     return exc.strerror or str(exc)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write data to path via a temp file + rename in the same directory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data: object) -> None:
+    atomic_write(path, json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8"))

@@ -17,8 +17,9 @@ from mkdocs.utils import get_relative_url
 from generator.catalog import build_catalog, default_layer, make_spec
 from generator.errors import ShortcodeError
 from generator.export import Exported
+from generator.output import BuildOutput, ManifestEntry
 from generator.overview_html import image_param, overview_specs
-from generator.records import BuildOutput, Facts, FigureSpec, ManifestEntry, Sample
+from generator.records import Facts, FigureSpec, Sample
 from generator.shortcodes import Shortcode, ShortcodeErrors, expand
 from generator.values import EXAMPLE_KINDS
 

@@ -85,6 +85,46 @@ def test_damaged_entry_is_a_logged_miss_and_is_rebuilt(tmp_path: Path, damage, w
     assert sorted(p.name for p in rebuilt.rglob("*") if p.is_file()) == [".complete", "a.png"]
 
 
+def test_get_with_hands_back_the_bytes_it_verified(tmp_path: Path) -> None:
+    """The figure stage reads each entry's entry.json once: the bytes that were hashed are the bytes used."""
+    store, out, logged = _published(tmp_path)
+    assert store.get_with("render", "k", "facts.json") == (out, b"{}")
+    assert store.get_with("render", "k", "figures/b.gif") == (out, b"GIF89a" + bytes(100))
+    assert store.get_with("render", "other", "facts.json") is None  # a plain miss
+    (out / "facts.json").write_bytes(b"[]")  # same size, other bytes
+    assert store.get_with("render", "k", "facts.json") is None
+    assert logged == ["cache entry render/k is damaged (facts.json was changed after it was written); computing it again"]
+
+
+def test_get_with_a_file_the_entry_does_not_record_is_a_miss(tmp_path: Path) -> None:
+    store, out, logged = _published(tmp_path)
+    (out / "extra.json").write_bytes(b"{}")  # there, but never recorded: not verified, so not served
+    assert store.get_with("render", "k", "extra.json") is None
+    assert logged == ["cache entry render/k is damaged (extra.json is missing); computing it again"]
+
+
+def test_large_files_are_verified_in_pieces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cachemod, "STREAMED", 10)  # every file above 10 bytes is hashed streaming
+    store, out, logged = _published(tmp_path)
+    assert store.get("render", "k") == out
+    data = bytearray((out / "figures/a.png").read_bytes())
+    data[-1] ^= 1
+    (out / "figures/a.png").write_bytes(bytes(data))
+    assert store.get("render", "k") is None
+    assert logged == ["cache entry render/k is damaged (figures/a.png was changed after it was written); computing it again"]
+
+
+@pytest.mark.parametrize(
+    "files",
+    [[], {"a": "not a pair"}, {"a": [1]}, {"a": ["x", "y"]}, "text"],
+)
+def test_malformed_inventories_are_unreadable_records(tmp_path: Path, files: object) -> None:
+    store, out, logged = _published(tmp_path)
+    (out / ".complete").write_text(json.dumps({"stage": "render", "key": "k", "files": files}))
+    assert store.get("render", "k") is None
+    assert logged == ["cache entry render/k is damaged (unreadable .complete record); computing it again"]
+
+
 def test_entry_of_an_older_version_without_inventory_is_a_miss(tmp_path: Path) -> None:
     store, out, logged = _published(tmp_path)
     (out / ".complete").write_text(json.dumps({"stage": "render", "key": "k", "time": 0}))

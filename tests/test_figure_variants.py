@@ -18,7 +18,8 @@ from generator.catalog import make_spec
 from generator.config import BuildConfig
 from generator.errors import FontError
 from generator.names import CLASS_NAMES_ZH
-from generator.records import BuildOutput, ManifestEntry, RenderContext
+from generator.output import BuildOutput, ManifestEntry
+from generator.records import RenderContext
 from generator.render import mpl, text
 from generator.render.colors import DARK_HEAD, DARK_INK, DARK_PAPER, LIGHT_HEAD, WHITE
 from generator.rendering import render_one

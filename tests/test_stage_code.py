@@ -14,7 +14,7 @@ from generator.build import STAGE_ROOTS, figure_keys, stage_keys
 from generator.cache import module_closure
 from generator.catalog import build_catalog
 from generator.config import BuildConfig
-from generator.records import BuildOutput
+from generator.output import BuildOutput
 
 PACKAGE = cachemod.PACKAGE_DIR
 # Modules that run on every build and are never cached: nothing they do can go stale.
@@ -72,6 +72,15 @@ def test_closures_hold_what_the_old_hand_written_lists_missed() -> None:
     assert "render/conv.py" not in train and "plugin.py" not in train
     probe = _rel(module_closure(STAGE_ROOTS["probe"]))
     assert {"stages/probe.py", "probe.py", "weights.py", "tfjs.py"} <= probe
+
+
+def test_the_caches_and_the_manifests_code_retrain_nothing() -> None:
+    """How entries are verified (cache.py) and what the manifest holds (output.py) shape no model: editing
+    them must not retrain (30 s) or probe again. The stages write through safeio.py, which they do hash."""
+    for stage in ("train", "probe"):
+        closure = _rel(module_closure(STAGE_ROOTS[stage]))
+        assert "safeio.py" in closure
+        assert not {"cache.py", "output.py", "build.py"} & closure, stage
 
 
 @pytest.fixture

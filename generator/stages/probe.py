@@ -10,7 +10,6 @@ import numpy as np
 from safetensors.numpy import load_file
 
 from generator.arch import CONV_LAYERS, base_facts
-from generator.cache import write_json
 from generator.config import BuildConfig
 from generator.datasets import Dataset
 from generator.errors import ConfigError
@@ -19,6 +18,7 @@ from generator.images import load_image, slugify
 from generator.inference import load_state, predict_all
 from generator.probe import confusion_matrix, default_samples, probe
 from generator.records import ProbeResult, SampleImage
+from generator.safeio import write_json
 from generator.stages.common import save_arrays
 
 

@@ -16,8 +16,8 @@ from generator.config import BuildConfig, image_name
 from generator.errors import ConfigError
 from generator.images import load_image
 from generator.naming import user_slug
+from generator.output import BuildOutput
 from generator.records import (
-    BuildOutput,
     FigureSpec,
     History,
     ProbeResult,

@@ -13,9 +13,9 @@ os.environ.setdefault("GOMP_SPINCOUNT", "30000")
 import numpy as np
 import torch
 
-from generator.cache import write_json
 from generator.config import BuildConfig
 from generator.datasets import CLASS_NAMES_ZH, Dataset
+from generator.safeio import write_json
 from generator.stages.common import save_arrays
 from generator.train import train
 
