@@ -85,6 +85,9 @@ def test_damaged_entry_is_a_logged_miss_and_is_rebuilt(tmp_path: Path, damage, w
     assert sorted(p.name for p in rebuilt.rglob("*") if p.is_file()) == [".complete", "a.png"]
 
 
+CHANGED = "%s was changed after it was written"
+
+
 def test_get_with_hands_back_the_bytes_it_verified(tmp_path: Path) -> None:
     """The figure stage reads each entry's entry.json once: the bytes that were hashed are the bytes used."""
     store, out, logged = _published(tmp_path)
@@ -93,7 +96,7 @@ def test_get_with_hands_back_the_bytes_it_verified(tmp_path: Path) -> None:
     assert store.get_with("render", "other", "facts.json") is None  # a plain miss
     (out / "facts.json").write_bytes(b"[]")  # same size, other bytes
     assert store.get_with("render", "k", "facts.json") is None
-    assert logged == ["cache entry render/k is damaged (facts.json was changed after it was written); computing it again"]
+    assert logged == [f"cache entry render/k is damaged ({CHANGED % 'facts.json'}); computing it again"]
 
 
 def test_get_with_a_file_the_entry_does_not_record_is_a_miss(tmp_path: Path) -> None:
@@ -111,7 +114,7 @@ def test_large_files_are_verified_in_pieces(tmp_path: Path, monkeypatch: pytest.
     data[-1] ^= 1
     (out / "figures/a.png").write_bytes(bytes(data))
     assert store.get("render", "k") is None
-    assert logged == ["cache entry render/k is damaged (figures/a.png was changed after it was written); computing it again"]
+    assert logged == [f"cache entry render/k is damaged ({CHANGED % 'figures/a.png'}); computing it again"]
 
 
 @pytest.mark.parametrize(
