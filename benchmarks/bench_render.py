@@ -69,7 +69,7 @@ def activation_rows(data: Loaded, workers: int = 0) -> list[Row]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from generator.rendering import render_many
+    from generator.pool import render_many
 
     maps = [s for s in data.specs if s.kind == "activation"]
     images = len({s.image for s in maps})

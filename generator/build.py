@@ -23,7 +23,7 @@ from generator.config import BuildConfig, image_name
 from generator.errors import ConfigError
 from generator.examples import choose_featured, featured_stats
 from generator.naming import user_slug
-from generator.output import BuildOutput, Keys, ManifestEntry
+from generator.output import BuildOutput, Keys, ManifestEntry, Pending
 from generator.records import FigureSpec, Rendered
 
 # Each stage's code: its module and everything it imports (cache.module_closure). Upstream code reaches
@@ -31,7 +31,7 @@ from generator.records import FigureSpec, Rendered
 STAGE_ROOTS: dict[str, tuple[str, ...]] = {
     "train": ("generator.stages.train",),
     "probe": ("generator.stages.probe",),
-    "render": ("generator.stages.render", "generator.render"),
+    "render": ("generator.stages.render", "generator.rendering", "generator.render"),
 }
 ENTRY = "entry.json"  # a figure entry's record: its manifest entry (size, alt text, caption...)
 USED = "used.json"  # under <cache>/figure: the keys the last build used (for `clean --unused`)
@@ -111,7 +111,7 @@ def _prepare(cfg: BuildConfig, store: Cache, progress: bool, log: Log) -> BuildO
 def code_versions() -> dict[str, str]:
     """Each renderer module's code version (its import closure with the render stage's), by module."""
     return {
-        module: stage_code_version(("generator.stages.render", f"generator.render.{module}"))
+        module: stage_code_version(("generator.stages.render", "generator.rendering", f"generator.render.{module}"))
         for module in sorted(set(RENDERERS.values()))
     }
 
@@ -159,13 +159,34 @@ def render(
     progress: bool = True,
     log: Log = print,
     dark: Container[str] | None = None,
+    later: Container[str] = (),
 ) -> tuple[int, int]:
     """Make sure every figure of `specs` is in the cache (rendering the misses) and add them to `out`, with
     their dark variants (`dark`: the ids whose matplotlib dark variant is drawn too; None: every one).
-    Returns (rendered now, served from the cache)."""
+    Returns (rendered now, served from the cache).
+
+    `later`: languages whose figures are not needed yet (a bilingual site builds its second language after
+    the first). Their misses are drawn last and may still be drawing when this returns: the workers go on
+    while the caller builds the first language's pages, and `finish(out)` waits for them and adds them."""
+    finish(out)
     store = Cache(cfg.cache_dir, log=log)
     with store.lock():
-        return _render(cfg, store, out, specs, progress, dark)
+        return _render(cfg, store, out, specs, progress, dark, later)
+
+
+def finish(out: BuildOutput) -> int:
+    """Wait for the figures render() left drawing (its `later` languages) and add them to `out`; returns
+    how many were added. Raises what drawing them raised."""
+    pending, out.pending = out.pending, None
+    return pending() if pending is not None else 0
+
+
+def abandon(out: BuildOutput) -> None:
+    """Stop drawing what render() left drawing, unfinished (a build that failed): queued figures are
+    dropped, nothing is added to `out` or to the cache."""
+    if out.pending is not None:
+        out.pending.close()
+        out.pending = None
 
 
 def _render(
@@ -175,6 +196,7 @@ def _render(
     specs: Iterable[FigureSpec],
     progress: bool,
     dark: Container[str] | None = None,
+    later: Container[str] = (),
 ) -> tuple[int, int]:
     unique = list({spec.id: spec for spec in specs if spec.id not in out.paths}.values())
     rendered = cached = 0
@@ -212,63 +234,86 @@ def _render(
             if "dark" in entry:
                 out.dark_paths[spec.id] = folder / _name(spec, dark=True)
             cached += 1
-    if todo:
-        from generator.stages.render import render_figures  # matplotlib and the renderers: only on a miss
-
-        for spec, fig in render_figures(cfg, out, todo, progress, dark, set(upgrade)):
-            if spec.id in upgrade:  # its light picture and words from the cache, its dark one just drawn
-                light = upgrade[spec.id]
-                cached_entry = json.loads((light / ENTRY).read_text(encoding="utf-8"))
-                fig = dataclasses.replace(
-                    fig,
-                    data=(light / _name(spec)).read_bytes(),
-                    min_text_px=cached_entry["min_text_px"],
-                    stats=cached_entry.get("stats", {}),
-                )
-            entry = ManifestEntry(
-                id=spec.id,
-                kind=spec.kind,
-                image=spec.image,
-                layer=spec.layer,
-                neuron=spec.neuron,
-                file=spec.file,
-                lang=spec.lang,
-                bytes=len(fig.data),
-                width=fig.width,
-                height=fig.height,
-                alt=fig.alt,
-                caption=fig.caption,
-                hash=hashlib.sha256(fig.data).hexdigest()[:16],
-                min_text_px=fig.min_text_px,
-            )
-            if "hyper" in spec.params:
-                entry["hyper"] = spec.params["hyper"]
-            if fig.stats:
-                entry["stats"] = fig.stats
-            if fig.dark is not None:
-                entry["dark"], entry["dark_bytes"] = dark_file(spec.file), len(fig.dark)
-
-            def write(d: Path, spec: FigureSpec = spec, fig: Rendered = fig, entry: ManifestEntry = entry) -> None:
-                (d / _name(spec)).write_bytes(fig.data)
-                if fig.dark is not None:
-                    (d / _name(spec, dark=True)).write_bytes(fig.dark)
-                (d / ENTRY).write_text(json.dumps(entry, ensure_ascii=False, sort_keys=True), encoding="utf-8")
-
-            folder = store.put("figure", keys[spec.id], write, record=False)
-            found[spec.id] = (entry, folder / _name(spec))
-            if fig.dark is not None:
-                out.dark_paths[spec.id] = folder / _name(spec, dark=True)
-            rendered += 1
-        if "render" not in out.stages_run:
-            out.stages_run.append("render")
-    for spec in unique:  # in the order asked, whatever came from the cache
-        out.add(*found[spec.id])
     out.used_keys.update(keys.values())
     if not store.read_only:
         _record_used(store, out)
+    deferred = [spec for spec in todo if spec.lang in later]
+    now = [spec for spec in todo if spec.lang not in later]
+
+    def store_one(spec: FigureSpec, fig: Rendered) -> None:
+        if spec.id in upgrade:  # its light picture and words from the cache, its dark one just drawn
+            light = upgrade[spec.id]
+            cached_entry = json.loads((light / ENTRY).read_text(encoding="utf-8"))
+            fig = dataclasses.replace(
+                fig,
+                data=(light / _name(spec)).read_bytes(),
+                min_text_px=cached_entry["min_text_px"],
+                stats=cached_entry.get("stats", {}),
+            )
+        entry = ManifestEntry(
+            id=spec.id,
+            kind=spec.kind,
+            image=spec.image,
+            layer=spec.layer,
+            neuron=spec.neuron,
+            file=spec.file,
+            lang=spec.lang,
+            bytes=len(fig.data),
+            width=fig.width,
+            height=fig.height,
+            alt=fig.alt,
+            caption=fig.caption,
+            hash=hashlib.sha256(fig.data).hexdigest()[:16],
+            min_text_px=fig.min_text_px,
+        )
+        if "hyper" in spec.params:
+            entry["hyper"] = spec.params["hyper"]
+        if fig.stats:
+            entry["stats"] = fig.stats
+        if fig.dark is not None:
+            entry["dark"], entry["dark_bytes"] = dark_file(spec.file), len(fig.dark)
+
+        def write(d: Path) -> None:
+            (d / _name(spec)).write_bytes(fig.data)
+            if fig.dark is not None:
+                (d / _name(spec, dark=True)).write_bytes(fig.dark)
+            (d / ENTRY).write_text(json.dumps(entry, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+
+        folder = store.put("figure", keys[spec.id], write, record=False)
+        found[spec.id] = (entry, folder / _name(spec))
+        if fig.dark is not None:
+            out.dark_paths[spec.id] = folder / _name(spec, dark=True)
+
+    if todo:
+        from generator.pool import render_figures  # matplotlib and the renderers: only on a miss
+
+        drawn = render_figures(cfg, out, now + deferred, progress, dark, set(upgrade), last={s.id for s in deferred})
+        for _ in now:  # the workers draw `now` first, then go on with `deferred` while we return
+            store_one(*next(drawn))
+            rendered += 1
+        if "render" not in out.stages_run:
+            out.stages_run.append("render")
+    waiting = {spec.id for spec in deferred}
+    for spec in unique:  # in the order asked, whatever came from the cache
+        if spec.id not in waiting:
+            out.add(*found[spec.id])
     out.timings["render"] = out.timings.get("render", 0.0) + time.perf_counter() - t
     out.rendered += rendered
     out.cached += cached
+    if deferred:
+
+        def rest() -> int:
+            t = time.perf_counter()
+            with store.lock():
+                for spec, fig in drawn:
+                    store_one(spec, fig)
+            for spec in deferred:
+                out.add(*found[spec.id])
+            out.rendered += len(deferred)
+            out.timings["render"] = out.timings.get("render", 0.0) + time.perf_counter() - t
+            return len(deferred)
+
+        out.pending = Pending(rest, drawn)
     return rendered, cached
 
 

@@ -60,6 +60,17 @@ def is_default_build(config: MkDocsConfig) -> bool:
     return i18n is None or getattr(i18n, "current_language", None) == getattr(i18n, "default_language", None)
 
 
+def later_languages(config: MkDocsConfig) -> set[str]:
+    """The languages ('zh', 'en') of the builds still to come after this one: mkdocs-static-i18n builds the
+    default language first, then every other one from its on_post_build. Empty on a single-language site."""
+    i18n = _plugin(config)
+    if i18n is None:
+        return set()
+    current = getattr(i18n, "current_language", None)
+    others = [lang for lang in getattr(i18n, "build_languages", None) or [] if lang != current]
+    return {"zh" if str(lang).startswith("zh") else "en" for lang in others} - {page_lang(config)}
+
+
 def lang_prefix(config: MkDocsConfig, lang: str) -> str:
     """Where a language's pages live: '' for the default language or a single-language site, else 'en/'."""
     i18n = _plugin(config)

@@ -7,6 +7,7 @@ code hashes leave it out: changing the manifest's format re-renders nothing and 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NotRequired, TypedDict
@@ -55,6 +56,7 @@ class BuildOutput:
     rendered: int = 0  # figures drawn by this process
     cached: int = 0  # figures served from the cache
     used_keys: set[str] = field(default_factory=set)
+    pending: Pending | None = None  # figures still drawing after render() returned (build.finish waits)
 
     def figure(self, fig_id: str) -> ManifestEntry | None:
         return self._by_id.get(fig_id)
@@ -82,6 +84,21 @@ class BuildOutput:
         body = ",\n  ".join(lines)
         top = json.dumps(head, ensure_ascii=False, sort_keys=True)[:-1]  # without its closing brace
         return f'{top}, "figures": [\n  {body}\n]}}\n'.encode() if lines else f'{top}, "figures": []}}\n'.encode()
+
+
+@dataclass
+class Pending:
+    """Figures render() left drawing: calling it waits for them and adds them (build.finish); close()
+    drops them unfinished (build.abandon)."""
+
+    wait: Callable[[], int]
+    drawing: Generator[object, None, None]
+
+    def __call__(self) -> int:
+        return self.wait()
+
+    def close(self) -> None:
+        self.drawing.close()
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,13 @@ from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.livereload import LiveReloadServer
-from mkdocs.plugins import BasePlugin, event_priority
+from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from generator import i18n, interactive, legible, site_checks, steps, templates
 from generator import pages as gen_pages
-from generator.build import catalog, prepare, render
+from generator.build import abandon, catalog, finish, prepare, render
 from generator.cache import atomic_write
 from generator.config import DEFAULT_CACHE_DIR, OPTIONS, BuildConfig, Option, from_options
 from generator.errors import GeneratorError, ShortcodeError
@@ -80,18 +80,24 @@ class LinkedFile(File):
 
     def copy_file(self, dirty: bool = False) -> None:
         assert self.abs_src_path is not None
-        dest = self.abs_dest_path
-        try:
-            os.makedirs(os.path.dirname(dest), exist_ok=True)
-            with contextlib.suppress(FileNotFoundError):
-                if os.path.samefile(self.abs_src_path, dest):
-                    return
-                os.unlink(dest)
-            os.link(self.abs_src_path, dest)
-        except OSError as exc:
-            if exc.errno not in LINK_REFUSED:
-                raise
+        if not link(self.abs_src_path, self.abs_dest_path):
             super().copy_file(dirty)
+
+
+def link(src: str, dest: str) -> bool:
+    """Publish src at dest as a hard link (replacing what was there); False where links are refused."""
+    try:
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            if os.path.samefile(src, dest):
+                return True
+            os.unlink(dest)
+        os.link(src, dest)
+    except OSError as exc:
+        if exc.errno not in LINK_REFUSED:
+            raise
+        return False
+    return True
 
 
 # link(2) failures that mean "copy instead": another filesystem, no hard links there, too many links.
@@ -139,6 +145,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         self._token = f"tvstash{secrets.token_hex(6)}n"
         self._stash: dict[str, list[str]] = {}
         self.bars = True  # progress bars (not under `mkdocs build -q`)
+        self._published: set[str] = set()  # figure ids whose files are under figures/ (or in the file list)
 
     # -- pipeline --------------------------------------------------------------------------------
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
@@ -234,8 +241,11 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
                 specs += [s for s in everything if s.kind == "logo"]
             specs = list({spec.id: spec for spec in specs}.values())  # the gallery may hold the logo too
         started = time.perf_counter()
+        # The figures only the other languages' pages show go on drawing while this language's pages are
+        # built: mkdocs-static-i18n builds them afterwards (on_files of their build waits for them).
+        later = i18n.later_languages(config)
         try:
-            _, cached = render(cfg, out, specs, progress=self.bars, log=log.info, dark=self.figs.dark)
+            _, cached = render(cfg, out, specs, progress=self.bars, log=log.info, dark=self.figs.dark, later=later)
         except GeneratorError as exc:
             raise PluginError(f"tinyvgg: {exc}") from exc
         log.info(
@@ -256,7 +266,31 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         """A figure the scan did not foresee (a page made by another plugin): rendered when first used."""
         assert self.output is not None
         assert self.build_cfg is not None
+        self._finish_drawing()
         render(self.build_cfg, self.output, [spec], progress=False, log=log.info, dark=())
+
+    def _finish_drawing(self) -> None:
+        """Wait for the figures left drawing for a later language (render's `later`) and publish them
+        under figures/ beside the others: the default build's file list has gone by."""
+        if self.output is None or self.output.pending is None:
+            return
+        try:
+            finish(self.output)
+        except GeneratorError as exc:
+            raise PluginError(f"tinyvgg: {exc}") from exc
+        assert self.site_root is not None
+        assert self.figs is not None
+        for entry in self.output.manifest:
+            if entry["id"] in self._published:
+                continue
+            self._published.add(entry["id"])
+            sources = [(entry["file"], self.output.paths[entry["id"]])]
+            if "dark" in entry and entry["id"] in self.figs.dark and entry["id"] in self.output.dark_paths:
+                sources.append((entry["dark"], self.output.dark_paths[entry["id"]]))
+            for name, src in sources:
+                dest = self.site_root / "figures" / name
+                if not link(str(src), str(dest)):
+                    shutil.copyfile(src, dest)
 
     # -- files -----------------------------------------------------------------------------------
     @event_priority(-110)  # after mkdocs-static-i18n (-100), which cannot handle generated files
@@ -270,6 +304,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
             files.append(File.generated(config, STYLESHEET, abs_src_path=str(STYLESHEET_SRC)))
         if i18n.is_default_build(config):  # figures are shared: copy them once, at figures/
             self._render_used(config)
+            self._published = {entry["id"] for entry in self.output.manifest}
             for entry in self.output.manifest:
                 files.append(
                     LinkedFile.generated(
@@ -284,6 +319,8 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
             logo = self.output.figure("model/logo")
             if logo is not None and self._wants_logo(config) and files.get_file_from_path(FAVICON) is None:
                 files.append(File.generated(config, FAVICON, abs_src_path=str(self.output.paths[logo["id"]])))
+        else:
+            self._finish_drawing()  # this language's figures, drawn while the first language was built
         if not self.config.explore_pages:
             return files
         detailed = {self.output.facts["featured"], *self.build_cfg.render.detail_images}
@@ -358,7 +395,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         return i18n.drop_hreflang_links(output)
 
     # -- after the build -------------------------------------------------------------------------
-    def on_post_build(self, config: MkDocsConfig) -> None:
+    def _write_manifest(self, config: MkDocsConfig) -> None:
         """figures/manifest.json lists what this build made (late figures included, copied here); and
         Material's language switcher reads sitemap.xml under every language root."""
         if self.output is not None and self.figs is not None and self.site_root is not None:
@@ -371,3 +408,18 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
             figures.mkdir(parents=True, exist_ok=True)
             atomic_write(figures / "manifest.json", self.output.manifest_json(dark=self.figs.dark))
         i18n.copy_sitemaps(config)
+
+    @event_priority(-110)  # after mkdocs-static-i18n (-100), which builds the other languages in its on_post_build
+    def _after_every_language(self, config: MkDocsConfig) -> None:
+        """Figures left drawing for a language whose build never came (its `build: false`, say): publish
+        them all the same, and list them in the manifest."""
+        if self.output is not None and self.output.pending is not None:
+            self._finish_drawing()
+            self._write_manifest(config)
+
+    on_post_build = CombinedEvent(_write_manifest, _after_every_language)
+
+    def on_build_error(self, error: Exception) -> None:
+        """A failed build drops the figures still queued for a later language (nothing is half-written)."""
+        if self.output is not None:
+            abandon(self.output)

@@ -4,7 +4,8 @@ renderers return. Renderers are pure: (FigureSpec, RenderContext) -> Rendered.""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NotRequired, TypedDict
+from pathlib import Path
+from typing import NotRequired, Protocol, TypedDict
 
 import numpy as np
 
@@ -156,3 +157,15 @@ class Facts(TypedDict):
     reference: dict | None  # CNN Explainer's accuracy on the same test images, when measured
     featured: NotRequired[str]  # set by build.prepare
     featured_stats: NotRequired[dict]  # its class and the model's confidence (examples.featured_stats)
+
+
+class ModelFiles(Protocol):
+    """Where the render stage finds the model and the probes (output.BuildOutput is one). A protocol, so
+    that the render stage's code hash leaves out the manifest's code."""
+
+    @property
+    def facts(self) -> Facts: ...
+    @property
+    def train_dir(self) -> Path: ...
+    @property
+    def probe_files(self) -> dict[str, Path]: ...

@@ -192,7 +192,7 @@ def test_text_mask_composes_only_crisp_text_with_numbers() -> None:
 
 def test_a_small_batch_starts_with_its_slow_figures() -> None:
     """The 0.3-0.5 s figures go to the workers first, so that none of them finishes alone at the end."""
-    from generator.rendering import slow_first
+    from generator.pool import slow_first
 
     kinds = ["conv-detail", "conv-detail", "softmax", "pool", "overview", "conv-detail", "flatten"]
     specs = [spec(kind, image="circle") for kind in kinds]

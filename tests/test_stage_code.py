@@ -26,6 +26,8 @@ EVERY_BUILD = {
     "markup.py",
     "pages.py",
     "plugin.py",
+    "pool.py",
+    "output.py",
     "predict.py",
     "i18n.py",
     "interactive.py",
@@ -105,6 +107,7 @@ def _state(cfg: BuildConfig) -> dict[str, str]:
     [
         "names.py",
         "stages/render.py",
+        "rendering.py",
         "stages/probe.py",
         "stages/common.py",
         "render/colors.py",
@@ -128,6 +131,17 @@ def test_editing_a_module_changes_the_key_of_every_stage_that_runs_it(package_co
         assert changed or not runs_it, f"{stage} runs {module} but no key of it changed"
     figures = [k for k in before if k.startswith("figure")]
     assert any(before[k] != after[k] for k in figures)  # every module here shapes some figure
+
+
+def test_editing_the_worker_pool_or_the_cache_changes_no_key(package_copy: Path) -> None:
+    """pool.py only schedules (output never depends on it) and cache.py only stores: editing either must
+    not redraw ~1,800 figures or retrain."""
+    cfg = BuildConfig()
+    before = _state(cfg)
+    for module in ("pool.py", "cache.py", "output.py", "build.py"):
+        with open(package_copy / module, "a", encoding="utf-8") as fh:
+            fh.write("\n# edited\n")
+    assert _state(cfg) == before
 
 
 def test_a_renderer_edit_changes_only_its_own_figures(package_copy: Path) -> None:

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import signal
-import sys
-from collections.abc import Container, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,37 +12,16 @@ from generator.config import BuildConfig, image_name
 from generator.errors import ConfigError
 from generator.images import load_image
 from generator.naming import user_slug
-from generator.output import BuildOutput
 from generator.records import (
     FigureSpec,
     History,
+    ModelFiles,
     ProbeResult,
     RenderContext,
     Rendered,
     Sample,
     SampleImage,
 )
-from generator.rendering import render_many
-
-_RENDERING = False  # True while render_stage's worker pool may fork
-
-
-def _die_with_parent() -> None:
-    """In a render worker (a child forked while _RENDERING): die when the build process dies.
-
-    A build killed with SIGKILL cannot shut its worker pool down; without this, the workers would
-    linger forever, blocked on a pipe nobody reads. Linux only (prctl); elsewhere a no-op."""
-    if not _RENDERING or sys.platform != "linux":
-        return
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
-    except (OSError, AttributeError):
-        pass
-
-
-os.register_at_fork(after_in_child=_die_with_parent)
 
 
 def load_probe(path: Path, sample: Sample) -> ProbeResult:
@@ -57,7 +32,7 @@ def load_probe(path: Path, sample: Sample) -> ProbeResult:
     return ProbeResult(image=image, stages=stages, intermediates=inter)
 
 
-def make_context(cfg: BuildConfig, out: BuildOutput, slugs: set[str]) -> RenderContext:
+def make_context(cfg: BuildConfig, out: ModelFiles, slugs: set[str]) -> RenderContext:
     """What the renderers read, with the probes of `slugs` only (a figure reads its own image)."""
     facts = out.facts
     probes = {s["slug"]: load_probe(out.probe_files[s["slug"]], s) for s in facts["samples"] if s["slug"] in slugs}
@@ -84,28 +59,9 @@ def make_context(cfg: BuildConfig, out: BuildOutput, slugs: set[str]) -> RenderC
     )
 
 
-def render_figures(
-    cfg: BuildConfig,
-    out: BuildOutput,
-    specs: list[FigureSpec],
-    progress: bool,
-    dark: Container[str] | None = None,
-    only_dark: Container[str] = (),
-) -> Iterator[tuple[FigureSpec, Rendered]]:
-    """Draw `specs` (in parallel across cores), yielding each with its picture (order and `dark`,
-    `only_dark`: see rendering.render_many)."""
-    global _RENDERING
-    ctx = make_context(cfg, out, {spec.image for spec in specs if spec.image})
-    _RENDERING = True  # the render workers forked from here die with this process
-    try:
-        yield from render_many(specs, ctx, cfg.render.workers, progress, dark, only_dark)
-    finally:
-        _RENDERING = False
-
-
 def render_single(
     cfg: BuildConfig,
-    out: BuildOutput,
+    out: ModelFiles,
     kind: str,
     image: Path | None,
     layer: str | None,
