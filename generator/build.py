@@ -11,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import time
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Container, Generator, Iterable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -160,30 +161,45 @@ def render(
     log: Log = print,
     dark: Container[str] | None = None,
     later: Container[str] = (),
+    files_later: bool = False,
 ) -> tuple[int, int]:
     """Make sure every figure of `specs` is in the cache (rendering the misses) and add them to `out`, with
     their dark variants (`dark`: the ids whose matplotlib dark variant is drawn too; None: every one).
     Returns (rendered now, served from the cache).
 
-    `later`: languages whose figures are not needed yet (a bilingual site builds its second language after
-    the first). Their misses are drawn last and may still be drawing when this returns: the workers go on
-    while the caller builds the first language's pages, and `finish(out)` waits for them and adds them."""
+    What the caller does not need yet may still be drawing when this returns (the workers go on while it
+    builds pages); `finish` waits for it:
+    - `later`: languages whose pages come later (a bilingual site builds its second language after the
+      first): their figures are neither in `out` nor in the cache until finish(out).
+    - `files_later`: the caller reads the figures' files only after its pages (MkDocs copies them after
+      converting every page). A figure whose light picture is cached and whose dark variant is missing
+      is in `out` at once, with the paths its files will have; finish(out, files_only=True) waits for them."""
     finish(out)
     store = Cache(cfg.cache_dir, log=log)
     with store.lock():
-        return _render(cfg, store, out, specs, progress, dark, later)
+        return _render(cfg, store, out, specs, progress, dark, later, files_later)
 
 
-def finish(out: BuildOutput) -> int:
-    """Wait for the figures render() left drawing (its `later` languages) and add them to `out`; returns
-    how many were added. Raises what drawing them raised."""
-    pending, out.pending = out.pending, None
-    return pending() if pending is not None else 0
+def finish(out: BuildOutput, files_only: bool = False) -> int:
+    """Wait for the figures render() left drawing and store them, adding those not in `out` yet; returns how
+    many were finished. files_only: only those whose files were promised (render's `files_later`), not the
+    later languages'. Raises what drawing them raised."""
+    done = 0
+    while out.pending is not None and out.pending.steps and not (files_only and out.pending.steps[0][0] != "files"):
+        _, step = out.pending.steps.pop(0)
+        try:
+            done += step()
+        except BaseException:
+            abandon(out)
+            raise
+    if out.pending is not None and not out.pending.steps:
+        out.pending = None
+    return done
 
 
 def abandon(out: BuildOutput) -> None:
     """Stop drawing what render() left drawing, unfinished (a build that failed): queued figures are
-    dropped, nothing is added to `out` or to the cache."""
+    dropped; nothing more is added to `out` or to the cache."""
     if out.pending is not None:
         out.pending.close()
         out.pending = None
@@ -197,8 +213,10 @@ def _render(
     progress: bool,
     dark: Container[str] | None = None,
     later: Container[str] = (),
+    files_later: bool = False,
 ) -> tuple[int, int]:
     unique = list({spec.id: spec for spec in specs if spec.id not in out.paths}.values())
+    out.reserve(spec.id for spec in unique)  # the manifest's order, whatever is drawn when
     rendered = cached = 0
     t = time.perf_counter()
     code = code_versions()
@@ -212,33 +230,57 @@ def _render(
     # new featured image's, from its explore page) gets the dark one drawn alone, beside the cached light one.
     themed = [s for s in unique if s.kind in MPL_KINDS and dark is not None and s.id in dark]
     lighter = figure_keys(cfg, out, themed, (), code) if themed else {}
-    todo = []
     upgrade: dict[str, Path] = {}  # id -> the cached entry that has its light picture
     found: dict[str, tuple[ManifestEntry, Path]] = {}
-    for spec in unique:
+
+    def served(spec: FigureSpec) -> bool:
+        """Is it in the cache, intact (noted in `found`)? If not: is its light picture (noted in `upgrade`)?"""
         hit = store.get_with("figure", keys[spec.id], ENTRY)
         if hit is None and spec.id in richer:
             hit = store.get_with("figure", richer[spec.id], ENTRY)
             if hit is not None:
                 keys[spec.id] = richer[spec.id]  # the entry used (kept by `clean --unused`)
-        if hit is None and spec.id in lighter:
-            light = store.get("figure", lighter[spec.id])
+        if hit is None:
+            light = store.get("figure", lighter[spec.id]) if spec.id in lighter else None
             if light is not None:
                 upgrade[spec.id] = light
-        if hit is None:
-            todo.append(spec)
-        else:
-            folder, raw = hit
-            entry = json.loads(raw)
-            found[spec.id] = (entry, folder / _name(spec))
-            if "dark" in entry:
-                out.dark_paths[spec.id] = folder / _name(spec, dark=True)
+            return False
+        folder, raw = hit
+        entry = json.loads(raw)
+        found[spec.id] = (entry, folder / _name(spec))
+        if "dark" in entry:
+            out.dark_paths[spec.id] = folder / _name(spec, dark=True)
+        return True
+
+    def there(spec: FigureSpec) -> bool:
+        return any(os.path.isdir(store.path("figure", k[spec.id])) for k in (keys, richer) if spec.id in k)
+
+    # A figure with no entry at all is a miss for sure: those start drawing before the other entries are
+    # checked (~1,700 hashed), and the workers load the renderers meanwhile.
+    todo = [spec for spec in unique if not there(spec)]
+    missing = {spec.id for spec in todo}
+    for spec in todo:
+        served(spec)  # (notes its cached light picture, if any)
+    now, soon, deferred = _groups(todo, later, set(upgrade) if files_later else set())
+    drawn = _start(cfg, out, now, soon, deferred, progress, dark, set(upgrade)) if todo else None
+    damaged = []
+    for spec in unique:
+        if spec.id in missing:
+            continue
+        if served(spec):
             cached += 1
+        else:
+            damaged.append(spec)
     out.used_keys.update(keys.values())
     if not store.read_only:
         _record_used(store, out)
-    deferred = [spec for spec in todo if spec.lang in later]
-    now = [spec for spec in todo if spec.lang not in later]
+    for spec in soon:  # in `out` at once: the light picture's entry, and the paths the new entry will have
+        light = upgrade[spec.id]
+        entry = json.loads((light / ENTRY).read_text(encoding="utf-8"))
+        folder = store.path("figure", keys[spec.id])
+        entry["dark"], entry["dark_bytes"] = dark_file(spec.file), 0  # its size once drawn (finish)
+        found[spec.id] = (entry, folder / _name(spec))
+        out.dark_paths[spec.id] = folder / _name(spec, dark=True)
 
     def store_one(spec: FigureSpec, fig: Rendered) -> None:
         if spec.id in upgrade:  # its light picture and words from the cache, its dark one just drawn
@@ -280,19 +322,25 @@ def _render(
             (d / ENTRY).write_text(json.dumps(entry, ensure_ascii=False, sort_keys=True), encoding="utf-8")
 
         folder = store.put("figure", keys[spec.id], write, record=False)
+        promised = out.figure(spec.id)
+        if promised is not None:  # in `out` since render() returned (`soon`): complete it in place
+            promised.update(entry)
         found[spec.id] = (entry, folder / _name(spec))
         if fig.dark is not None:
             out.dark_paths[spec.id] = folder / _name(spec, dark=True)
 
-    if todo:
-        from generator.pool import render_figures  # matplotlib and the renderers: only on a miss
-
-        drawn = render_figures(cfg, out, now + deferred, progress, dark, set(upgrade), last={s.id for s in deferred})
-        for _ in now:  # the workers draw `now` first, then go on with `deferred` while we return
+    if drawn is not None:
+        for _ in now:  # the workers draw `now` first, then go on with the rest while we return
             store_one(*next(drawn))
             rendered += 1
-        if "render" not in out.stages_run:
-            out.stages_run.append("render")
+    if damaged:  # entries that failed their check (rare): drawn at once, all of them
+        from generator.pool import render_figures
+
+        for spec, fig in render_figures(cfg, out, damaged, progress, dark, set(upgrade) & {s.id for s in damaged}):
+            store_one(spec, fig)
+            rendered += 1
+    if (todo or damaged) and "render" not in out.stages_run:
+        out.stages_run.append("render")
     waiting = {spec.id for spec in deferred}
     for spec in unique:  # in the order asked, whatever came from the cache
         if spec.id not in waiting:
@@ -300,21 +348,60 @@ def _render(
     out.timings["render"] = out.timings.get("render", 0.0) + time.perf_counter() - t
     out.rendered += rendered
     out.cached += cached
-    if deferred:
 
-        def rest() -> int:
+    def rest(group: list[FigureSpec], add: bool) -> Callable[[], int]:
+        def step() -> int:
+            job = drawn
+            assert job is not None  # (a group to wait for was queued)
             t = time.perf_counter()
             with store.lock():
-                for spec, fig in drawn:
-                    store_one(spec, fig)
-            for spec in deferred:
-                out.add(*found[spec.id])
-            out.rendered += len(deferred)
+                for _ in group:
+                    store_one(*next(job))
+            if add:
+                for spec in group:
+                    out.add(*found[spec.id])
+            out.rendered += len(group)
             out.timings["render"] = out.timings.get("render", 0.0) + time.perf_counter() - t
-            return len(deferred)
+            return len(group)
 
-        out.pending = Pending(rest, drawn)
+        return step
+
+    steps = [("files", rest(soon, add=False))] if soon else []
+    steps += [("later", rest(deferred, add=True))] if deferred else []
+    if steps:
+        assert drawn is not None
+        out.pending = Pending(steps, drawn)
     return rendered, cached
+
+
+def _groups(
+    todo: list[FigureSpec], later: Container[str], promised: Container[str]
+) -> tuple[list[FigureSpec], list[FigureSpec], list[FigureSpec]]:
+    """The misses in three groups, drawn in this order: what the caller needs now; the dark variants whose
+    entry is known from their cached light picture (`promised`: only their files are awaited); the later
+    languages' figures."""
+    deferred = [spec for spec in todo if spec.lang in later]
+    soon = [spec for spec in todo if spec.lang not in later and spec.id in promised]
+    now = [spec for spec in todo if spec.lang not in later and spec.id not in promised]
+    return now, soon, deferred
+
+
+def _start(
+    cfg: BuildConfig,
+    out: BuildOutput,
+    now: list[FigureSpec],
+    soon: list[FigureSpec],
+    deferred: list[FigureSpec],
+    progress: bool,
+    dark: Container[str] | None,
+    only_dark: Container[str],
+) -> Generator[tuple[FigureSpec, Rendered], None, None]:
+    """Start drawing the three groups (in their order); each worker loads the renderers it needs itself,
+    while this process goes on checking the cache."""
+    from generator.pool import render_figures  # matplotlib and the renderers: only on a miss
+
+    rank = {**{s.id: 1 for s in soon}, **{s.id: 2 for s in deferred}}
+    return render_figures(cfg, out, now + soon + deferred, progress, dark, only_dark, rank, preload=False)
 
 
 def _name(spec: FigureSpec, dark: bool = False) -> str:

@@ -7,7 +7,7 @@ code hashes leave it out: changing the manifest's format re-renders nothing and 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NotRequired, TypedDict
@@ -61,6 +61,12 @@ class BuildOutput:
     def figure(self, fig_id: str) -> ManifestEntry | None:
         return self._by_id.get(fig_id)
 
+    def reserve(self, ids: Iterable[str]) -> None:
+        """Note the order figures were asked in, before some of them are added (a later language's, which
+        come in after the others): the manifest lists them in that order whatever was drawn when."""
+        for fig_id in ids:
+            self._order.setdefault(fig_id, len(self._order))
+
     def add(self, entry: ManifestEntry, path: Path) -> None:
         if entry["id"] not in self.paths:
             self.manifest.append(entry)
@@ -69,15 +75,18 @@ class BuildOutput:
 
     def __post_init__(self) -> None:
         self._by_id = {entry["id"]: entry for entry in self.manifest}
+        self._order: dict[str, int] = {}
 
     def manifest_json(self, dark: set[str] | None = None) -> bytes:
         """figures/manifest.json; `dark`: the ids whose dark variant is published (None: every one).
 
         One figure a line: readable, easy to diff and grep, and written by json's C encoder (an indented
         dump goes through the pure-Python one, which took 0.2 s a build for ~1,800 figures)."""
+        last = len(self._order)
+        ordered = sorted(self.manifest, key=lambda e: self._order.get(e["id"], last))  # (a stable sort)
         figures = [
             e if dark is None or e["id"] in dark else {k: v for k, v in e.items() if k not in ("dark", "dark_bytes")}
-            for e in self.manifest
+            for e in ordered
         ]
         head = {"version": 3, "featured": self.facts["featured"], "featured_stats": self.facts.get("featured_stats")}
         lines = [json.dumps(entry, ensure_ascii=False, sort_keys=True) for entry in figures]
@@ -88,14 +97,12 @@ class BuildOutput:
 
 @dataclass
 class Pending:
-    """Figures render() left drawing: calling it waits for them and adds them (build.finish); close()
-    drops them unfinished (build.abandon)."""
+    """Figures render() left drawing (build.finish, build.abandon): the steps that wait for each group and
+    store it, in drawing order, each labelled "files" (in the output already, files awaited) or "later"
+    (a later language's), and the generator drawing them."""
 
-    wait: Callable[[], int]
+    steps: list[tuple[str, Callable[[], int]]]
     drawing: Generator[object, None, None]
-
-    def __call__(self) -> int:
-        return self.wait()
 
     def close(self) -> None:
         self.drawing.close()

@@ -241,11 +241,15 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
                 specs += [s for s in everything if s.kind == "logo"]
             specs = list({spec.id: spec for spec in specs}.values())  # the gallery may hold the logo too
         started = time.perf_counter()
-        # The figures only the other languages' pages show go on drawing while this language's pages are
-        # built: mkdocs-static-i18n builds them afterwards (on_files of their build waits for them).
+        # What this language's pages do not read goes on drawing while they are built: the figures only the
+        # other languages' pages show (mkdocs-static-i18n builds those afterwards: on_files of their build
+        # waits for them), and dark variants whose entry the cache knows already (on_env waits for their
+        # files, which MkDocs copies after the pages).
         later = i18n.later_languages(config)
         try:
-            _, cached = render(cfg, out, specs, progress=self.bars, log=log.info, dark=self.figs.dark, later=later)
+            _, cached = render(
+                cfg, out, specs, progress=self.bars, log=log.info, dark=self.figs.dark, later=later, files_later=True
+            )
         except GeneratorError as exc:
             raise PluginError(f"tinyvgg: {exc}") from exc
         log.info(
@@ -331,6 +335,13 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         return files
 
     def on_env(self, env: Environment, config: MkDocsConfig, files: Files) -> Environment:
+        """After every page is converted, before MkDocs copies the files: the figures whose files were
+        promised (render's `files_later`) are finished; and the compiled templates are shared."""
+        if self.output is not None:
+            try:
+                finish(self.output, files_only=True)
+            except GeneratorError as exc:
+                raise PluginError(f"tinyvgg: {exc}") from exc
         cache_dir = Path(self.build_cfg.cache_dir) if self.build_cfg is not None else None
         return templates.share_compiled_templates(env, cache_dir)
 
@@ -403,8 +414,9 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
             for fig_id in self.figs.late:
                 entry = self.output.figure(fig_id)
                 assert entry is not None
-                (figures / entry["file"]).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(self.output.paths[fig_id], figures / entry["file"])
+                src, dest = self.output.paths[fig_id], figures / entry["file"]
+                if not link(str(src), str(dest)):
+                    shutil.copyfile(src, dest)
             figures.mkdir(parents=True, exist_ok=True)
             atomic_write(figures / "manifest.json", self.output.manifest_json(dark=self.figs.dark))
         i18n.copy_sitemaps(config)

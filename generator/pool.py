@@ -12,7 +12,7 @@ import multiprocessing as mp
 import os
 import signal
 import sys
-from collections.abc import Container, Generator, Iterator
+from collections.abc import Container, Generator, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 
 from tqdm import tqdm
@@ -56,24 +56,32 @@ def render_figures(
     progress: bool,
     dark: Container[str] | None = None,
     only_dark: Container[str] = (),
-    last: Container[str] = (),
+    rank: Mapping[str, int] | None = None,
+    preload: bool = True,
 ) -> Generator[tuple[FigureSpec, Rendered], None, None]:
     """Start drawing `specs` (in parallel across cores) and return a generator yielding each with its
-    picture (order, `dark`, `only_dark` and `last`: see render_many). Closing the generator
+    picture (order, `dark`, `only_dark` and `rank`: see render_many). Closing the generator
     early drops the figures not drawn yet."""
     global _RENDERING
     ctx = make_context(cfg, out, {spec.image for spec in specs if spec.image})
     _RENDERING = True  # the render workers forked from here die with this process
     try:
-        return render_many(specs, ctx, cfg.render.workers, progress, dark, only_dark, last)
+        return render_many(specs, ctx, cfg.render.workers, progress, dark, only_dark, rank, preload)
     finally:
         _RENDERING = False  # the workers are forked by now (render_many starts them at once)
 
 
-def slow_first(specs: list[FigureSpec], last: Container[str] = ()) -> list[FigureSpec]:
-    """The specs with the slow kinds first, each group in its given order; the ids in `last` after all
-    the others (slow first among them too)."""
-    return sorted(specs, key=lambda spec: (spec.id in last, spec.kind not in SLOW_KINDS))
+def slow_first(specs: list[FigureSpec], rank: Mapping[str, int] | None = None) -> list[FigureSpec]:
+    """The specs by `rank` (id -> 0, 1, 2...: drawn in that order; absent: 0), the slow kinds first within
+    each rank, each group in its given order."""
+    rank = rank or {}
+    return sorted(specs, key=lambda spec: (rank.get(spec.id, 0), spec.kind not in SLOW_KINDS))
+
+
+def _load(kinds: list[str]) -> None:
+    """A worker's start: the renderers it will need (already there when the parent preloaded them)."""
+    for kind in kinds:
+        renderer(kind)
 
 
 def _work(spec: FigureSpec) -> Rendered:
@@ -89,32 +97,43 @@ def render_many(
     progress: bool = True,
     dark: Container[str] | None = None,
     only_dark: Container[str] = (),
-    last: Container[str] = (),
+    rank: Mapping[str, int] | None = None,
+    preload: bool = True,
 ) -> Generator[tuple[FigureSpec, Rendered], None, None]:
     """Start drawing every spec and return a generator of (spec, rendered), with dark variants (`dark`: the
     ids whose matplotlib dark variant is drawn too; None: every one; `only_dark`: the ids to draw in the
-    dark scheme alone). The ids in `last` come after all the others; in a small batch, SLOW_KINDS come
-    first (within each part).
+    dark scheme alone). `rank` orders them (see slow_first; the slow kinds go first only in a small
+    batch: a big one keeps its given order within each rank).
 
     With a worker pool, every figure is queued before this returns: the workers keep drawing while the
     caller handles what came back, or while it does something else before asking for the rest
-    (build.render's `later`). Closing the generator early drops what is still queued."""
+    (build.render's `later`). Closing the generator early drops what is still queued. `preload`: import
+    the renderers here, before forking, so that every worker inherits them; without it each worker
+    imports them as it starts, and this process returns at once (build.render goes on checking the cache
+    meanwhile)."""
     global _CTX, _REDRAW, _ONLY_DARK
     workers = workers or os.cpu_count() or 1
     bar = tqdm(total=len(specs), desc="render", unit="fig", disable=not progress, leave=False, dynamic_ncols=True)
     if workers == 1 or len(specs) < 8:
-        return _drawn_here(slow_first(specs, last) if last else specs, ctx, dark, only_dark, bar)
+        return _drawn_here(slow_first(specs, rank) if rank else specs, ctx, dark, only_dark, bar)
     _CTX, _REDRAW, _ONLY_DARK = ctx, dark, only_dark
     try:
-        for kind in {spec.kind for spec in specs}:  # import each renderer (matplotlib too) once, before the
-            renderer(kind)  # fork: every worker inherits it instead of importing it again
+        kinds = sorted({spec.kind for spec in specs})
+        for kind in kinds if preload else ():  # import each renderer (matplotlib too) once, before the fork:
+            renderer(kind)  # every worker inherits it instead of importing it again
         # Chunks of 4 save messages in a cold build. A small batch (an added image, another featured one)
         # goes one figure at a time, its slow figures (matplotlib and the raster overview: 0.3-0.5 s each,
         # five times a GIF) first: they end up on different cores, and the quick ones fill in behind them
         # instead of one slow figure finishing alone at the end.
         chunk = 4 if len(specs) > 400 else 1
-        order = sorted(specs, key=lambda spec: spec.id in last) if chunk > 1 else slow_first(specs, last)
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"))
+        ranks = rank or {}
+        order = sorted(specs, key=lambda spec: ranks.get(spec.id, 0)) if chunk > 1 else slow_first(specs, rank)
+        # Without preload, a worker starts with the renderers of the first rank (what the caller waits
+        # for); the others' (matplotlib's, maybe) load when their first figure comes, while the caller is busy.
+        first = sorted({s.kind for s in specs if not rank or rank.get(s.id, 0) == 0}) or kinds
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=mp.get_context("fork"), initializer=_load, initargs=(first,)
+        )
         results = pool.map(_work, order, chunksize=chunk)  # forks the workers and queues every figure
     except BaseException:
         bar.close()

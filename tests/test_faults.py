@@ -272,7 +272,7 @@ def test_disk_faults_simulated(
     leftovers, the cached model untouched; without the fault the same cache carries on (checked for
     the first fault only: the others leave the cache in the same state, and each rerun costs a probe)."""
     from generator import cache as cachemod
-    from generator import cli
+    from generator import cli, safeio
     from generator.stages import common as stages
 
     cache = tmp_path / "cache"
@@ -293,6 +293,7 @@ def test_disk_faults_simulated(
                 return real_open(file, mode, *a, **kw)
 
             patch.setattr(cachemod, "open", failing_open, raising=False)
+            patch.setattr(safeio, "open", failing_open, raising=False)  # atomic_write, write_json
         elif target == "save_file":
             from safetensors import SafetensorError
 

@@ -24,7 +24,10 @@ from support import build_env, parse_html, run_mkdocs
 
 from generator.arch import CONV_LAYERS, FILTERS, POOL_LAYERS, RELU_LAYERS, param_counts
 from generator.catalog import ACTIVATION_LAYERS, build_catalog, overview_tiles
+from generator.config import BuildConfig
 from generator.examples import choose_featured
+from generator.output import BuildOutput
+from generator.records import FigureSpec
 
 pytestmark = pytest.mark.slow
 
@@ -533,6 +536,14 @@ def test_a_new_image_renders_only_its_own_figures(small_site: SmallSite, tmp_pat
     assert (tmp_path / "site" / "figures" / "my-photo" / "flatten.zh.png").is_file()
     assert (tmp_path / "site" / "figures" / "my-photo" / "flatten.en.png").is_file()
     assert (tmp_path / "site" / "figures" / "my-photo" / "tiles" / "conv_1_1-0.png").is_file()
+    # Its English figures were drawn while the Chinese pages were built, and published all the same:
+    # every figure the manifest lists is there, as a link to its cache entry.
+    manifest = json.loads((tmp_path / "site" / "figures" / "manifest.json").read_text(encoding="utf-8"))
+    assert len(manifest["figures"]) == used
+    for entry in manifest["figures"]:
+        for name in (entry["file"], entry.get("dark")):
+            if name:
+                assert (tmp_path / "site" / "figures" / name).stat().st_nlink >= 2, name
 
 
 def test_changing_featured_renders_only_the_detail_animations(small_site: SmallSite, tmp_path: Path) -> None:
@@ -547,6 +558,85 @@ def test_changing_featured_renders_only_the_detail_animations(small_site: SmallS
     details = {e["image"] for e in manifest["figures"] if e["kind"] == "conv-detail"}
     assert details == {other}
     assert {e["image"] for e in manifest["figures"] if e["kind"] == "overview"} == {other}
+
+
+def _small_build_output(small_site: SmallSite, cache: Path) -> tuple[BuildConfig, BuildOutput, list[FigureSpec]]:
+    """The small site's model stages from a copy of its cache, with no figure cached."""
+    from generator.build import catalog, prepare
+    from generator.config import make_build_config
+
+    shutil.copytree(small_site.cache, cache, ignore=shutil.ignore_patterns("build.lock", "figure"))
+    cfg = make_build_config(
+        small_site.project, images_per_class=60, epochs=1, workers=2, max_samples=2, cache_dir=str(cache)
+    )
+    out = prepare(cfg, progress=False, log=lambda message: None)
+    assert not out.stages_run  # the small site's model, found in the copied cache
+    return cfg, out, catalog(cfg, out)
+
+
+def test_later_languages_are_drawn_last_and_added_when_finished(small_site: SmallSite, tmp_path: Path) -> None:
+    """build.render(later={"en"}) returns once the other figures are stored; the English ones are drawn
+    meanwhile (the site builds its Chinese pages) and build.finish adds them."""
+    from generator.build import finish, render
+    from generator.cache import Cache
+
+    cfg, out, everything = _small_build_output(small_site, tmp_path / "cache")
+    zh = [s for s in everything if s.lang == "zh"][:4]
+    en = [s for s in everything if s.lang == "en"][:4]
+    neutral = [s for s in everything if s.lang == "any"][:4]  # 12 figures: the worker pool, not one process
+    drawn, cached = render(cfg, out, en + zh + neutral, progress=False, log=lambda m: None, dark=(), later={"en"})
+    assert (drawn, cached) == (8, 0)
+    assert out.pending is not None
+    assert {e["id"] for e in out.manifest} == {s.id for s in zh + neutral}  # in the order asked, English missing
+    assert finish(out) == 4 and out.pending is None
+    assert [e["id"] for e in out.manifest] == [s.id for s in zh + neutral + en]
+    assert out.rendered == 12 and finish(out) == 0
+    store = Cache(tmp_path / "cache")
+    for spec in en:
+        assert out.paths[spec.id].is_file() and store.get("figure", out.paths[spec.id].parent.name) is not None
+
+
+def test_a_dark_variant_is_promised_at_once_and_its_file_comes_with_finish(
+    small_site: SmallSite, tmp_path: Path
+) -> None:
+    """A chapter figure whose light picture is cached (from an explore page) needs only its dark variant:
+    with files_later its entry is in the output at once (the pages can use it) and finish(files_only=True)
+    writes the files before MkDocs copies them."""
+    from generator.build import finish, render
+    from generator.catalog import MPL_KINDS
+
+    cfg, out, everything = _small_build_output(small_site, tmp_path / "cache")
+    spec = next(s for s in everything if s.kind in MPL_KINDS and s.lang == "zh")
+    render(cfg, out, [spec], progress=False, log=lambda m: None, dark=())  # the light picture alone
+    light = out.figure(spec.id)
+    assert light is not None and "dark" not in light
+    out2 = BuildOutput(facts=out.facts, train_dir=out.train_dir, probe_files=out.probe_files, keys=out.keys)
+    drawn, cached = render(cfg, out2, [spec], progress=False, log=lambda m: None, dark={spec.id}, files_later=True)
+    assert (drawn, cached) == (0, 0) and out2.pending is not None
+    promised = out2.figure(spec.id)
+    assert promised is not None and promised["dark"] and promised["dark_bytes"] == 0
+    assert promised["hash"] == light["hash"]  # the cached light picture's
+    assert finish(out2, files_only=True) == 1 and out2.pending is None
+    assert out2.figure(spec.id) is promised and promised["dark_bytes"] > 0  # completed in place
+    assert out2.dark_paths[spec.id].stat().st_size == promised["dark_bytes"]
+    assert out2.paths[spec.id].read_bytes() == out.paths[spec.id].read_bytes()
+
+
+def test_a_failed_build_drops_the_figures_left_drawing(small_site: SmallSite, tmp_path: Path) -> None:
+    import multiprocessing
+
+    from generator.build import abandon, render
+
+    cfg, out, everything = _small_build_output(small_site, tmp_path / "cache")
+    zh = [s for s in everything if s.lang == "zh"][:2]
+    en = [s for s in everything if s.lang == "en"][:10]
+    render(cfg, out, zh + en, progress=False, log=lambda m: None, dark=(), later={"en"})
+    assert out.pending is not None
+    abandon(out)
+    assert out.pending is None and not multiprocessing.active_children()  # the workers are gone
+    assert {e["id"] for e in out.manifest} == {s.id for s in zh}
+    entries = [d for d in (tmp_path / "cache" / "figure").iterdir() if d.is_dir()]
+    assert len(entries) == 2 and not list((tmp_path / "cache").rglob(".tmp-*"))  # nothing half-written
 
 
 def test_deleting_one_cached_figure_renders_one(small_site: SmallSite, tmp_path: Path) -> None:
