@@ -193,6 +193,7 @@ def finish(out: BuildOutput, files_only: bool = False) -> int:
             abandon(out)
             raise
     if out.pending is not None and not out.pending.steps:
+        out.pending.close()  # every group is in: the workers go
         out.pending = None
     return done
 
@@ -371,6 +372,8 @@ def _render(
     if steps:
         assert drawn is not None
         out.pending = Pending(steps, drawn)
+    elif drawn is not None:
+        drawn.close()  # everything is in: the workers go now, not when the generator is collected
     return rendered, cached
 
 

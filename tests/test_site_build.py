@@ -577,6 +577,8 @@ def _small_build_output(small_site: SmallSite, cache: Path) -> tuple[BuildConfig
 def test_later_languages_are_drawn_last_and_added_when_finished(small_site: SmallSite, tmp_path: Path) -> None:
     """build.render(later={"en"}) returns once the other figures are stored; the English ones are drawn
     meanwhile (the site builds its Chinese pages) and build.finish adds them."""
+    import multiprocessing
+
     from generator.build import finish, render
     from generator.cache import Cache
 
@@ -591,6 +593,7 @@ def test_later_languages_are_drawn_last_and_added_when_finished(small_site: Smal
     assert finish(out) == 4 and out.pending is None
     assert [e["id"] for e in out.manifest] == [s.id for s in zh + neutral + en]
     assert out.rendered == 12 and finish(out) == 0
+    assert not multiprocessing.active_children()  # all in: the workers were let go
     store = Cache(tmp_path / "cache")
     for spec in en:
         assert out.paths[spec.id].is_file() and store.get("figure", out.paths[spec.id].parent.name) is not None
