@@ -112,13 +112,19 @@ def asset_dir() -> str:
     return f"assets/tinyvgg/{h.hexdigest()[:12]}"
 
 
-def add_files(files: Files, config: MkDocsConfig, exported: Exported) -> None:
-    """The modules and the exported model, colour tables and sample pixels (once, language-neutral)."""
+def site_files(exported: Exported) -> list[tuple[str, Path]]:
+    """(path in the site, source) of the modules and the exported model, colour tables and sample pixels
+    (language-neutral: published once, at the site's root)."""
     folder = asset_dir()
-    for name in MODULES:
-        files.append(File.generated(config, f"{folder}/{name}", abs_src_path=str(ASSETS / name)))
-    for rel in exported.files():
-        files.append(File.generated(config, rel, abs_src_path=str(exported.root / rel)))
+    return [(f"{folder}/{name}", ASSETS / name) for name in MODULES] + [
+        (rel, exported.root / rel) for rel in exported.files()
+    ]
+
+
+def add_files(files: Files, config: MkDocsConfig, exported: Exported) -> None:
+    """site_files() added to a build's files."""
+    for rel, src in site_files(exported):
+        files.append(File.generated(config, rel, abs_src_path=str(src)))
 
 
 def network_block(figs: SiteFigures, code: Shortcode, page: Page, lang: str) -> Html:

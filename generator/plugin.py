@@ -145,6 +145,8 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         self._token = f"tvstash{secrets.token_hex(6)}n"
         self._stash: dict[str, list[str]] = {}
         self.bars = True  # progress bars (not under `mkdocs build -q`)
+        self._export_asked = False  # a page of this build shows the live view or a player
+        self._exported_here = False  # the in-page model's files are in this build's site
         self._published: set[str] = set()  # figure ids whose files are under figures/ (or in the file list)
 
     # -- pipeline --------------------------------------------------------------------------------
@@ -166,9 +168,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
             cfg = build_config(self.config, config.config_file_path)
             if self.output is None or cfg != self.build_cfg:  # static-i18n re-runs on_config per language
                 self.output = prepare(cfg, progress=self.bars, log=log.info)
-                self.exported = export_stage(
-                    Path(cfg.cache_dir), self.output.train_dir, self.output.keys.train, self.output.probe_files
-                )
+                self.exported = None  # made when a page first shows the live view or a player (_export)
                 self.build_cfg = cfg
                 self.site_root = Path(config.site_dir)
                 self.figs = SiteFigures(
@@ -178,7 +178,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
                     self._render_late,
                     explore_pages=self.config.explore_pages,
                     lang_prefix=lambda lang: i18n.lang_prefix(config, lang),
-                    exported=self.exported,
+                    export=self._export,
                     scale=cfg.render.scale,
                 )
                 if self.output.stages_run:
@@ -190,6 +190,21 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         except GeneratorError as exc:
             raise PluginError(f"tinyvgg: {exc}") from exc
         return config
+
+    def _export(self) -> Exported:
+        """The in-page model (export stage), made once, when a page first needs it; on_env publishes it."""
+        self._export_asked = True
+        if self.exported is None:
+            assert self.output is not None
+            assert self.build_cfg is not None
+            out = self.output
+            try:
+                self.exported = export_stage(
+                    Path(self.build_cfg.cache_dir), out.train_dir, out.keys.train, out.probe_files
+                )
+            except GeneratorError as exc:
+                raise PluginError(f"tinyvgg: {exc}") from exc
+        return self.exported
 
     def on_serve(
         self, server: LiveReloadServer, config: MkDocsConfig, builder: Callable[..., object]
@@ -301,7 +316,6 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         assert self.output is not None
         assert self.build_cfg is not None
-        assert self.exported is not None
         assert self.figs is not None
         lang = i18n.page_lang(config)
         if files.get_file_from_path(STYLESHEET) is None:  # a docs/assets/tinyvgg.css of the site's own wins
@@ -309,6 +323,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
         if i18n.is_default_build(config):  # figures are shared: copy them once, at figures/
             self._render_used(config)
             self._published = {entry["id"] for entry in self.output.manifest}
+            self._export_asked = self._exported_here = False  # (a plugin instance lives on in `mkdocs serve`)
             for entry in self.output.manifest:
                 files.append(
                     LinkedFile.generated(
@@ -318,7 +333,6 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
                 if "dark" in entry and entry["id"] in self.figs.dark and entry["id"] in self.output.dark_paths:
                     dark = str(self.output.dark_paths[entry["id"]])
                     files.append(LinkedFile.generated(config, f"figures/{entry['dark']}", abs_src_path=dark))
-            interactive.add_files(files, config, self.exported)
             # the favicon and header logo: conv_1_1's strongest kernel, drawn from this build's model
             logo = self.output.figure("model/logo")
             if logo is not None and self._wants_logo(config) and files.get_file_from_path(FAVICON) is None:
@@ -342,6 +356,15 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
                 finish(self.output, files_only=True)
             except GeneratorError as exc:
                 raise PluginError(f"tinyvgg: {exc}") from exc
+        if self.exported is not None and self._export_asked and not self._exported_here:  # a page asked for it
+            self._exported_here = True
+            if i18n.is_default_build(config):
+                interactive.add_files(files, config, self.exported)
+            else:  # the first language's pages showed none: to the site's root all the same
+                assert self.site_root is not None
+                for rel, src in interactive.site_files(self.exported):
+                    if not link(str(src), str(self.site_root / rel)):
+                        shutil.copyfile(src, self.site_root / rel)
         cache_dir = Path(self.build_cfg.cache_dir) if self.build_cfg is not None else None
         return templates.share_compiled_templates(env, cache_dir)
 
@@ -378,9 +401,9 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
                 lambda m: stash[int(m.group(1) or m.group(2))],
                 content,
             )
-        if self.figs is not None and self.figs.exported is not None and steps.wanted(content):
+        if self.figs is not None and self.figs.export is not None and steps.wanted(content):
             # the step-by-step players (generator/steps.py): one config and one module per page
-            content += steps.page_script(self.figs.facts, self.figs.exported, page.url or ".", i18n.page_lang(config))
+            content += steps.page_script(self.figs.facts, self._export(), page.url or ".", i18n.page_lang(config))
         return content
 
     def resolve(self, code: Shortcode, page: Page, lang: str) -> str:

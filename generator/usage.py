@@ -139,7 +139,7 @@ class SiteFigures:
     render_missing: Callable[[FigureSpec], None]
     explore_pages: bool = False  # the plugin generates explore/<slug>/ pages
     lang_prefix: Callable[[str], str] = lambda lang: ""  # where a language's pages live ("en/")
-    exported: Exported | None = None  # the model in TF.js form, for the live view
+    export: Callable[[], Exported] | None = None  # the model in TF.js form, made when a page first needs it
     scale: str = "layer"  # the figures' colour range, which the live view follows
     late: list[str] = field(default_factory=list)  # ids rendered after the files were collected
     dark: set[str] = field(default_factory=set)  # ids whose dark variant the site publishes (chapter figures)
@@ -147,6 +147,12 @@ class SiteFigures:
     @property
     def facts(self) -> Facts:
         return self.output.facts
+
+    @property
+    def exported(self) -> Exported | None:
+        """The model, colour tables and sample pixels of the live view and the players (exported now if no
+        page asked before: a site that shows neither ships none of it)."""
+        return self.export() if self.export is not None else None
 
     def entry(self, kind: str, params: dict[str, str], lang: str = "en") -> ManifestEntry:
         """The manifest entry of the figure a shortcode's kind and parameters name on a page in `lang`."""

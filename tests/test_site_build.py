@@ -351,6 +351,46 @@ def test_manifest_schema_and_completeness(small_site: SmallSite) -> None:
 # -- (d) sitemaps and explore pages ---------------------------------------------------------------
 
 
+def test_the_in_page_model_is_published_once_at_the_root(small_site: SmallSite) -> None:
+    """The small site's pages show players: the exported model, its sample pixels and the modules are
+    in the site, at its root (shared by both languages), and every page that loads them finds them."""
+    from generator.interactive import asset_dir
+
+    site = small_site.site
+    assert list((site / "live").glob("colors-*.json")) and list((site / "live" / "samples").glob("*.png"))
+    assert (site / asset_dir() / "steps.js").is_file() and not (site / "en" / "live").exists()
+    found = 0
+    for page in page_files(site):
+        for src in re.findall(r'"(?:model|colors|src)":"([^"]+\.(?:json|png))"', page.read_text(encoding="utf-8")):
+            assert (page.parent / unquote(src)).resolve().is_file(), (page, src)
+            found += 1
+    assert found, "no page names the in-page model"
+
+
+def test_the_in_page_model_comes_with_the_first_page_that_shows_it(small_site: SmallSite, tmp_path: Path) -> None:
+    """Only an English page shows a player: the model is exported during the English build and published at
+    the site's root all the same."""
+    from generator.interactive import asset_dir
+
+    for lang, body in (("zh", "{{ figure input }}"), ("en", "{{ figure conv-overview layer=conv_1_1 neuron=0 }}")):
+        for name in ("index.md", "model.md"):
+            page = tmp_path / "project" / "docs" / lang / name
+            page.parent.mkdir(parents=True, exist_ok=True)
+            page.write_text(f"# {lang} {name}\n\n{body}\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+    shutil.copytree(small_site.cache, cache, ignore=shutil.ignore_patterns("build.lock"))
+    config = mkdocs_yml(cache).replace("explore_pages: true", "explore_pages: false")  # (they show players)
+    (tmp_path / "project" / "mkdocs.yml").write_text(config, encoding="utf-8")
+    proc = run_mkdocs(tmp_path / "project" / "mkdocs.yml", tmp_path / "site", SMALL_URL, timeout=600)
+    assert proc.returncode == 0, proc.stdout
+    site = tmp_path / "site"
+    page = (site / "en" / "index.html").read_text(encoding="utf-8")
+    sources = re.findall(r'"(?:model|colors|src)":"([^"]+\.(?:json|png))"', page)
+    assert sources and all((site / "en" / unquote(src)).resolve().is_file() for src in sources), sources
+    assert (site / asset_dir() / "steps.js").is_file()
+    assert "steps.js" not in (site / "index.html").read_text(encoding="utf-8")  # the Chinese page has no player
+
+
 def test_sitemap_per_language(small_site: SmallSite) -> None:
     for rel in ("sitemap.xml", "en/sitemap.xml"):
         tree = ET.parse(small_site.site / rel)
@@ -712,3 +752,7 @@ def test_a_site_that_uses_two_figures_writes_two(small_site: SmallSite, tmp_path
     # kernels: in the theme's language (Material's default, en); no dark variants without a dark scheme
     assert written == sorted([f"{featured}/input.png", "manifest.json", "model/kernels-conv_1_1.en.png"])
     assert not (tmp_path / "site" / "explore").exists()
+    # no page shows the live view or a player: no exported model, sample pixels or modules either
+    assert not (tmp_path / "site" / "live").exists() and not (tmp_path / "site" / "model").exists()
+    assert not (tmp_path / "site" / "assets" / "tinyvgg").exists()
+    assert not (cache / "export").exists()  # the export stage did not even run
