@@ -331,9 +331,13 @@ def _render(
             out.dark_paths[spec.id] = folder / _name(spec, dark=True)
 
     if drawn is not None:
-        for _ in now:  # the workers draw `now` first, then go on with the rest while we return
-            store_one(*next(drawn))
-            rendered += 1
+        try:
+            for _ in now:  # the workers draw `now` first, then go on with the rest while we return
+                store_one(*next(drawn))
+                rendered += 1
+        except BaseException:
+            drawn.close()  # a failed figure or write: nothing else is drawn, the workers go at once
+            raise
     if damaged:  # entries that failed their check (rare): drawn at once, all of them
         from generator.pool import render_figures
 
