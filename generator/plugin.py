@@ -100,6 +100,13 @@ def link(src: str, dest: str) -> bool:
     return True
 
 
+def publish(src: Path, dest: Path) -> None:
+    """A file put into the site after MkDocs' own copying (a later language's figures, late figures):
+    linked like LinkedFile, copied where links are refused."""
+    if not link(str(src), str(dest)):
+        shutil.copyfile(src, dest)
+
+
 # link(2) failures that mean "copy instead": another filesystem, no hard links there, too many links.
 LINK_REFUSED = (errno.EXDEV, errno.EPERM, errno.EACCES, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EROFS)
 
@@ -308,8 +315,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
                 sources.append((entry["dark"], self.output.dark_paths[entry["id"]]))
             for name, src in sources:
                 dest = self.site_root / "figures" / name
-                if not link(str(src), str(dest)):
-                    shutil.copyfile(src, dest)
+                publish(src, dest)
 
     # -- files -----------------------------------------------------------------------------------
     @event_priority(-110)  # after mkdocs-static-i18n (-100), which cannot handle generated files
@@ -363,8 +369,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
             else:  # the first language's pages showed none: to the site's root all the same
                 assert self.site_root is not None
                 for rel, src in interactive.site_files(self.exported):
-                    if not link(str(src), str(self.site_root / rel)):
-                        shutil.copyfile(src, self.site_root / rel)
+                    publish(src, self.site_root / rel)
         cache_dir = Path(self.build_cfg.cache_dir) if self.build_cfg is not None else None
         return templates.share_compiled_templates(env, cache_dir)
 
@@ -438,8 +443,7 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
                 entry = self.output.figure(fig_id)
                 assert entry is not None
                 src, dest = self.output.paths[fig_id], figures / entry["file"]
-                if not link(str(src), str(dest)):
-                    shutil.copyfile(src, dest)
+                publish(src, dest)
             figures.mkdir(parents=True, exist_ok=True)
             atomic_write(figures / "manifest.json", self.output.manifest_json(dark=self.figs.dark))
         i18n.copy_sitemaps(config)
