@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Container, Generator, Iterable
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generator import cache as cachemod
 from generator.cache import Cache, atomic_write, digest, stage_code_version
@@ -26,6 +27,9 @@ from generator.examples import choose_featured, featured_stats
 from generator.naming import user_slug
 from generator.output import BuildOutput, Keys, ManifestEntry, Pending
 from generator.records import FigureSpec, Rendered
+
+if TYPE_CHECKING:
+    from generator.stages.trainer import Trainer
 
 # Each stage's code: its module and everything it imports (cache.module_closure). Upstream code reaches
 # a stage's key through the upstream stage's key.
@@ -68,7 +72,7 @@ def _prepare(cfg: BuildConfig, store: Cache, progress: bool, log: Log) -> BuildO
     t0 = time.perf_counter()
     keys = stage_keys(cfg)
     timings = {"keys": time.perf_counter() - t0}
-    train_dir, probe_dir, ran = _upstream(cfg, store, keys, progress, log, timings)
+    train_dir, probe_dir, ran = _upstream(cfg, store, keys, progress, log, timings, _load_renderers)
     image_dirs = []
     for path, _, key in keys.images:
         hit = store.get("image", key)
@@ -456,8 +460,15 @@ def ensure_model(cfg: BuildConfig, progress: bool = True, log: Log = print) -> t
 
 
 def _upstream(
-    cfg: BuildConfig, store: Cache, keys: Keys, progress: bool, log: Log, timings: dict[str, float]
+    cfg: BuildConfig,
+    store: Cache,
+    keys: Keys,
+    progress: bool,
+    log: Log,
+    timings: dict[str, float],
+    meanwhile: Callable[[], object] | None = None,
 ) -> tuple[Path, Path, list[str]]:
+    """Train and probe, where their entries are missing. `meanwhile` runs here while the trainer trains."""
     ran: list[str] = []
     train_dir = store.get("train", keys.train)
     probe_dir = store.get("probe", keys.probe)
@@ -466,23 +477,45 @@ def _upstream(
     from generator.stages.common import load_data
     from generator.stages.probe import probe_stage
 
-    t = time.perf_counter()
-    data = load_data(cfg, progress)
-    timings["data"] = time.perf_counter() - t
-    if train_dir is None:
-        from generator.stages.train import train_stage  # torch (~1.3 s): only a build that trains imports it
-
+    # The trainer process imports torch while this one draws the data (stages/trainer.py).
+    trainer = None if train_dir is not None else _trainer()
+    try:
         t = time.perf_counter()
-        log(f"training TinyVGG on {cfg.data.name} ({cfg.profile} profile)")
-        train_dir = store.put("train", keys.train, lambda d: train_stage(cfg, data, d, progress))
-        timings["train"] = time.perf_counter() - t
-        ran.append("train")
+        data = load_data(cfg, progress)
+        timings["data"] = time.perf_counter() - t
+        if trainer is not None:
+            t = time.perf_counter()
+            log(f"training TinyVGG on {cfg.data.name} ({cfg.profile} profile)")
+            train_dir = store.put("train", keys.train, lambda d: trainer.train(cfg.train, data, d, progress, meanwhile))
+            timings["train"] = time.perf_counter() - t
+            ran.append("train")
+    finally:
+        if trainer is not None:
+            trainer.close()
+    assert train_dir is not None
     if probe_dir is None:
         t = time.perf_counter()
         probe_dir = store.put("probe", keys.probe, lambda d: probe_stage(cfg, data, train_dir, d))
         timings["probe"] = time.perf_counter() - t
         ran.append("probe")
     return train_dir, probe_dir, ran
+
+
+def _trainer() -> Trainer:
+    from generator.stages.trainer import Trainer
+
+    return Trainer()
+
+
+def _load_renderers() -> None:
+    """A fresh model means every figure is drawn: load matplotlib and the renderers (~0.5 s) while the
+    model trains, not after (render workers forked later inherit them)."""
+    import importlib
+
+    import generator.pool  # noqa: F401
+
+    for module in sorted(set(RENDERERS.values())):
+        importlib.import_module(f"generator.render.{module}")
 
 
 def clean_unused(cfg_cache: Path, log: Log = print) -> int:

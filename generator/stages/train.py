@@ -13,15 +13,15 @@ os.environ.setdefault("GOMP_SPINCOUNT", "30000")
 import numpy as np
 import torch
 
-from generator.config import BuildConfig
+from generator.config import TrainConfig
 from generator.datasets import CLASS_NAMES_ZH, Dataset
 from generator.safeio import write_json
 from generator.stages.common import save_arrays
 from generator.train import train
 
 
-def train_stage(cfg: BuildConfig, data: Dataset, out: Path, progress: bool) -> None:
-    result = train(data, cfg.train, progress=progress)
+def train_stage(cfg: TrainConfig, data: Dataset, out: Path, progress: bool) -> None:
+    result = train(data, cfg, progress=progress)
     save_arrays(result.state, out / "model.safetensors")
     save_arrays(
         {
@@ -39,7 +39,7 @@ def train_stage(cfg: BuildConfig, data: Dataset, out: Path, progress: bool) -> N
             "classes_zh": [CLASS_NAMES_ZH.get(c, c) for c in data.classes],
             "dataset": data.name,
             "data_spec": data.spec,
-            "train_config": cfg.train.__dict__,
+            "train_config": cfg.__dict__,
             "history": {
                 "train_loss": h.train_loss,
                 "train_acc": h.train_acc,
