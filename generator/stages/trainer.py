@@ -11,7 +11,7 @@ pickled either way:
 - the file descriptor named by --result: one JSON line, {"ok": true} or {"error": {...}} describing the
   exception (an OSError keeps its errno and file name, the project's errors their type).
 
-Progress bars and epoch lines go to the inherited stdout and stderr, as they would in-process.
+Progress bars and epoch lines go to the build's stderr (its stdout is for results only).
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ class Trainer:
                     *("--result", str(self._write_end), "--parent", str(os.getpid())),
                 ],
                 stdin=subprocess.PIPE,
+                stdout=_stderr_fd(),  # progress only: stdout carries results (`predict --json`, `figure -o -`)
                 pass_fds=(self._write_end,),
                 env=env,
             )
@@ -115,6 +116,13 @@ class Trainer:
             if stream is not None and not stream.closed:
                 with contextlib.suppress(BrokenPipeError):
                     stream.close()
+
+
+def _stderr_fd() -> int:
+    try:
+        return sys.stderr.fileno()
+    except (AttributeError, ValueError, OSError):  # a captured stderr (tests) has no descriptor
+        return 2
 
 
 def raise_reported(result: dict) -> None:
