@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from generator import cache as cachemod
-from generator.cache import Cache, atomic_write, digest, stage_code_version
+from generator.cache import Cache, Sources, atomic_write, digest, stage_code_version
 from generator.catalog import MPL_KINDS, RENDERERS, build_catalog, dark_file
 from generator.config import BuildConfig, image_name
 from generator.errors import ConfigError
@@ -48,8 +48,10 @@ def stage_keys(cfg: BuildConfig) -> Keys:
     from generator.datasets import dataset_spec
 
     data_spec = dataset_spec(cfg.data)
-    train = digest({"data": data_spec, "train": asdict(cfg.train), "code": stage_code_version(STAGE_ROOTS["train"])})
-    probe_code = stage_code_version(STAGE_ROOTS["probe"])
+    sources = Sources()
+    train_code = stage_code_version(STAGE_ROOTS["train"], sources=sources)
+    train = digest({"data": data_spec, "train": asdict(cfg.train), "code": train_code})
+    probe_code = stage_code_version(STAGE_ROOTS["probe"], sources=sources)
     ref = cachemod.file_digest(Path(cfg.reference_weights)) if cfg.reference_weights else None
     probe = digest({"train": train, "reference": ref, "max_samples": cfg.max_samples, "code": probe_code})
     images = []
@@ -113,12 +115,20 @@ def _prepare(cfg: BuildConfig, store: Cache, progress: bool, log: Log) -> BuildO
     return BuildOutput(facts=facts, train_dir=train_dir, probe_files=files, keys=keys, timings=timings, stages_run=ran)
 
 
+PROBE_CODE = "stages.probe"  # code_versions()'s entry for the probe stage (no renderer module is named so)
+
+
 def code_versions() -> dict[str, str]:
-    """Each renderer module's code version (its import closure with the render stage's), by module."""
-    return {
-        module: stage_code_version(("generator.stages.render", "generator.rendering", f"generator.render.{module}"))
+    """Each renderer module's code version (its import closure with the render stage's), by module, and
+    the probe stage's (PROBE_CODE): every figure of an image depends on it. Each file is read once."""
+    sources = Sources()
+    versions = {
+        module: stage_code_version(
+            ("generator.stages.render", "generator.rendering", f"generator.render.{module}"), sources=sources
+        )
         for module in sorted(set(RENDERERS.values()))
     }
+    return {**versions, PROBE_CODE: stage_code_version(STAGE_ROOTS["probe"], sources=sources)}
 
 
 def figure_keys(
@@ -133,7 +143,7 @@ def figure_keys(
     the ids that get one, None: every one). Nothing else: another image, `featured` or a Markdown edit
     leaves a figure's key alone. `code`: code_versions(), when the caller has it already."""
     code = code or code_versions()
-    probe_code = stage_code_version(STAGE_ROOTS["probe"])
+    probe_code = code[PROBE_CODE]
     pixels = {s["slug"]: s["pixels"] for s in out.facts["samples"]}
     keys = {}
     for spec in specs:
@@ -477,11 +487,12 @@ def _upstream(
     from generator.stages.common import load_data
     from generator.stages.probe import probe_stage
 
-    # The trainer process imports torch while this one draws the data (stages/trainer.py).
+    # The trainer process imports torch while this one draws the data (stages/trainer.py). Importing
+    # torch is one thread's work: the drawing leaves it a core, or the trainer would be ready last.
     trainer = None if train_dir is not None else _trainer()
     try:
         t = time.perf_counter()
-        data = load_data(cfg, progress)
+        data = load_data(cfg, progress, threads=None if trainer is None else max(1, (os.cpu_count() or 1) - 1))
         timings["data"] = time.perf_counter() - t
         if trainer is not None:
             t = time.perf_counter()

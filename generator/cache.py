@@ -62,12 +62,12 @@ _IMPORT = re.compile(
 )
 
 
-def _imports(path: Path, package: str) -> set[str]:
-    """Every `package` module that `path` imports, at the top or inside a function (the stages import
+def _imports(source: bytes, package: str) -> set[str]:
+    """Every `package` module that `source` imports, at the top or inside a function (the stages import
     lazily). `from generator.render import colors` names the module generator.render.colors. A regex,
     not ast: ten times faster, and an import-like line in a docstring only adds a file to the hash."""
     found: set[str] = set()
-    for module, names, plain in _IMPORT.findall(path.read_text(encoding="utf-8")):
+    for module, names, plain in _IMPORT.findall(source.decode("utf-8")):
         module = module or plain
         if module.split(".")[0] != package:
             continue
@@ -79,12 +79,41 @@ def _imports(path: Path, package: str) -> set[str]:
     return found
 
 
-def module_closure(roots: tuple[str, ...], package_dir: Path | None = None) -> list[Path]:
+class Sources:
+    """The package's source files as read once (their bytes and the modules they import): the code
+    versions of one build hash ~20 overlapping closures. Make one per build, not one per process: a
+    file edited since is read again by the next build."""
+
+    def __init__(self, package_dir: Path | None = None) -> None:
+        self.package_dir = package_dir or PACKAGE_DIR
+        self._files: dict[str, Path | None] = {}
+        self._bytes: dict[Path, bytes] = {}
+        self._imports: dict[Path, set[str]] = {}
+
+    def module_file(self, name: str) -> Path | None:
+        if name not in self._files:
+            self._files[name] = _module_file(name, self.package_dir)
+        return self._files[name]
+
+    def read(self, path: Path) -> bytes:
+        if path not in self._bytes:
+            self._bytes[path] = path.read_bytes()
+        return self._bytes[path]
+
+    def imports(self, path: Path) -> set[str]:
+        if path not in self._imports:
+            self._imports[path] = _imports(self.read(path), self.package_dir.name)
+        return self._imports[path]
+
+
+def module_closure(
+    roots: tuple[str, ...], package_dir: Path | None = None, sources: Sources | None = None
+) -> list[Path]:
     """The source files of `roots` and of every generator module they import, transitively, with the
     packages' __init__ files. A root that is a package brings all its modules (renderers are looked up
     by name at run time, which no import statement shows)."""
-    package_dir = package_dir or PACKAGE_DIR
-    package = package_dir.name
+    sources = sources or Sources(package_dir)
+    package_dir = sources.package_dir
     todo = list(roots)
     for root in roots:
         folder = package_dir.joinpath(*root.split(".")[1:])
@@ -95,24 +124,25 @@ def module_closure(roots: tuple[str, ...], package_dir: Path | None = None) -> l
         name = todo.pop()
         if name in seen:
             continue
-        path = _module_file(name, package_dir)
+        path = sources.module_file(name)
         if path is None:  # `from generator.x import function`: the name is not a module
             continue
         seen[name] = path
         parents = name.split(".")
         todo += [".".join(parents[:i]) for i in range(1, len(parents))]  # importing a.b runs a/__init__
-        todo += sorted(_imports(path, package))
+        todo += sorted(sources.imports(path))
     return sorted(set(seen.values()))
 
 
-def stage_code_version(roots: tuple[str, ...], package_dir: Path | None = None) -> str:
+def stage_code_version(roots: tuple[str, ...], package_dir: Path | None = None, sources: Sources | None = None) -> str:
     """Hash of every source file a stage runs (module_closure of its roots): editing any module a
-    stage imports, however indirectly, invalidates that stage and no other."""
-    package_dir = package_dir or PACKAGE_DIR
+    stage imports, however indirectly, invalidates that stage and no other. `sources`: files already
+    read by this build (Sources)."""
+    sources = sources or Sources(package_dir)
     h = hashlib.sha256()
-    for f in module_closure(roots, package_dir):
-        h.update(f.relative_to(package_dir).as_posix().encode())
-        h.update(f.read_bytes())
+    for f in module_closure(roots, sources=sources):
+        h.update(f.relative_to(sources.package_dir).as_posix().encode())
+        h.update(sources.read(f))
     return h.hexdigest()[:16]
 
 

@@ -58,6 +58,13 @@ def test_same_config_same_arrays_other_seed_other_arrays(small):
     for field in ("train_x", "train_y", "val_x", "val_y", "test_x", "test_y"):
         assert np.array_equal(getattr(small, field), getattr(again, field)), field
     assert not np.array_equal(shapes.generate(5, 1, "train")[0], shapes.generate(5, 0, "train")[0])
+
+
+def test_one_drawing_thread_draws_the_same_arrays(small):
+    # A build that trains draws the data on one core less (the trainer imports torch on the other).
+    one = load_dataset(DataConfig(per_class=40), progress=False, threads=1)
+    for field in ("train_x", "train_y", "val_x", "val_y", "test_x", "test_y"):
+        assert np.array_equal(getattr(small, field), getattr(one, field)), field
     assert not np.array_equal(shapes.generate(5, 1, "test")[0], shapes.generate(5, 0, "test")[0])
 
 

@@ -43,13 +43,14 @@ def dataset_spec(cfg: DataConfig) -> dict:
     }
 
 
-def load_dataset(cfg: DataConfig, progress: bool = True) -> Dataset:
-    """Build or read the dataset `cfg` names. Same config and same files => identical arrays."""
+def load_dataset(cfg: DataConfig, progress: bool = True, threads: int | None = None) -> Dataset:
+    """Build or read the dataset `cfg` names. Same config and same files => identical arrays, whatever
+    `threads` (how many threads may draw the generated shapes; None: one per core)."""
     spec = dataset_spec(cfg)
     if cfg.name == "shapes":
         from generator.datasets import shapes
 
-        return shapes.load(cfg, spec, progress)
+        return shapes.load(cfg, spec, progress, threads)
     if cfg.name == "tiny-imagenet-10":
         from generator.datasets import tiny_imagenet
 

@@ -53,22 +53,25 @@ TEXTURE_PERIOD = {"stripes": (12.0, 18.0), "checkerboard": (4.0, 6.0), "dots": (
 _YY, _XX = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32) + 0.5  # (64, 64) each
 
 
-def load(cfg: DataConfig, spec: dict, progress: bool = True) -> Dataset:
-    """cfg.per_class training images a class (minus the validation share) and TEST_PER_CLASS test images."""
+def load(cfg: DataConfig, spec: dict, progress: bool = True, threads: int | None = None) -> Dataset:
+    """cfg.per_class training images a class (minus the validation share) and TEST_PER_CLASS test images,
+    drawn by `threads` threads (None: one per core)."""
     from generator.datasets.base import carve_validation
 
-    x, y = generate(cfg.per_class, cfg.seed, "train", progress)
-    test_x, test_y = generate(TEST_PER_CLASS, cfg.seed, "test", progress)
+    x, y = generate(cfg.per_class, cfg.seed, "train", progress, threads)
+    test_x, test_y = generate(TEST_PER_CLASS, cfg.seed, "test", progress, threads)
     test_ids = tuple(f"{CLASSES[label]}-{i % TEST_PER_CLASS:03d}" for i, label in enumerate(test_y))
     return carve_validation("shapes", CLASSES, x, y, test_x, test_y, test_ids, cfg, spec)
 
 
-def generate(per_class: int, seed: int, split: str, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def generate(
+    per_class: int, seed: int, split: str, progress: bool = False, threads: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Draw `per_class` images of every class; returns x (N, 64, 64, 3) uint8 and y (N,) int64.
 
-    The classes are drawn in threads, one per core: the drawing is NumPy array arithmetic, which runs
-    without the GIL (about 1.4x faster on two cores). Each class has its own random stream, so the
-    images are the same whatever the order."""
+    The classes are drawn in `threads` threads (None: one per core): the drawing is NumPy array
+    arithmetic, which runs without the GIL (about 1.4x faster on two cores). Each class has its own
+    random stream, so the images are the same whatever the order and the number of threads."""
     from concurrent.futures import ThreadPoolExecutor
 
     from tqdm import tqdm
@@ -80,7 +83,7 @@ def generate(per_class: int, seed: int, split: str, progress: bool = False) -> t
 
     bar = tqdm(total=len(CLASSES), desc=f"Drawing shapes ({split})", unit="class", disable=not progress, leave=False)
     xs = []
-    with bar, ThreadPoolExecutor(max_workers=min(len(CLASSES), os.cpu_count() or 1)) as pool:
+    with bar, ThreadPoolExecutor(max_workers=min(len(CLASSES), threads or os.cpu_count() or 1)) as pool:
         for x in pool.map(draw, range(len(CLASSES))):
             xs.append(x)
             bar.update()

@@ -28,8 +28,9 @@ def save_arrays(arrays: dict[str, np.ndarray], path: Path) -> None:
         raise OSError(code, os.strerror(code), str(path)) from exc
 
 
-def load_data(cfg: BuildConfig, progress: bool) -> Dataset:
-    # Decode the user's images first: a broken one should fail in a second, not after training.
+def load_data(cfg: BuildConfig, progress: bool, threads: int | None = None) -> Dataset:
+    """The dataset (`threads`: see load_dataset), after decoding the user's images: a broken one should
+    fail in a second, not after training."""
     for path in cfg.images:
         load_image(Path(path))
-    return load_dataset(cfg.data, progress=progress)
+    return load_dataset(cfg.data, progress=progress, threads=threads)
