@@ -140,7 +140,8 @@ def two_figure_rows(tmp: Path) -> list[Row]:
             "s",
             "training + <= 3 s; 2 figure files",
             check(rest, 3) and len(figures) == 2 and drawn == 2,
-            f"the rest: data {stages.get('data', 0):.1f} s, probe {stages.get('probe', 0):.1f} s, render "
+            f"the rest: data {stages.get('data', 0):.1f} s, then waiting for the trainer's torch "
+            f"{stages.get('torch', 0):.1f} s, probe {stages.get('probe', 0):.1f} s, render "
             f"{stages.get('render', 0):.1f} s, MkDocs and imports; {len(figures)} figure files",
             {"stages": stages, "figure_files": len(figures), "used": used},
         ),

@@ -19,7 +19,7 @@ from benchmarks.common import MB, REPO, Proc, Row, check, children_maxrss, fmt_b
 
 LOG_RE = re.compile(r"tinyvgg: ran (?P<stages>.+?) in (?P<times>.+)$", re.M)
 RENDER_RE = re.compile(r"tinyvgg: rendered \d+ of \d+ figures \(\d+ from cache\) in ([\d.]+) s")
-PIPELINE = ("keys", "data", "train", "probe", "render")
+PIPELINE = ("keys", "data", "torch", "train", "probe", "render")
 EDITED = Path("zh") / "cnn.md"
 
 
@@ -107,6 +107,7 @@ def cold_build(ws: Workspace) -> tuple[list[Row], dict]:
         ),
         Row("1", "  training", f"{t['train']:.1f} s", t["train"], "s", "<= 30 s", check(t["train"], 30)),
         Row("1", "  data", f"{t.get('data', 0):.1f} s", t.get("data"), "s"),
+        Row("1", "  then waiting for the trainer to import torch", f"{t.get('torch', 0):.1f} s", t.get("torch"), "s"),
         Row("1", "  probe", f"{t.get('probe', 0):.1f} s", t.get("probe"), "s"),
         Row(
             "1",

@@ -60,9 +60,13 @@ def test_trainer_writes_what_training_in_process_writes(data: Dataset, tmp_path:
     child, here = tmp_path / "child", tmp_path / "here"
     child.mkdir()
     here.mkdir()
-    Trainer().train(CFG, data, child, progress=False, meanwhile=lambda: ran.append("meanwhile"))
+    trainer = Trainer()
+    trainer.train(CFG, data, child, progress=False, meanwhile=lambda: ran.append("meanwhile"))
     train_stage(CFG, data, here, progress=False)
     assert ran == ["meanwhile"]
+    # A trainer started just now reads its data only once torch is in (~1 s): the wait is measured
+    # (build.py reports it as `torch`, apart from the training).
+    assert trainer.ready_after > 0.2
     assert sorted(p.name for p in child.iterdir()) == sorted(p.name for p in here.iterdir())
     for name in ("model.safetensors", "history.safetensors"):
         assert (child / name).read_bytes() == (here / name).read_bytes(), name

@@ -24,6 +24,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import asdict
@@ -43,6 +44,7 @@ class Trainer:
     """A trainer process, started early (it imports torch at once) and given its data later."""
 
     def __init__(self) -> None:
+        self.ready_after = 0.0  # (train)
         read, self._write_end = os.pipe()
         env = dict(os.environ)
         # The child imports the same generator package as this process, wherever that came from.
@@ -68,9 +70,13 @@ class Trainer:
         """Train on `data` into `out` (the train stage's temporary directory) and wait for it, running
         `meanwhile` (this process has nothing else to do while the trainer works). Raises
         what the trainer raised: an OSError with its errno and file name, the project's own errors as
-        themselves, anything else as a ModelError with the trainer's traceback."""
+        themselves, anything else as a ModelError with the trainer's traceback. `ready_after`: the seconds
+        the data waited for the trainer (it reads the pipe once torch is in), so that this wait counts as
+        overhead, not as training."""
         try:
+            t = time.perf_counter()
             self._send(cfg, data, out, progress)
+            self.ready_after = time.perf_counter() - t
             if meanwhile is not None:
                 meanwhile()
             raw = self._result.readline()
