@@ -56,10 +56,11 @@ def test_no_command_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_build_prints_figure_count_and_stages(small_cache: Path, tmp_path: Path) -> None:
     """A warm build: the figure count and 'none (all cached)'; the session's cold build listed every
-    stage with its time (test_faults.py checks a build that runs only the render stage)."""
+    stage with its time, and apart from training the data's wait for the trainer to import torch (test_faults.py
+    checks a build that runs only the render stage)."""
     cold = small_cache.with_suffix(".log").read_text()
     assert re.search(
-        r"^stages run: train, probe, render \| keys \d+\.\d s, data \d+\.\d s, train \d+\.\d s, "
+        r"^stages run: train, probe, render \| keys \d+\.\d s, data \d+\.\d s, torch \d+\.\d s, train \d+\.\d s, "
         r"probe \d+\.\d s, render \d+\.\d s$",
         cold,
         re.M,
