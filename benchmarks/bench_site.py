@@ -21,6 +21,9 @@ LOG_RE = re.compile(r"tinyvgg: ran (?P<stages>.+?) in (?P<times>.+)$", re.M)
 RENDER_RE = re.compile(r"tinyvgg: rendered \d+ of \d+ figures \(\d+ from cache\) in ([\d.]+) s")
 PIPELINE = ("keys", "data", "torch", "train", "probe", "render")
 EDITED = Path("zh") / "cnn.md"
+# Training in the reference run (benchmarks/README.md, 2026-11-28): the same work on every run (seed,
+# epochs, code), so this run's training over it says how much slower this machine is than the targets'.
+REFERENCE_TRAIN_S = 21.9
 
 
 @dataclass
@@ -78,6 +81,19 @@ def _require(proc: Proc, what: str) -> None:
         raise RuntimeError(f"{what} failed (exit {proc.returncode}):\n{proc.tail()}")
 
 
+def host_speed(train_s: float) -> Row:
+    """This run's training against the reference run's: how much slower the machine is than the targets'."""
+    ratio = train_s / REFERENCE_TRAIN_S
+    return Row(
+        "1",
+        f"  host speed: training / the reference run's {REFERENCE_TRAIN_S} s",
+        f"{ratio:.2f}x",
+        round(ratio, 2),
+        "x",
+        note="above 1: every wall time of this run is inflated against the targets' machine by about that much",
+    )
+
+
 # ---- row 1 and 7: cold build ----------------------------------------------------------------------
 
 
@@ -106,6 +122,7 @@ def cold_build(ws: Workspace) -> tuple[list[Row], dict]:
             {"stages": t, "pipeline_s": pipeline, "mkdocs_and_startup_s": rest},
         ),
         Row("1", "  training", f"{t['train']:.1f} s", t["train"], "s", "<= 30 s", check(t["train"], 30)),
+        host_speed(t["train"]),
         Row("1", "  data", f"{t.get('data', 0):.1f} s", t.get("data"), "s"),
         Row("1", "  then waiting for the trainer to import torch", f"{t.get('torch', 0):.1f} s", t.get("torch"), "s"),
         Row("1", "  probe", f"{t.get('probe', 0):.1f} s", t.get("probe"), "s"),

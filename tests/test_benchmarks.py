@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from support import REPO, BuiltSite
 
-from benchmarks.bench_site import page_weights, parse_stage_log, without_plugin
+from benchmarks.bench_site import REFERENCE_TRAIN_S, host_speed, page_weights, parse_stage_log, without_plugin
 from benchmarks.common import MB, Row, check, median
 from benchmarks.run import table
 
@@ -26,6 +26,12 @@ def test_stage_times_are_read_from_the_plugin_log_line():
     )
     assert parse_stage_log(log) == {"keys": 0.0, "data": 2.3, "train": 23.9, "probe": 0.7, "render": 21.1}
     assert parse_stage_log("INFO - Documentation built in 3.1 seconds\n") == {}  # warm: nothing ran
+
+
+def test_host_speed_is_this_runs_training_over_the_reference_runs():
+    slow = host_speed(2 * REFERENCE_TRAIN_S)
+    assert (slow.value, slow.measured, slow.ok) == (2.0, "2.00x", None)  # information: no target
+    assert host_speed(REFERENCE_TRAIN_S / 2).value == 0.5
 
 
 def test_plain_config_drops_only_the_plugin_block():
