@@ -128,25 +128,74 @@ def test_reported_errors_are_raised_as_their_type() -> None:
         raise_reported({})
 
 
-@pytest.mark.slow  # the trainer imports torch before reading
-def test_the_trainer_refuses_a_pipe_closed_early(tmp_path: Path) -> None:
-    """The build died before sending the data: the trainer reports it and exits, training nothing."""
+def _bare_trainer(data: bytes) -> tuple[subprocess.Popen, int]:
+    """A trainer started by hand, with `data` in its data file; returns it and its result's read end."""
+    from generator.stages.trainer import data_file
+
     read, write = os.pipe()
+    fd = data_file()
+    os.pwrite(fd, data, 0)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "generator.stages.trainer", "--result", str(write), "--parent", str(os.getpid())],
+        [
+            *(sys.executable, "-m", "generator.stages.trainer"),
+            *("--result", str(write), "--data", str(fd), "--parent", str(os.getpid())),
+        ],
         stdin=subprocess.PIPE,
-        pass_fds=(write,),
+        pass_fds=(write, fd),
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     os.close(write)
+    os.close(fd)
+    return proc, read
+
+
+@pytest.mark.slow  # the trainer imports torch before reading
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (b"", "closed the data pipe before sending the data"),
+        # the header promises 4 images, the file holds 100 bytes
+        (b'{"arrays": [["|u1", [4, 64, 64, 3], 0]]}\n', "wrote 100 bytes of data, 49152 expected"),
+    ],
+)
+def test_the_trainer_refuses_missing_data(header: bytes, message: str) -> None:
+    """The build died before sending its data, or sent less than it announced: the trainer reports it and
+    exits, training nothing and never saying it is ready."""
+    proc, read = _bare_trainer(b"\0" * 100)
     assert proc.stdin is not None
-    proc.stdin.write(b'{"arrays": [["|u1", [4, 64, 64, 3]]]}\n' + b"\0" * 100)
+    proc.stdin.write(header)
     proc.stdin.close()
     with os.fdopen(read, "rb") as result:
-        answer = json.loads(result.readline())
+        lines = result.read().splitlines()
     assert proc.wait(timeout=120) == 0
-    assert answer["error"]["type"] == "EOFError" and "closed the data pipe" in answer["error"]["message"]
+    assert len(lines) == 1
+    answer = json.loads(lines[0])
+    assert answer["error"]["type"] == "EOFError" and message in answer["error"]["message"]
+
+
+def test_the_trainer_maps_its_data_writable_and_leaves_the_file_alone() -> None:
+    """The child's arrays are copy-on-write views of the data file: torch may write them (from_numpy wants
+    writable arrays), the file keeps the build's bytes."""
+    import io
+
+    from generator.stages.trainer import _read, data_file
+
+    a = np.arange(5 * 7, dtype=np.int64).reshape(5, 7)
+    b = np.arange(3, dtype=np.uint8)
+    fd = data_file()
+    try:
+        os.pwrite(fd, a.tobytes(), 0)
+        os.pwrite(fd, b.tobytes(), 320)
+        header = json.dumps({"arrays": [["<i8", [5, 7], 0], ["|u1", [3], 320]]}).encode() + b"\n"
+        _, (x, y) = _read(io.BufferedReader(io.BytesIO(header)), fd)  # type: ignore[arg-type]
+        np.testing.assert_array_equal(x, a)
+        np.testing.assert_array_equal(y, b)
+        assert x.flags.writeable and y.flags.writeable
+        x[0, 0] = 99
+        assert os.pread(fd, 8, 0) == a[0, 0].tobytes()
+    finally:
+        os.close(fd)
 
 
 @pytest.mark.slow  # trains a small model
