@@ -63,18 +63,29 @@ def stage_keys(cfg: BuildConfig) -> Keys:
     return Keys(train=train, probe=probe, images=tuple(images))
 
 
-def prepare(cfg: BuildConfig, progress: bool = True, log: Log = print) -> BuildOutput:
-    """Bring the model stages up to date (train, probe, the user's images) and assemble the facts."""
+def prepare(
+    cfg: BuildConfig, progress: bool = True, log: Log = print, meanwhile: Callable[[], object] | None = None
+) -> BuildOutput:
+    """Bring the model stages up to date (train, probe, the user's images) and assemble the facts.
+    `meanwhile`: the caller's own work for when the model trains (after the renderers are loaded)."""
     store = Cache(cfg.cache_dir, log=log)
     with store.lock():
-        return _prepare(cfg, store, progress, log)
+        return _prepare(cfg, store, progress, log, meanwhile)
 
 
-def _prepare(cfg: BuildConfig, store: Cache, progress: bool, log: Log) -> BuildOutput:
+def _prepare(
+    cfg: BuildConfig, store: Cache, progress: bool, log: Log, meanwhile: Callable[[], object] | None = None
+) -> BuildOutput:
     t0 = time.perf_counter()
     keys = stage_keys(cfg)
     timings = {"keys": time.perf_counter() - t0}
-    train_dir, probe_dir, ran = _upstream(cfg, store, keys, progress, log, timings, _load_renderers)
+
+    def while_training() -> None:
+        _load_renderers()
+        if meanwhile is not None:
+            meanwhile()
+
+    train_dir, probe_dir, ran = _upstream(cfg, store, keys, progress, log, timings, while_training)
     image_dirs = []
     for path, _, key in keys.images:
         hit = store.get("image", key)

@@ -137,6 +137,13 @@ SHORTCODES = frozenset({"figure", "value", "table", *gen_pages.BLOCKS})
 STASHED = {"figure", *gen_pages.HTML_BLOCKS}  # shortcodes whose output is finished HTML
 
 
+def _compile_theme(config: MkDocsConfig, cache_dir: Path | str) -> None:
+    """While the model trains: compile the templates MkDocs will render (the page template, the theme's
+    static ones and what they name) into the shared cache that on_env gives the build's environment."""
+    env = templates.share_compiled_templates(config.theme.get_env(), Path(cache_dir))
+    templates.precompile(env, ["main.html", *config.theme.static_templates])
+
+
 class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
     supports_multiple_instances = False
 
@@ -174,7 +181,9 @@ class TinyVGGPlugin(BasePlugin[TinyVGGConfig]):
                 site_checks.check_explore_extensions(config)
             cfg = build_config(self.config, config.config_file_path)
             if self.output is None or cfg != self.build_cfg:  # static-i18n re-runs on_config per language
-                self.output = prepare(cfg, progress=self.bars, log=log.info)
+                self.output = prepare(
+                    cfg, progress=self.bars, log=log.info, meanwhile=lambda: _compile_theme(config, cfg.cache_dir)
+                )
                 self.exported = None  # made when a page first shows the live view or a player (_export)
                 self.build_cfg = cfg
                 self.site_root = Path(config.site_dir)

@@ -7,9 +7,14 @@ the life of the process and in `<cache_dir>/templates/` for the next process.
 
 Jinja checks a template's source checksum before it takes the code, so an edited template is compiled
 again. A file on disk is verified, not trusted: it holds the sha256 of its payload, and its name hashes
-everything the code depends on besides the source (the environment's syntax settings, Jinja's version,
-Python's bytecode format). A damaged, foreign or unreadable file is a miss; a file that cannot be written
-(a read-only cache) is skipped. Either way the template is compiled as if there were no cache.
+everything the code depends on besides the source: the environment's syntax settings, each filter's and
+test's calling convention (Jinja compiles a context filter's call with `context` first, so a plugin that
+adds or swaps a filter gets code of its own), Jinja's version and Python's bytecode format. A damaged,
+foreign or unreadable file is a miss; a file that cannot be written (a read-only cache) is skipped.
+Either way the template is compiled as if there were no cache.
+
+`precompile` does that work early: a build that trains its model compiles the theme's templates while
+it waits for the trainer, so its pages do not (~0.3 s of Material's templates on a cold build).
 """
 
 from __future__ import annotations
@@ -19,11 +24,12 @@ import hashlib
 import importlib.util
 import marshal
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from types import CodeType
 
 import jinja2
-from jinja2 import Environment
+from jinja2 import Environment, meta
 from jinja2.bccache import Bucket, BytecodeCache
 
 FOLDER = "templates"  # under the plugin's cache_dir
@@ -51,8 +57,16 @@ def _compiler(env: Environment) -> str:
         sorted(env.extensions),
         escape if isinstance(escape, bool) else f"{escape.__module__}.{escape.__qualname__}",
         type(env).__module__ + "." + type(env).__qualname__,
+        _calling(env.filters),
+        _calling(env.tests),
     )
     return repr(parts)
+
+
+def _calling(functions: dict) -> list[tuple[str, str]]:
+    """Each filter's (or test's) name and what Jinja passes it first (context, environment...), which the
+    compiled call spells out."""
+    return sorted((name, str(getattr(f, "jinja_pass_arg", ""))) for name, f in functions.items())
 
 
 def file_name(key: tuple[str, str, str]) -> str:
@@ -122,3 +136,33 @@ def share_compiled_templates(env: Environment, cache_dir: Path | None = None) ->
     if env.bytecode_cache is None:
         env.bytecode_cache = SharedCode(Path(cache_dir) / FOLDER if cache_dir is not None else None)
     return env
+
+
+def precompile(env: Environment, roots: Iterable[str]) -> int:
+    """Compile `roots` and every template they extend, include or import by a constant name into env's
+    bytecode cache (share_compiled_templates), the way rendering them would; returns how many were
+    compiled. A root whose code is cached already is skipped with what it names. Whatever cannot be
+    compiled here (a syntax error, a filter that a plugin adds later) is left for the render to compile
+    and to report: this only does early what the build would do anyway."""
+    cache = env.bytecode_cache
+    if cache is None or env.loader is None:
+        return 0
+    compiled, seen, todo = 0, set(), list(roots)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            source, filename, _ = env.loader.get_source(env, name)
+            bucket = cache.get_bucket(env, name, filename, source)
+            if bucket.code is not None:
+                continue
+            tree = env.parse(source, name, filename)
+            todo += [ref for ref in meta.find_referenced_templates(tree) if ref is not None]
+            bucket.code = env.compile(tree, name, filename)
+        except (jinja2.TemplateError, OSError, UnicodeDecodeError):
+            continue
+        cache.set_bucket(bucket)
+        compiled += 1
+    return compiled

@@ -103,3 +103,68 @@ def test_a_bytecode_cache_of_the_site_is_left_alone(tmp_path: Path) -> None:
     own = FileSystemBytecodeCache(str(tmp_path))
     env = Environment(loader=DictLoader(SOURCE), bytecode_cache=own)
     assert templates.share_compiled_templates(env, tmp_path).bytecode_cache is own
+
+
+LAYOUT = {
+    "main.html": '{% extends "base.html" %}{% block body %}{{ title | shout }}{% endblock %}',
+    "base.html": '<body>{% block body %}{% endblock %}{% include "partials/footer.html" %}</body>',
+    "partials/footer.html": "{% import 'partials/macros.html' as m %}{{ m.sign() }}",
+    "partials/macros.html": "{% macro sign() %}<i>end</i>{% endmacro %}",
+    "partials/dynamic.html": "never named by a constant",
+    "broken.html": "{% if %}",
+}
+
+
+def layout_env(folder: Path) -> Environment:
+    env = Environment(loader=DictLoader(LAYOUT), autoescape=True)
+    env.filters["shout"] = str.upper
+    return templates.share_compiled_templates(env, folder.parent)
+
+
+def test_precompile_compiles_what_rendering_needs_and_nothing_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "templates"
+    assert templates.precompile(layout_env(folder), ["main.html"]) == 4  # extends, include, import followed
+    assert len(list(folder.glob("*.jbc"))) == 4  # the next process finds them on disk too
+    assert templates.precompile(layout_env(folder), ["main.html"]) == 0
+    env = layout_env(folder)
+    count = 0
+    original = Environment.compile
+
+    def counting(self: Environment, *args: object, **kwargs: object) -> object:
+        nonlocal count
+        count += 1
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Environment, "compile", counting)
+    assert env.get_template("main.html").render(title="hi") == "<body>HI<i>end</i></body>"
+    assert count == 0  # rendering compiled nothing: precompile did it all
+
+
+def test_precompile_leaves_errors_to_the_render(tmp_path: Path) -> None:
+    from jinja2 import TemplateSyntaxError
+
+    env = layout_env(tmp_path / "templates")
+    assert templates.precompile(env, ["broken.html", "missing.html"]) == 0
+    with pytest.raises(TemplateSyntaxError):
+        env.get_template("broken.html")
+
+
+def test_a_filter_called_otherwise_gets_code_of_its_own(tmp_path: Path) -> None:
+    """Jinja compiles a context filter's call with `context` first: code compiled for a plain filter of the
+    same name would call it wrongly. The filters' calling conventions are part of the key."""
+    from jinja2 import pass_context
+
+    folder = tmp_path / "templates"
+    templates.precompile(layout_env(folder), ["main.html"])
+    env = layout_env(folder)
+
+    @pass_context
+    def shout(context: object, value: str) -> str:
+        return value.upper() + "!"
+
+    env.filters["shout"] = shout  # a plugin swaps the filter (on_env), after the precompile
+    assert env.get_template("main.html").render(title="hi") == "<body>HI!<i>end</i></body>"
+    env.filters["extra"] = str.lower  # another filter: another key, even for code that does not use it
+    assert templates._compiler(env) != templates._compiler(layout_env(folder))
