@@ -37,7 +37,7 @@ def parser() -> argparse.ArgumentParser:
         prog="benchmarks/run.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--full", action="store_true", help="also row 6: train the full profile (minutes)")
-    p.add_argument("--runs", type=int, default=3, help="warm and plain builds each, median taken (default 3)")
+    p.add_argument("--runs", type=int, default=3, help="timed builds of rows 2 and 8, median taken (default 3)")
     p.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"results file (default {DEFAULT_JSON})")
     p.add_argument("--workers", type=int, default=0, help="row 3 render processes (default 0 = one per core)")
     p.add_argument(
@@ -160,9 +160,9 @@ def main(argv: list[str] | None = None) -> int:
             step("4 conv animations, one at a time")
             rows += bench_render.conv_rows(loaded)
         if "8" in wanted:
-            step("8 per-figure cache: a new image, another featured image, a cold two-figure site")
-            rows += bench_figures.scenario_rows(ws, tmp / "row8")
-            rows += bench_figures.two_figure_rows(tmp / "row8")
+            step(f"8 per-figure cache: a new image, another featured image, a cold two-figure site; {args.runs} each")
+            rows += bench_figures.scenario_rows(ws, tmp / "row8", args.runs)
+            rows += bench_figures.two_figure_rows(tmp / "row8", args.runs)
         if "6" in wanted:
             step("6 full profile: training on Tiny ImageNet (minutes)")
             rows += bench_full.full_rows(
