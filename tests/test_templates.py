@@ -4,6 +4,8 @@ Cheap: Jinja environments over in-memory templates, no MkDocs build (millisecond
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,20 +28,28 @@ def empty_memory() -> None:
     templates._CODE.clear()
 
 
-def compiles(env: Environment, monkeypatch: pytest.MonkeyPatch) -> int:
-    """How many templates `env` compiles to render page.html once."""
-    count = 0
+@contextlib.contextmanager
+def counting_compiles(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """[how many templates Jinja compiled inside the block]"""
+    count = [0]
     original = Environment.compile
 
     def counting(self: Environment, *args: object, **kwargs: object) -> object:
-        nonlocal count
-        count += 1
+        count[0] += 1
         return original(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Environment, "compile", counting)
-    assert env.get_template("page.html").render(title="<b>", items=[1, 2]) == "<p>&lt;b&gt;</p><i>1</i><i>2</i>"
-    monkeypatch.setattr(Environment, "compile", original)
-    return count
+    try:
+        yield count
+    finally:
+        monkeypatch.setattr(Environment, "compile", original)
+
+
+def compiles(env: Environment, monkeypatch: pytest.MonkeyPatch) -> int:
+    """How many templates `env` compiles to render page.html once."""
+    with counting_compiles(monkeypatch) as count:
+        assert env.get_template("page.html").render(title="<b>", items=[1, 2]) == "<p>&lt;b&gt;</p><i>1</i><i>2</i>"
+    return count[0]
 
 
 def test_a_second_process_loads_the_code_from_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,17 +139,9 @@ def test_precompile_compiles_what_rendering_needs_and_nothing_twice(
     assert len(list(folder.glob("*.jbc"))) == 4  # the next process finds them on disk too
     assert templates.precompile(layout_env(folder), ["main.html"]) == 0
     env = layout_env(folder)
-    count = 0
-    original = Environment.compile
-
-    def counting(self: Environment, *args: object, **kwargs: object) -> object:
-        nonlocal count
-        count += 1
-        return original(self, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(Environment, "compile", counting)
-    assert env.get_template("main.html").render(title="hi") == "<body>HI<i>end</i></body>"
-    assert count == 0  # rendering compiled nothing: precompile did it all
+    with counting_compiles(monkeypatch) as count:
+        assert env.get_template("main.html").render(title="hi") == "<body>HI<i>end</i></body>"
+    assert count == [0]  # rendering compiled nothing: precompile did it all
 
 
 def test_precompile_leaves_errors_to_the_render(tmp_path: Path) -> None:
