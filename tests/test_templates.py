@@ -170,3 +170,22 @@ def test_a_filter_called_otherwise_gets_code_of_its_own(tmp_path: Path) -> None:
     assert env.get_template("main.html").render(title="hi") == "<body>HI!<i>end</i></body>"
     env.filters["extra"] = str.lower  # another filter: another key, even for code that does not use it
     assert templates._compiler(env) != templates._compiler(layout_env(folder))
+
+
+def test_the_plugin_compiles_materials_templates_ahead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a build that trains does meanwhile (plugin._compile_theme): the page template, everything it
+    names and the static templates are compiled, so loading them later compiles nothing."""
+    from mkdocs.config import load_config
+
+    from generator.plugin import _compile_theme
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "mkdocs.yml").write_text("site_name: t\ntheme:\n  name: material\n  font: false\n", encoding="utf-8")
+    config = load_config(config_file=str(tmp_path / "mkdocs.yml"))
+    _compile_theme(config, tmp_path / "cache")
+    assert len(list((tmp_path / "cache" / templates.FOLDER).glob("*.jbc"))) > 20  # Material's partials too
+    env = templates.share_compiled_templates(config.theme.get_env(), tmp_path / "cache")
+    with counting_compiles(monkeypatch) as count:
+        for name in ("main.html", "base.html", "partials/header.html", "partials/footer.html", "404.html"):
+            env.get_template(name)
+    assert count == [0]
